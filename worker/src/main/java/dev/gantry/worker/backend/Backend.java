@@ -1,0 +1,80 @@
+package dev.gantry.worker.backend;
+
+import java.util.List;
+
+/**
+ * The kernels a transformer forward pass needs, on one device. Every implementation must give
+ * the results of {@link ReferenceBackend} (plain scalar Java, the truth) up to float rounding;
+ * tests compare each one against it on fresh random inputs.
+ *
+ * <p>Shapes: activations are row-major {@code [rows][dim]} float buffers, one row per token of
+ * the flat batch. A call may pass the same buffer as input and output only where it says so.
+ * Implementations may run a call on many threads but return only when the result is complete.
+ */
+public interface Backend extends AutoCloseable {
+
+    String name();
+
+    /** Called once with all weights of a model before any compute (a device backend uploads them). */
+    default void prepare(List<Weight> weights) {}
+
+    /** A zeroed buffer of {@code floats} floats. */
+    Buffer allocate(long floats);
+
+    /** Copies {@code n} floats from the host into the buffer at its start. */
+    void upload(float[] src, int n, Buffer dst);
+
+    /** Copies the first {@code n} floats of the buffer to the host. */
+    void download(Buffer src, int n, float[] dst);
+
+    /** KV-cache memory for {@code layers} layers of {@code numBlocks} blocks (see {@link KvStorage}), zeroed. */
+    KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim);
+
+    /** out[i][:] = row {@code tokens[i]} of {@code table}, dequantized to float, for i < n. out: [n][table.cols]. */
+    void embed(Weight table, int[] tokens, int n, Buffer out);
+
+    /**
+     * RMS norm: out[r][i] = x[r][i] / sqrt(mean_j(x[r][j]^2) + eps) * weight[i]. x, out: [rows][dim];
+     * weight: one row of dim (any supported type). out may be x.
+     */
+    void rmsNorm(Buffer x, Weight weight, int rows, int dim, float eps, Buffer out);
+
+    /**
+     * out[r][o] = sum_i x[r][i] * w[o][i] (+ bias[o] when bias != null) for r < rows, o < w.rows.
+     * x: [rows][w.cols]; out: [rows][w.rows]; bias: one row of w.rows values or null. out != x.
+     */
+    void matmul(Weight w, Weight bias, Buffer x, int rows, Buffer out);
+
+    /**
+     * Rotates, in place, each of the {@code heads} heads of each row: x: [rows][heads * headDim], row
+     * r at position {@code positions[r]} (see {@link RopeTable}).
+     */
+    void rope(Buffer x, int rows, int heads, int headDim, int[] positions, RopeTable rope);
+
+    /**
+     * Writes K and V of {@code rows} tokens into the cache of {@code layer}: row r goes to slot
+     * {@code slots[r]} (block * blockSize + offset). k, v: [rows][kv.kvDim()].
+     */
+    void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots);
+
+    /**
+     * Causal grouped-query attention of every batch row against the cache of {@code layer} (its own
+     * K/V must already be stored). q, out: [numTokens][heads * headDim]; query head h reads KV head
+     * {@code h / (heads / kvHeads)}; scores are scaled by {@code scale}, softmaxed over positions
+     * 0..p of the row's sequence, and weight V. out != q.
+     */
+    void attention(Buffer q, KvStorage kv, int layer, AttentionBatch batch, int heads, int kvHeads, int headDim,
+            float scale, Buffer out);
+
+    /** out[r][i] = silu(gate[r][i]) * up[r][i], silu(x) = x / (1 + e^-x). gate, up, out: [rows][dim]; out may be gate. */
+    void swiglu(Buffer gate, Buffer up, int rows, int dim, Buffer out);
+
+    /** x[i] += y[i] for i < n. */
+    void add(Buffer x, Buffer y, long n);
+
+    /** out[i][:] = x[rows[i]][:] for i < n. x: [*][dim]; out: [n][dim]; out != x. */
+    void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out);
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,190 @@
+package dev.gantry.worker.backend.cpu;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A fixed set of platform threads that run parallel-for loops over index ranges, made for the
+ * many short kernels of a forward pass: a loop is one shared job object whose chunks the calling
+ * thread and the workers take from an atomic counter, so starting one costs a volatile write
+ * and, for workers that went to sleep, an unpark, never a task object per chunk or per row.
+ *
+ * <p>Workers spin briefly after a job before parking, because the next kernel usually follows
+ * within microseconds. Loops are serialized: one runs at a time, which also lets each running
+ * chunk own the scratch memory of its worker index. A loop's body must not start another loop.
+ */
+final class ThreadPool implements AutoCloseable {
+    /** Body of a parallel loop: handles indices {@code start .. end-1} on worker {@code worker}. */
+    @FunctionalInterface
+    interface RangeTask {
+        void run(int start, int end, int worker);
+    }
+
+    /** How long an idle worker keeps polling for the next job before it parks. */
+    private static final long SPIN_NANOS = 50_000;
+
+    private final Worker[] workers;
+    private volatile Job current;
+    private volatile boolean closed;
+
+    /** @param threads threads that run loops, the caller included (so {@code threads - 1} are started) */
+    ThreadPool(int threads, String name) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, not " + threads);
+        }
+        workers = new Worker[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker(i + 1);
+            Thread t = Thread.ofPlatform().daemon().name(name + "-" + (i + 1)).unstarted(workers[i]);
+            workers[i].thread = t;
+            t.start();
+        }
+    }
+
+    /** Threads running each loop, the caller included; worker indices are 0 .. size()-1. */
+    int size() {
+        return workers.length + 1;
+    }
+
+    /**
+     * Runs {@code task} over {@code 0 .. n-1} in chunks of at least {@code grain} indices (about
+     * four chunks per thread when n is large, for balance) and returns when every chunk is done.
+     * A loop of one chunk runs on the caller alone. The first exception of a chunk is rethrown.
+     */
+    synchronized void parallelFor(int n, int grain, RangeTask task) {
+        if (n <= 0) {
+            return;
+        }
+        if (closed) {
+            throw new IllegalStateException("the CPU backend is closed");
+        }
+        int threads = size();
+        int chunk = Math.max(Math.max(1, grain), (n + 4 * threads - 1) / (4 * threads));
+        int chunks = (n + chunk - 1) / chunk;
+        if (chunks == 1 || threads == 1) {
+            task.run(0, n, 0);
+            return;
+        }
+        Job job = new Job(task, n, chunk, chunks, Thread.currentThread());
+        current = job;
+        // Dekker-style with Worker.parked: either the worker sees the new job before parking, or we see it parked.
+        for (Worker w : workers) {
+            if (w.parked) {
+                LockSupport.unpark(w.thread);
+            }
+        }
+        job.work(0);
+        job.awaitDone();
+        current = null;
+        Throwable error = job.error.get();
+        if (error instanceof RuntimeException e) {
+            throw e;
+        } else if (error instanceof Error e) {
+            throw e;
+        } else if (error != null) {
+            throw new IllegalStateException(error);
+        }
+    }
+
+    /** Stops the workers and waits briefly for them to exit. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker w : workers) {
+            LockSupport.unpark(w.thread);
+        }
+        for (Worker w : workers) {
+            try {
+                w.thread.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static final class Job {
+        final RangeTask task;
+        final int n;
+        final int chunk;
+        final int chunks;
+        final Thread owner;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+        volatile boolean ownerParked;
+
+        Job(RangeTask task, int n, int chunk, int chunks, Thread owner) {
+            this.task = task;
+            this.n = n;
+            this.chunk = chunk;
+            this.chunks = chunks;
+            this.owner = owner;
+        }
+
+        void work(int worker) {
+            int c;
+            while ((c = next.getAndIncrement()) < chunks) {
+                try {
+                    if (error.get() == null) {
+                        task.run(c * chunk, Math.min(n, (c + 1) * chunk), worker);
+                    }
+                } catch (Throwable t) {
+                    error.compareAndSet(null, t);
+                }
+                if (done.incrementAndGet() == chunks && ownerParked) {
+                    LockSupport.unpark(owner);
+                }
+            }
+        }
+
+        void awaitDone() {
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            while (done.get() < chunks) {
+                if (System.nanoTime() < spinUntil) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                ownerParked = true;
+                if (done.get() < chunks) {
+                    LockSupport.park(this);
+                }
+                ownerParked = false;
+            }
+        }
+    }
+
+    private final class Worker implements Runnable {
+        final int index;
+        Thread thread;
+        volatile boolean parked;
+
+        Worker(int index) {
+            this.index = index;
+        }
+
+        @Override
+        public void run() {
+            Job seen = null;
+            long idleSince = System.nanoTime();
+            while (!closed) {
+                Job job = current;
+                if (job != null && job != seen) {
+                    seen = job;
+                    job.work(index);
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    parked = true;
+                    Job again = current;
+                    if ((again == null || again == seen) && !closed) {
+                        LockSupport.park(this);
+                    }
+                    parked = false;
+                }
+            }
+        }
+    }
+}

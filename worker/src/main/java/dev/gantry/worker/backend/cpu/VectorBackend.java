@@ -1,0 +1,222 @@
+package dev.gantry.worker.backend.cpu;
+
+import static dev.gantry.worker.backend.cpu.Simd.F;
+import static dev.gantry.worker.backend.cpu.Simd.L;
+
+import dev.gantry.worker.backend.AttentionBatch;
+import dev.gantry.worker.backend.Backend;
+import dev.gantry.worker.backend.Buffer;
+import dev.gantry.worker.backend.HostBuffer;
+import dev.gantry.worker.backend.HostKvStorage;
+import dev.gantry.worker.backend.KvStorage;
+import dev.gantry.worker.backend.RopeTable;
+import dev.gantry.worker.backend.Weight;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The fast CPU backend: Vector API kernels (the platform's preferred width, see {@link Simd}) on
+ * a persistent pool of platform threads. Gives {@link dev.gantry.worker.backend.ReferenceBackend}'s
+ * results up to float rounding: it accumulates in float where the reference uses double.
+ *
+ * <p>Matmul, where the time goes, fuses dequantization into the dot products and reads weights
+ * straight from the mapped file ({@link Matmul}); attention runs per (token, head) over the paged
+ * cache ({@link Attention}). Buffers are {@link HostBuffer}s and the cache a {@link
+ * HostKvStorage}, as in the reference, so the two backends can share tests and data. Calls must
+ * not overlap (the pool runs one loop at a time and serializes callers).
+ */
+public final class VectorBackend implements Backend {
+    /** Floats of elementwise work below which a loop is not worth splitting across threads. */
+    private static final int MIN_PARALLEL_FLOATS = 16384;
+
+    private final ThreadPool pool;
+    private final Matmul matmul;
+    private final Attention attention;
+    private final Rope rope;
+
+    /** One thread per available processor. */
+    public VectorBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** @param threads threads computing each op, the calling thread included */
+    public VectorBackend(int threads) {
+        this.pool = new ThreadPool(threads, "gantry-cpu");
+        Scratch scratch = new Scratch(threads);
+        this.matmul = new Matmul(pool, scratch);
+        this.attention = new Attention(pool, scratch);
+        this.rope = new Rope(pool);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    /** Threads computing each op, the caller included. */
+    public int threads() {
+        return pool.size();
+    }
+
+    /** Float lanes of the vectors the kernels use (4, 8 or 16). */
+    public static int vectorLanes() {
+        return L;
+    }
+
+    @Override
+    public Buffer allocate(long floats) {
+        return new HostBuffer(floats);
+    }
+
+    @Override
+    public void upload(float[] src, int n, Buffer dst) {
+        System.arraycopy(src, 0, HostBuffer.of(dst), 0, n);
+    }
+
+    @Override
+    public void download(Buffer src, int n, float[] dst) {
+        System.arraycopy(HostBuffer.of(src), 0, dst, 0, n);
+    }
+
+    @Override
+    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
+        return new HostKvStorage(layers, numBlocks, blockSize, kvDim);
+    }
+
+    @Override
+    public void embed(Weight table, int[] tokens, int n, Buffer out) {
+        // out: [n][cols]
+        float[] o = HostBuffer.of(out);
+        int cols = table.cols();
+        long rowBytes = table.rowBytes();
+        pool.parallelFor(n, grain(cols), (start, end, worker) -> {
+            for (int i = start; i < end; i++) {
+                if (tokens[i] < 0 || tokens[i] >= table.rows()) {
+                    throw new IndexOutOfBoundsException("token " + tokens[i] + " outside " + table.name());
+                }
+                RowDequant.row(table.type(), table.data(), tokens[i] * rowBytes, cols, o, i * cols);
+            }
+        });
+    }
+
+    @Override
+    public void rmsNorm(Buffer x, Weight weight, int rows, int dim, float eps, Buffer out) {
+        // xs, os: [rows][dim]; w: [dim]
+        float[] xs = HostBuffer.of(x);
+        float[] os = HostBuffer.of(out);
+        float[] w = RowDequant.vector(weight);
+        pool.parallelFor(rows, grain(dim), (start, end, worker) -> {
+            for (int r = start; r < end; r++) {
+                normRow(xs, os, r * dim, dim, eps, w);
+            }
+        });
+    }
+
+    private static void normRow(float[] xs, float[] os, int at, int dim, float eps, float[] w) {
+        FloatVector ss = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(dim); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(F, xs, at + i);
+            ss = v.fma(v, ss);
+        }
+        float sum = ss.reduceLanes(VectorOperators.ADD);
+        for (; i < dim; i++) {
+            sum += xs[at + i] * xs[at + i];
+        }
+        float scale = (float) (1.0 / Math.sqrt((double) sum / dim + eps));
+        i = 0;
+        for (int bound = F.loopBound(dim); i < bound; i += L) {
+            FloatVector.fromArray(F, xs, at + i).mul(scale).mul(FloatVector.fromArray(F, w, i)).intoArray(os, at + i);
+        }
+        for (; i < dim; i++) {
+            os[at + i] = xs[at + i] * scale * w[i];
+        }
+    }
+
+    @Override
+    public void matmul(Weight w, Weight bias, Buffer x, int rows, Buffer out) {
+        // x: [rows][w.cols]; out: [rows][w.rows]; bias: [w.rows]
+        matmul.run(w, bias == null ? null : RowDequant.vector(bias), HostBuffer.of(x), rows, HostBuffer.of(out));
+    }
+
+    @Override
+    public void rope(Buffer x, int rows, int heads, int headDim, int[] positions, RopeTable table) {
+        rope.run(HostBuffer.of(x), rows, heads, headDim, positions, table);
+    }
+
+    @Override
+    public void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots) {
+        // k, v: [rows][kvDim]; cache: [numBlocks * blockSize][kvDim]
+        HostKvStorage s = (HostKvStorage) kv;
+        int d = kv.kvDim();
+        float[] keys = s.keys(layer);
+        float[] values = s.values(layer);
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(HostBuffer.of(k), r * d, keys, slots[r] * d, d);
+            System.arraycopy(HostBuffer.of(v), r * d, values, slots[r] * d, d);
+        }
+    }
+
+    @Override
+    public void attention(Buffer q, KvStorage kv, int layer, AttentionBatch batch, int heads, int kvHeads,
+            int headDim, float scale, Buffer out) {
+        HostKvStorage s = (HostKvStorage) kv;
+        attention.run(HostBuffer.of(q), s.keys(layer), s.values(layer), kv.blockSize(), kv.kvDim(), batch, heads,
+                kvHeads, headDim, scale, HostBuffer.of(out));
+    }
+
+    @Override
+    public void swiglu(Buffer gate, Buffer up, int rows, int dim, Buffer out) {
+        // gate, up, out: [rows][dim], handled as one flat run of rows * dim
+        float[] g = HostBuffer.of(gate);
+        float[] u = HostBuffer.of(up);
+        float[] o = HostBuffer.of(out);
+        pool.parallelFor(rows, grain(dim), (start, end, worker) -> {
+            int i = start * dim;
+            int stop = end * dim;
+            for (int bound = i + F.loopBound(stop - i); i < bound; i += L) {
+                FloatVector x = FloatVector.fromArray(F, g, i);
+                // silu(x) = x / (1 + e^-x); for x -> -inf, e^-x overflows to inf and the result is -0, as it should be
+                FloatVector e = x.neg().lanewise(VectorOperators.EXP).add(1f);
+                x.div(e).mul(FloatVector.fromArray(F, u, i)).intoArray(o, i);
+            }
+            for (; i < stop; i++) {
+                o[i] = (float) (g[i] / (1 + Math.exp(-g[i]))) * u[i];
+            }
+        });
+    }
+
+    @Override
+    public void add(Buffer x, Buffer y, long n) {
+        float[] xs = HostBuffer.of(x);
+        float[] ys = HostBuffer.of(y);
+        int count = Math.toIntExact(n);
+        int i = 0;
+        for (int bound = F.loopBound(count); i < bound; i += L) {
+            FloatVector.fromArray(F, xs, i).add(FloatVector.fromArray(F, ys, i)).intoArray(xs, i);
+        }
+        for (; i < count; i++) {
+            xs[i] += ys[i];
+        }
+    }
+
+    @Override
+    public void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out) {
+        // x: [*][dim]; out: [n][dim]
+        float[] xs = HostBuffer.of(x);
+        float[] os = HostBuffer.of(out);
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(xs, rows[i] * dim, os, i * dim, dim);
+        }
+    }
+
+    /** Rows per chunk so that a chunk is worth handing to another thread. */
+    private static int grain(int floatsPerRow) {
+        return Math.max(1, MIN_PARALLEL_FLOATS / Math.max(1, floatsPerRow));
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

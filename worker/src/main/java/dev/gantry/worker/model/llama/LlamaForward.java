@@ -1,0 +1,120 @@
+package dev.gantry.worker.model.llama;
+
+import dev.gantry.worker.backend.Backend;
+import dev.gantry.worker.backend.Buffer;
+import dev.gantry.worker.backend.KvStorage;
+import dev.gantry.worker.backend.RopeTable;
+
+/**
+ * The batched forward pass of a Llama-family transformer: one call runs a flat batch of tokens
+ * from many sequences (prefill chunks and decode tokens mixed) through every layer, writing each
+ * token's K/V into the paged cache and returning logits only for the rows asked for.
+ *
+ * <p>Not thread-safe: it owns scratch buffers sized for {@code maxTokens} rows; the engine's
+ * single step thread drives it.
+ */
+public final class LlamaForward {
+    private final LlamaConfig c;
+    private final LlamaWeights w;
+    private final Backend backend;
+    private final RopeTable rope;
+    private final int maxTokens;
+    private final int maxLogitRows;
+    private final float attnScale;
+
+    // Scratch activations, one row per batch token.
+    private final Buffer x;      // [maxTokens][dim]     the residual stream
+    private final Buffer xb;     // [maxTokens][dim]     normed input of a sub-layer
+    private final Buffer xb2;    // [maxTokens][dim]     output of a sub-layer before the residual add
+    private final Buffer q;      // [maxTokens][qDim]
+    private final Buffer k;      // [maxTokens][kvDim]
+    private final Buffer v;      // [maxTokens][kvDim]
+    private final Buffer att;    // [maxTokens][qDim]    attention output
+    private final Buffer gate;   // [maxTokens][ffn]
+    private final Buffer up;     // [maxTokens][ffn]
+    private final Buffer last;   // [maxLogitRows][dim]  rows that need logits
+    private final Buffer logits; // [maxLogitRows][vocab]
+
+    /**
+     * @param maxTokens    the most tokens in one batch (the engine's token budget per step)
+     * @param maxLogitRows the most rows per batch whose logits are wanted (the most sequences per step)
+     */
+    public LlamaForward(LlamaConfig config, LlamaWeights weights, Backend backend, int maxTokens, int maxLogitRows) {
+        this.c = config;
+        this.w = weights;
+        this.backend = backend;
+        this.rope = config.ropeTable();
+        this.maxTokens = maxTokens;
+        this.maxLogitRows = maxLogitRows;
+        this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        x = backend.allocate((long) maxTokens * c.dim());
+        xb = backend.allocate((long) maxTokens * c.dim());
+        xb2 = backend.allocate((long) maxTokens * c.dim());
+        q = backend.allocate((long) maxTokens * c.qDim());
+        k = backend.allocate((long) maxTokens * c.kvDim());
+        v = backend.allocate((long) maxTokens * c.kvDim());
+        att = backend.allocate((long) maxTokens * c.qDim());
+        gate = backend.allocate((long) maxTokens * c.ffnDim());
+        up = backend.allocate((long) maxTokens * c.ffnDim());
+        last = backend.allocate((long) maxLogitRows * c.dim());
+        logits = backend.allocate((long) maxLogitRows * c.vocabSize());
+    }
+
+    /** The most tokens one batch may hold. */
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    /**
+     * Runs the batch and returns the logits of its {@code logitRows}: {@code [logitRows.length][vocab]},
+     * row-major. The caller must have reserved, in {@code kv}, every block the batch's slots and
+     * block tables name.
+     */
+    public float[] forward(ForwardBatch batch, KvStorage kv) {
+        int n = batch.numTokens();
+        if (n == 0 || n > maxTokens) {
+            throw new IllegalArgumentException("batch of " + n + " tokens; this forward takes 1.." + maxTokens);
+        }
+        for (int t : batch.tokens()) {
+            if (t < 0 || t >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (c.vocabSize() - 1) + ")");
+            }
+        }
+        backend.embed(w.tokenEmbedding(), batch.tokens(), n, x);
+        for (int l = 0; l < c.layers(); l++) {
+            LlamaWeights.Layer L = w.layers()[l];
+
+            backend.rmsNorm(x, L.attnNorm(), n, c.dim(), c.rmsEps(), xb);
+            backend.matmul(L.wq(), L.bq(), xb, n, q);
+            backend.matmul(L.wk(), L.bk(), xb, n, k);
+            backend.matmul(L.wv(), L.bv(), xb, n, v);
+            backend.rope(q, n, c.heads(), c.headDim(), batch.positions(), rope);
+            backend.rope(k, n, c.kvHeads(), c.headDim(), batch.positions(), rope);
+            backend.storeKv(kv, l, k, v, n, batch.slots());
+            backend.attention(q, kv, l, batch.attention(), c.heads(), c.kvHeads(), c.headDim(), attnScale, att);
+            backend.matmul(L.wo(), null, att, n, xb2);
+            backend.add(x, xb2, (long) n * c.dim());
+
+            backend.rmsNorm(x, L.ffnNorm(), n, c.dim(), c.rmsEps(), xb);
+            backend.matmul(L.gate(), null, xb, n, gate);
+            backend.matmul(L.up(), null, xb, n, up);
+            backend.swiglu(gate, up, n, c.ffnDim(), gate);
+            backend.matmul(L.down(), null, gate, n, xb2);
+            backend.add(x, xb2, (long) n * c.dim());
+        }
+        int m = batch.logitRows().length;
+        if (m > maxLogitRows) {
+            throw new IllegalArgumentException(m + " rows of logits asked; this forward gives at most " + maxLogitRows);
+        }
+        float[] out = new float[m * c.vocabSize()];
+        if (m == 0) {
+            return out;
+        }
+        backend.gatherRows(x, batch.logitRows(), m, c.dim(), last);
+        backend.rmsNorm(last, w.outputNorm(), m, c.dim(), c.rmsEps(), last);
+        backend.matmul(w.output(), null, last, m, logits);
+        backend.download(logits, out.length, out);
+        return out;
+    }
+
+}

@@ -58,10 +58,16 @@ class GenerateCommandTest {
     }
 
     @Test
-    void sameSeedSameText() {
+    void sameSeedSameText() throws Exception {
         String[] args = {"generate", "--model", TestModels.stories260K().toString(), "--prompt", "Once", "--max-tokens", "30",
-            "--temperature", "1.0", "--seed", "42", "--json"};
-        assertThat(run(args).out()).isEqualTo(run(args).out());
+            "--temperature", "1.5", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", "42", "--json"};
+        JsonNode first = new ObjectMapper().readTree(run(args).out());
+        JsonNode second = new ObjectMapper().readTree(run(args).out());
+        assertThat(second.get("token_ids")).isEqualTo(first.get("token_ids"));
+        assertThat(second.get("text")).isEqualTo(first.get("text"));
+        args[args.length - 2] = "43";
+        JsonNode other = new ObjectMapper().readTree(run(args).out());
+        assertThat(other.get("token_ids")).as("another seed, another story").isNotEqualTo(first.get("token_ids"));
     }
 
     @Test

@@ -6,31 +6,11 @@ import dev.gantry.worker.model.gguf.Dequant;
  * Plain scalar Java, one thread, double accumulators: the truth every other backend is tested
  * against. Slow by design; never tuned.
  */
-public final class ReferenceBackend implements Backend {
+public final class ReferenceBackend extends HostMemoryBackend {
 
     @Override
     public String name() {
         return "reference";
-    }
-
-    @Override
-    public Buffer allocate(long floats) {
-        return new HostBuffer(floats);
-    }
-
-    @Override
-    public void upload(float[] src, int n, Buffer dst) {
-        System.arraycopy(src, 0, HostBuffer.of(dst), 0, n);
-    }
-
-    @Override
-    public void download(Buffer src, int n, float[] dst) {
-        System.arraycopy(HostBuffer.of(src), 0, dst, 0, n);
-    }
-
-    @Override
-    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
-        return new HostKvStorage(layers, numBlocks, blockSize, kvDim);
     }
 
     @Override
@@ -95,16 +75,6 @@ public final class ReferenceBackend implements Backend {
                     xs[b] = (float) (x0 * sin + x1 * cos);
                 }
             }
-        }
-    }
-
-    @Override
-    public void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots) {
-        HostKvStorage s = (HostKvStorage) kv;
-        int d = kv.kvDim();
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(HostBuffer.of(k), r * d, s.keys(layer), slots[r] * d, d);
-            System.arraycopy(HostBuffer.of(v), r * d, s.values(layer), slots[r] * d, d);
         }
     }
 
@@ -174,13 +144,6 @@ public final class ReferenceBackend implements Backend {
         float[] ys = HostBuffer.of(y);
         for (int i = 0; i < n; i++) {
             xs[i] += ys[i];
-        }
-    }
-
-    @Override
-    public void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out) {
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(HostBuffer.of(x), rows[i] * dim, HostBuffer.of(out), i * dim, dim);
         }
     }
 

@@ -22,6 +22,9 @@ public final class Model implements AutoCloseable {
 
     private Model(GgufFile gguf) {
         this.gguf = gguf;
+        if (gguf.tensors().isEmpty()) {
+            throw new ModelLoadException(gguf.path() + " has no tensors: a vocabulary-only GGUF, not a model");
+        }
         this.config = LlamaConfig.from(gguf);
         this.weights = LlamaWeights.from(gguf, config);
         this.tokenizer = Tokenizer.fromGguf(gguf);

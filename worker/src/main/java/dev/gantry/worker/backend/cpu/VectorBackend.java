@@ -4,10 +4,10 @@ import static dev.gantry.worker.backend.cpu.Simd.F;
 import static dev.gantry.worker.backend.cpu.Simd.L;
 
 import dev.gantry.worker.backend.AttentionBatch;
-import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.HostBuffer;
 import dev.gantry.worker.backend.HostKvStorage;
+import dev.gantry.worker.backend.HostMemoryBackend;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeTable;
 import dev.gantry.worker.backend.Weight;
@@ -25,7 +25,7 @@ import jdk.incubator.vector.VectorOperators;
  * HostKvStorage}, as in the reference, so the two backends can share tests and data. Calls must
  * not overlap (the pool runs one loop at a time and serializes callers).
  */
-public final class VectorBackend implements Backend {
+public final class VectorBackend extends HostMemoryBackend {
     /** Floats of elementwise work below which a loop is not worth splitting across threads. */
     private static final int MIN_PARALLEL_FLOATS = 16384;
 
@@ -61,26 +61,6 @@ public final class VectorBackend implements Backend {
     /** Float lanes of the vectors the kernels use (4, 8 or 16). */
     public static int vectorLanes() {
         return L;
-    }
-
-    @Override
-    public Buffer allocate(long floats) {
-        return new HostBuffer(floats);
-    }
-
-    @Override
-    public void upload(float[] src, int n, Buffer dst) {
-        System.arraycopy(src, 0, HostBuffer.of(dst), 0, n);
-    }
-
-    @Override
-    public void download(Buffer src, int n, float[] dst) {
-        System.arraycopy(HostBuffer.of(src), 0, dst, 0, n);
-    }
-
-    @Override
-    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
-        return new HostKvStorage(layers, numBlocks, blockSize, kvDim);
     }
 
     @Override
@@ -145,19 +125,6 @@ public final class VectorBackend implements Backend {
     }
 
     @Override
-    public void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots) {
-        // k, v: [rows][kvDim]; cache: [numBlocks * blockSize][kvDim]
-        HostKvStorage s = (HostKvStorage) kv;
-        int d = kv.kvDim();
-        float[] keys = s.keys(layer);
-        float[] values = s.values(layer);
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(HostBuffer.of(k), r * d, keys, slots[r] * d, d);
-            System.arraycopy(HostBuffer.of(v), r * d, values, slots[r] * d, d);
-        }
-    }
-
-    @Override
     public void attention(Buffer q, KvStorage kv, int layer, AttentionBatch batch, int heads, int kvHeads,
             int headDim, float scale, Buffer out) {
         HostKvStorage s = (HostKvStorage) kv;
@@ -197,16 +164,6 @@ public final class VectorBackend implements Backend {
         }
         for (; i < count; i++) {
             xs[i] += ys[i];
-        }
-    }
-
-    @Override
-    public void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out) {
-        // x: [*][dim]; out: [n][dim]
-        float[] xs = HostBuffer.of(x);
-        float[] os = HostBuffer.of(out);
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(xs, rows[i] * dim, os, i * dim, dim);
         }
     }
 

@@ -1,0 +1,47 @@
+package dev.gantry.worker.backend;
+
+/**
+ * What every backend computing in Java heap arrays shares: buffers are {@link HostBuffer}s, the
+ * KV cache is a {@link HostKvStorage}, and the ops that only move memory are plain copies.
+ */
+public abstract class HostMemoryBackend implements Backend {
+
+    @Override
+    public Buffer allocate(long floats) {
+        return new HostBuffer(floats);
+    }
+
+    @Override
+    public void upload(float[] src, int n, Buffer dst) {
+        System.arraycopy(src, 0, HostBuffer.of(dst), 0, n);
+    }
+
+    @Override
+    public void download(Buffer src, int n, float[] dst) {
+        System.arraycopy(HostBuffer.of(src), 0, dst, 0, n);
+    }
+
+    @Override
+    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
+        return new HostKvStorage(layers, numBlocks, blockSize, kvDim);
+    }
+
+    @Override
+    public void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots) {
+        // k, v: [rows][kvDim]; cache: [numBlocks * blockSize][kvDim]
+        HostKvStorage s = (HostKvStorage) kv;
+        int d = kv.kvDim();
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(HostBuffer.of(k), r * d, s.keys(layer), slots[r] * d, d);
+            System.arraycopy(HostBuffer.of(v), r * d, s.values(layer), slots[r] * d, d);
+        }
+    }
+
+    @Override
+    public void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out) {
+        // x: [*][dim]; out: [n][dim]
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(HostBuffer.of(x), rows[i] * dim, HostBuffer.of(out), i * dim, dim);
+        }
+    }
+}

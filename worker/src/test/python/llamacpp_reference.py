@@ -7,7 +7,11 @@ output are token ids, so that tokenization (tested on its own) cannot blur the c
 usage: llamacpp_reference.py MODEL.gguf REQUEST.json OUT_PREFIX
   REQUEST.json: {"prompts": [[ids...], ...], "max_tokens": 32}
 writes OUT_PREFIX.json: {"llama_cpp_version": ..., "results": [{"tokens": [...]}, ...]}
-and OUT_PREFIX.<i>.f32: the logits (little-endian float32, [max_tokens][n_vocab]) that chose each token.
+and OUT_PREFIX.<i>.f32: the logits (little-endian float32, [max_tokens][n_vocab]) that chose each token,
+and OUT_PREFIX.<i>.batch.f32: the logits llama.cpp gives at the same positions when it runs the prompt
+and the chosen tokens in one batch instead of one token at a time. Mathematically the same, they show
+how far llama.cpp's results move with the batching alone (on quantized models, where activations are
+quantized to 8 bits, by whole quantization steps).
 """
 import json
 import sys
@@ -37,6 +41,10 @@ def main():
             rows.append(logits)
             llm.eval([token])
         np.stack(rows).astype("<f4").tofile(f"{out_prefix}.{i}.f32")
+        llm.reset()
+        llm.eval(list(prompt) + tokens[:-1])
+        batch = [np.array(llm.scores[len(prompt) - 1 + t], dtype=np.float32) for t in range(n_gen)]
+        np.stack(batch).astype("<f4").tofile(f"{out_prefix}.{i}.batch.f32")
         results.append({"tokens": tokens})
     with open(out_prefix + ".json", "w") as f:
         json.dump({"llama_cpp_version": llama_cpp.__version__, "n_vocab": llm.n_vocab(), "results": results}, f)

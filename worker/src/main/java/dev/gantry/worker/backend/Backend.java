@@ -15,6 +15,11 @@ public interface Backend extends AutoCloseable {
 
     String name();
 
+    /** What matmul does to the activations of quantized weights; see {@link ActivationPrecision}. */
+    default ActivationPrecision activationPrecision() {
+        return ActivationPrecision.F32;
+    }
+
     /** Called once with all weights of a model before any compute (a device backend uploads them). */
     default void prepare(List<Weight> weights) {}
 

@@ -15,10 +15,19 @@ public final class Backends {
      * @param threads threads for the CPU backend; 0 or less means one per available processor
      */
     public static Backend create(String name, int threads) {
+        return create(name, threads, ActivationPrecision.F32);
+    }
+
+    /**
+     * @param name      {@code cpu} (Vector API, many threads) or {@code reference} (scalar, one thread, for checking)
+     * @param threads   threads for the CPU backend; 0 or less means one per available processor
+     * @param precision {@link ActivationPrecision#Q8} to compute quantized products as llama.cpp does
+     */
+    public static Backend create(String name, int threads, ActivationPrecision precision) {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (name) {
-            case "cpu" -> new VectorBackend(n);
-            case "reference" -> new ReferenceBackend();
+            case "cpu" -> new VectorBackend(n, precision);
+            case "reference" -> new ReferenceBackend(precision);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "' (choose one of " + NAMES + ")");
         };
     }

@@ -4,9 +4,26 @@ import dev.gantry.worker.model.gguf.Dequant;
 
 /**
  * Plain scalar Java, one thread, double accumulators: the truth every other backend is tested
- * against. Slow by design; never tuned.
+ * against. Slow by design; never tuned. Under {@link ActivationPrecision#Q8} its matmul is {@link
+ * Q8Activations}' literal integer arithmetic.
  */
 public final class ReferenceBackend extends HostMemoryBackend {
+    private final ActivationPrecision precision;
+
+    /** Float activations ({@link ActivationPrecision#F32}). */
+    public ReferenceBackend() {
+        this(ActivationPrecision.F32);
+    }
+
+    /** @param precision what matmul does to the activations of quantized weights */
+    public ReferenceBackend(ActivationPrecision precision) {
+        this.precision = java.util.Objects.requireNonNull(precision, "precision");
+    }
+
+    @Override
+    public ActivationPrecision activationPrecision() {
+        return precision;
+    }
 
     @Override
     public String name() {
@@ -43,6 +60,16 @@ public final class ReferenceBackend extends HostMemoryBackend {
         float[] xs = HostBuffer.of(x);
         float[] os = HostBuffer.of(out);
         float[] b = bias == null ? null : vector(bias);
+        if (precision.quantizes(w.type())) {
+            Q8Activations xq = Q8Activations.quantize(xs, rows, w.cols());
+            for (int o = 0; o < w.rows(); o++) {
+                for (int r = 0; r < rows; r++) {
+                    double acc = xq.dot(w, o, r);
+                    os[r * w.rows() + o] = (float) (b == null ? acc : acc + b[o]);
+                }
+            }
+            return;
+        }
         float[] row = new float[w.cols()];
         for (int o = 0; o < w.rows(); o++) {
             Dequant.row(w.type(), w.data(), o, w.cols(), row, 0);

@@ -35,6 +35,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * max|V| + 1e-6 (the output is a convex combination of V rows); rope: 1e-5 * max|x| of the row +
  * 1e-6; rmsNorm and swiglu: 1e-5 * |want| + 1e-6. Embed, storeKv, add and gatherRows involve no
  * rounding and must match bit for bit.
+ *
+ * <p>The reference takes the backend's {@link Backend#activationPrecision}: under {@link
+ * ActivationPrecision#Q8} both must pick the same 8-bit activations (any difference there would
+ * be a whole quantization step, far outside the matmul tolerance) and then agree to float rounding.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class BackendContractTest {
@@ -43,7 +47,7 @@ public abstract class BackendContractTest {
     static final double ELEMENTWISE_RTOL = 1e-5;
     static final double ATOL = 1e-6;
 
-    private final Backend reference = new ReferenceBackend();
+    private Backend reference;
     private Backend backend;
     private Arena arena;
 
@@ -53,6 +57,8 @@ public abstract class BackendContractTest {
     @BeforeAll
     public void openBackend() {
         backend = createBackend();
+        // The reference computes with the same activation precision as the backend under test.
+        reference = new ReferenceBackend(backend.activationPrecision());
         arena = Arena.ofShared();
     }
 

@@ -25,8 +25,12 @@ public final class LlamaCpp {
 
     private LlamaCpp() {}
 
-    /** llama.cpp's greedy continuation of one prompt. logits: [tokens.length][vocab]. */
-    public record Continuation(int[] tokens, float[][] logits) {}
+    /**
+     * llama.cpp's greedy continuation of one prompt. logits: [tokens.length][vocab], computed one
+     * token at a time after the prompt, as generation does; oneBatchLogits: the same positions
+     * computed with prompt and tokens in one batch (see llamacpp_reference.py).
+     */
+    public record Continuation(int[] tokens, float[][] logits, float[][] oneBatchLogits) {}
 
     /** The venv's python, creating the venv and building llama-cpp-python on first use. */
     public static synchronized Path python() {
@@ -62,17 +66,56 @@ public final class LlamaCpp {
                 for (int t = 0; t < tokens.length; t++) {
                     tokens[t] = toks.get(t).asInt();
                 }
-                ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(Path.of(prefix + "." + i + ".f32"))).order(ByteOrder.LITTLE_ENDIAN);
-                float[][] logits = new float[tokens.length][vocab];
-                for (float[] row : logits) {
-                    bytes.asFloatBuffer().get(row);
-                    bytes.position(bytes.position() + 4 * vocab);
-                }
-                result.add(new Continuation(tokens, logits));
+                result.add(new Continuation(tokens, readRows(Path.of(prefix + "." + i + ".f32"), tokens.length, vocab),
+                        readRows(Path.of(prefix + "." + i + ".batch.f32"), tokens.length, vocab)));
             }
             return result;
         } catch (IOException e) {
             throw new IllegalStateException("llama.cpp reference failed", e);
+        }
+    }
+
+    private static float[][] readRows(Path file, int rows, int cols) throws IOException {
+        ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        float[][] out = new float[rows][cols];
+        for (float[] row : out) {
+            bytes.asFloatBuffer().get(row);
+            bytes.position(bytes.position() + 4 * cols);
+        }
+        return out;
+    }
+
+    /** One tensor of llama.cpp's graph: {@code rows} rows of {@code cols} values (ggml's ne[0]), row-major. */
+    public record Tensor(int rows, int cols, float[] values) {}
+
+    /**
+     * The intermediate tensors llama.cpp computes when it runs {@code tokens} through {@code model}
+     * in one batch, by graph node name ({@code attn_norm-0}, {@code Qcur-0}, ..., {@code
+     * result_output}; see llamacpp_tensors.py). Its last layer computes only the last token's row
+     * after attention, as do the final norm and logits.
+     */
+    public static Map<String, Tensor> tensors(Path model, int[] tokens) {
+        try {
+            Path dir = Files.createTempDirectory("llamacpp-tensors");
+            Path request = dir.resolve("request.json");
+            ObjectMapper json = new ObjectMapper();
+            json.writeValue(request.toFile(), Map.of("tokens", tokens));
+            String prefix = dir.resolve("out").toString();
+            check(run(List.of(python().toString(), script("llamacpp_tensors.py").toString(), model.toString(),
+                    request.toString(), prefix), 900), "llamacpp_tensors.py");
+            Map<String, Tensor> result = new java.util.HashMap<>();
+            var fields = json.readTree(Path.of(prefix + ".json").toFile()).get("tensors").properties();
+            for (var e : fields) {
+                int rows = e.getValue().get("rows").asInt();
+                int cols = e.getValue().get("cols").asInt();
+                float[] values = new float[rows * cols];
+                ByteBuffer.wrap(Files.readAllBytes(Path.of(e.getValue().get("file").asText())))
+                        .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+                result.put(e.getKey(), new Tensor(rows, cols, values));
+            }
+            return result;
+        } catch (IOException e) {
+            throw new IllegalStateException("llama.cpp tensor dump failed", e);
         }
     }
 

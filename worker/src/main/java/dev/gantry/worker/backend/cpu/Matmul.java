@@ -3,7 +3,11 @@ package dev.gantry.worker.backend.cpu;
 import static dev.gantry.worker.backend.cpu.Simd.F;
 import static dev.gantry.worker.backend.cpu.Simd.L;
 
+import dev.gantry.worker.backend.ActivationPrecision;
+import dev.gantry.worker.backend.Q8Activations;
 import dev.gantry.worker.backend.Weight;
+import dev.gantry.worker.model.gguf.GgmlType;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -19,6 +23,12 @@ import jdk.incubator.vector.VectorOperators;
  * accumulators. So each weight byte is decoded once per batch, each loaded weight vector feeds 4
  * tokens, each loaded activation vector 2 weight rows, and the 4 activation rows of a tile stay
  * in L1 while the group's weight rows stream past them.
+ *
+ * <p>Under {@link ActivationPrecision#Q8}, a product with a Q4_0, Q4_1 or Q8_0 weight first
+ * quantizes the activation rows ({@link ActivationQuant}) and runs the same two paths on the
+ * result. Q4_1's offsets meet Q8_1's block sums: the single-row kernel takes the sums in place of
+ * its block sums of x; the batched one appends them to each activation row, and the offsets to
+ * each decoded weight row, so the one dot product includes {@code sum(m * s)}.
  */
 final class Matmul {
     /** Bytes of decoded weight rows one thread keeps at a time (fits L2 beside the activations). */
@@ -26,10 +36,20 @@ final class Matmul {
 
     private final ThreadPool pool;
     private final Scratch scratch;
+    private final ActivationPrecision precision;
+    /** Quantized activation rows under Q8, grown on demand (calls do not overlap). */
+    private float[] quantized = new float[0];
+    private float[] quantizedSums = new float[0];
 
-    Matmul(ThreadPool pool, Scratch scratch) {
+    /** Decodes the weight row at byte {@code at} into wd[o..]. */
+    private interface RowDecoder {
+        void decode(long at, float[] wd, int o);
+    }
+
+    Matmul(ThreadPool pool, Scratch scratch, ActivationPrecision precision) {
         this.pool = pool;
         this.scratch = scratch;
+        this.precision = precision;
     }
 
     /** x: [rows][w.cols]; out: [rows][w.rows]; bias: [w.rows] or null. */
@@ -41,23 +61,65 @@ final class Matmul {
             throw new IllegalArgumentException(w.name() + ": " + w.cols() + " columns are not whole blocks of "
                     + w.type());
         }
-        if (rows == 1) {
-            single(w, bias, x, out);
+        if (precision.quantizes(w.type())) {
+            quantizedActivations(w, bias, x, rows, out);
+        } else if (rows == 1) {
+            // [cols / 32] sums of x over each 32 values, for the offsets of Q4_1 and Q4_K blocks
+            float[] xsum = null;
+            if (DotKernels.needsBlockSums(w.type())) {
+                xsum = new float[w.cols() / 32];
+                DotKernels.blockSums(x, 0, w.cols(), xsum);
+            }
+            single(w, bias, x, xsum, out);
         } else {
-            batch(w, bias, x, rows, out);
+            batch(w, bias, x, w.cols(), rows, out,
+                    (at, wd, o) -> RowDequant.row(w.type(), w.data(), at, w.cols(), wd, o));
         }
     }
 
-    private void single(Weight w, float[] bias, float[] x, float[] out) {
+    private void quantizedActivations(Weight w, float[] bias, float[] x, int rows, float[] out) {
+        int cols = w.cols();
+        int blocks = cols / Q8Activations.BLOCK;
+        if (rows == 1) {
+            float[] xq = quantizedRows(cols);
+            if (quantizedSums.length < blocks) {
+                quantizedSums = new float[blocks];
+            }
+            ActivationQuant.row(x, 0, cols, xq, 0, quantizedSums, 0);
+            single(w, bias, xq, quantizedSums, out);
+            return;
+        }
+        boolean offsets = w.type() == GgmlType.Q4_1;
+        // Q4_1 rows: [cols values][block sums or offsets][zeros up to whole vectors]
+        int stride = offsets ? cols + (blocks + L - 1) / L * L : cols;
+        float[] xq = quantizedRows(rows * stride);
+        pool.parallelFor(rows, Math.max(1, 4096 / cols), (start, end, worker) -> {
+            for (int r = start; r < end; r++) {
+                int at = r * stride;
+                ActivationQuant.row(x, r * cols, cols, xq, at, offsets ? xq : null, at + cols);
+                Arrays.fill(xq, at + cols + (offsets ? blocks : 0), at + stride, 0f);
+            }
+        });
+        RowDecoder decoder = offsets
+                ? (at, wd, o) -> {
+                    RowDequant.q4_1ScaledThenOffsets(w.data(), at, cols, wd, o);
+                    Arrays.fill(wd, o + cols + blocks, o + stride, 0f);
+                }
+                : (at, wd, o) -> RowDequant.row(w.type(), w.data(), at, cols, wd, o);
+        batch(w, bias, xq, stride, rows, out, decoder);
+    }
+
+    private float[] quantizedRows(int floats) {
+        if (quantized.length < floats) {
+            quantized = new float[Math.max(floats, quantized.length * 3 / 2)];
+        }
+        return quantized;
+    }
+
+    /** One activation row x: [w.cols]; xsum: its block sums where the weight type needs them. */
+    private void single(Weight w, float[] bias, float[] x, float[] sums, float[] out) {
         int cols = w.cols();
         long rowBytes = w.rowBytes();
-        // [cols / 32] sums of x over each 32 values, for the offsets of Q4_1 and Q4_K blocks
-        float[] xsum = null;
-        if (DotKernels.needsBlockSums(w.type())) {
-            xsum = new float[cols / 32];
-            DotKernels.blockSums(x, 0, cols, xsum);
-        }
-        float[] sums = xsum;
         pool.parallelFor(w.rows(), 16, (start, end, worker) -> {
             for (int o = start; o < end; o++) {
                 float v = DotKernels.dot(w.type(), w.data(), o * rowBytes, x, 0, sums, cols);
@@ -66,8 +128,11 @@ final class Matmul {
         });
     }
 
-    private void batch(Weight w, float[] bias, float[] x, int rows, float[] out) {
-        int cols = w.cols();
+    /**
+     * x: [rows][cols] where cols may exceed w.cols by columns the decoder fills on the weight
+     * side too (a multiple of the lane count beyond w.cols, zeros where unused).
+     */
+    private void batch(Weight w, float[] bias, float[] x, int cols, int rows, float[] out, RowDecoder decoder) {
         int outRows = w.rows();
         long rowBytes = w.rowBytes();
         // Weight rows per group: even, at most 16, small enough for L2 and to give every thread work.
@@ -82,7 +147,7 @@ final class Matmul {
                 int o0 = g * group;
                 int n = Math.min(group, outRows - o0);
                 for (int k = 0; k < n; k++) {
-                    RowDequant.row(w.type(), w.data(), (o0 + k) * rowBytes, cols, wd, k * cols);
+                    decoder.decode((o0 + k) * rowBytes, wd, k * cols);
                 }
                 int r = 0;
                 for (; r + 4 <= rows; r += 4) {

@@ -124,6 +124,27 @@ final class RowDequant {
         }
     }
 
+    /**
+     * A Q4_1 row split into its two parts, for products whose activations carry their own block
+     * sums (Q8_1): out[o + i] = q_i * d of value i, then out[o + cols + b] = m of block b. So a dot
+     * with an activation row laid out as [values..., block sums...] is sum(q * d * x) + sum(m * s).
+     */
+    static void q4_1ScaledThenOffsets(MemorySegment w, long at, int cols, float[] out, int o) {
+        for (int b = 0; b < cols; b += 32, at += 20) {
+            float d = f16(w, at);
+            out[o + cols + b / 32] = f16(w, at + 2);
+            for (int j = 0; j < 16; j += BL) {
+                ByteVector q = bytes(w, at + 4 + j);
+                ByteVector lo = q.and((byte) 0x0F);
+                ByteVector hi = highNibbles(q);
+                for (int p = 0; p < PARTS; p++) {
+                    toFloats(lo, p).mul(d).intoArray(out, o + b + j + p * L);
+                    toFloats(hi, p).mul(d).intoArray(out, o + b + 16 + j + p * L);
+                }
+            }
+        }
+    }
+
     // block_q4_K (144 bytes): f16 d, f16 dmin, u8 scales[12], u8 qs[128]. Each 32-byte chunk of qs
     // holds two sub-blocks of 32: low nibbles, then high nibbles; y = (d * sc) * q - (dmin * m)
     private static void q4_K(MemorySegment w, long at, int n, float[] out, int o) {

@@ -3,6 +3,7 @@ package dev.gantry.worker.backend.cpu;
 import static dev.gantry.worker.backend.cpu.Simd.F;
 import static dev.gantry.worker.backend.cpu.Simd.L;
 
+import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.AttentionBatch;
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.HostBuffer;
@@ -30,6 +31,7 @@ public final class VectorBackend extends HostMemoryBackend {
     private static final int MIN_PARALLEL_FLOATS = 16384;
 
     private final ThreadPool pool;
+    private final ActivationPrecision precision;
     private final Matmul matmul;
     private final Attention attention;
     private final Rope rope;
@@ -39,11 +41,20 @@ public final class VectorBackend extends HostMemoryBackend {
         this(Runtime.getRuntime().availableProcessors());
     }
 
-    /** @param threads threads computing each op, the calling thread included */
+    /** @param threads threads computing each op, the calling thread included; float activations */
     public VectorBackend(int threads) {
+        this(threads, ActivationPrecision.F32);
+    }
+
+    /**
+     * @param threads   threads computing each op, the calling thread included
+     * @param precision what matmul does to the activations of quantized weights
+     */
+    public VectorBackend(int threads, ActivationPrecision precision) {
+        this.precision = java.util.Objects.requireNonNull(precision, "precision");
         this.pool = new ThreadPool(threads, "gantry-cpu");
         Scratch scratch = new Scratch(threads);
-        this.matmul = new Matmul(pool, scratch);
+        this.matmul = new Matmul(pool, scratch, precision);
         this.attention = new Attention(pool, scratch);
         this.rope = new Rope(pool);
     }
@@ -51,6 +62,11 @@ public final class VectorBackend extends HostMemoryBackend {
     @Override
     public String name() {
         return "cpu";
+    }
+
+    @Override
+    public ActivationPrecision activationPrecision() {
+        return precision;
     }
 
     /** Threads computing each op, the caller included. */

@@ -1,0 +1,49 @@
+package dev.gantry.worker.backend;
+
+import dev.gantry.worker.model.gguf.GgmlType;
+import java.util.Locale;
+
+/**
+ * What a backend does to the activations (the float input rows) of a matrix product with a
+ * quantized weight.
+ *
+ * <ul>
+ *   <li>{@link #F32}: multiplies them as they are, in float, with the dequantized weights: the
+ *       closest this worker gets to the exact product of the weights as stored. The default.
+ *   <li>{@link #Q8}: first quantizes every activation row to 8 bits per value, in blocks of 32
+ *       sharing one f16 scale, exactly as llama.cpp's CPU backend does on x86 (ggml's {@code
+ *       quantize_row_q8_0} / {@code quantize_row_q8_1}: scale {@code d = max|x| / 127}, values
+ *       {@code round-half-even(x * 127 / max|x|)}, {@code d} and the Q8_1 block sum {@code d *
+ *       sum(q)} stored as f16), then takes integer dot products block by block against the
+ *       weight's quantized blocks. Only weights of {@link #quantizes quantizing types} are treated
+ *       so; others multiply float activations as under F32.
+ * </ul>
+ *
+ * <p>Why Q8 exists: llama.cpp rounds every activation of a Q4_0/Q4_1/Q8_0 product this way, and
+ * the rounding (up to 1/254 of a block's largest value per element) moves logits of a quantized
+ * model by up to ~2 over 30 layers, enough to part greedy decoding at near-ties. Under Q8 this
+ * worker reproduces llama.cpp's logits to float rounding on such models.
+ */
+public enum ActivationPrecision {
+    F32,
+    Q8;
+
+    /**
+     * Whether a product with a weight of this type quantizes its activations under this
+     * precision: under Q8 for the 32-value block quants whose ggml dot product takes 8-bit
+     * activations (Q4_0 and Q8_0 against Q8_0 blocks, Q4_1 against Q8_1 blocks). K-quants (ggml
+     * pairs them with 256-value Q8_K blocks) and float weights are not covered yet.
+     */
+    public boolean quantizes(GgmlType weightType) {
+        return this == Q8 && Q8Activations.supports(weightType);
+    }
+
+    /** The precision named {@code f32} or {@code q8} (any case), as users write it in configuration. */
+    public static ActivationPrecision parse(String name) {
+        try {
+            return valueOf(name.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown activation precision '" + name + "' (choose f32 or q8)");
+        }
+    }
+}

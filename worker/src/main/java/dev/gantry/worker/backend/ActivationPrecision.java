@@ -21,8 +21,10 @@ import java.util.Locale;
  *
  * <p>Why Q8 exists: llama.cpp rounds every activation of a Q4_0/Q4_1/Q8_0 product this way, and
  * the rounding (up to 1/254 of a block's largest value per element) moves logits of a quantized
- * model by up to ~2 over 30 layers, enough to part greedy decoding at near-ties. Under Q8 this
- * worker reproduces llama.cpp's logits to float rounding on such models.
+ * model by up to ~2 over 30 layers, enough to part greedy decoding at near-ties. Under Q8 each
+ * product equals llama.cpp's to float rounding given the same input; end to end the two still
+ * differ at that level, because the last-bit differences of every other op flip a few 8-bit
+ * activations per product (llama.cpp differs from itself as much between batch shapes).
  */
 public enum ActivationPrecision {
     F32,

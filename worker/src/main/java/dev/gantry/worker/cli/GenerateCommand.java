@@ -2,6 +2,7 @@ package dev.gantry.worker.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Backends;
 import dev.gantry.worker.model.Generator;
@@ -82,6 +83,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "cpu or reference (scalar, slow; default: ${DEFAULT-VALUE}).")
     String backend;
 
+    @Option(names = "--activations", defaultValue = "f32", converter = ActivationsConverter.class,
+            description = "Activations of quantized matrix products: f32 (exact) or q8 (8-bit, as llama.cpp's CPU backend; default: ${DEFAULT-VALUE}).")
+    ActivationPrecision activations;
+
     @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
 
@@ -117,7 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
 
         long loadStart = System.nanoTime();
-        try (Model m = Model.load(path); Backend be = Backends.create(backend, threads)) {
+        try (Model m = Model.load(path); Backend be = Backends.create(backend, threads, activations)) {
             be.prepare(m.weights().all());
             int context = Math.min(ctxSize, m.config().contextLength());
             err.printf("gantry: %s (%s), %s backend, context %d, loaded in %d ms%n", path.getFileName(), m.config(), be.name(),
@@ -180,5 +185,17 @@ final class GenerateCommand implements Callable<Integer> {
         timings.put("decode_tokens_per_second", r.tokens().length == 0 ? 0 : Math.round(r.tokens().length / (decodeMs / 1000) * 100) / 100.0);
         o.put("timings", timings);
         return new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS).writeValueAsString(o);
+    }
+
+    /** Accepts f32/q8 in any case. */
+    static final class ActivationsConverter implements picocli.CommandLine.ITypeConverter<ActivationPrecision> {
+        @Override
+        public ActivationPrecision convert(String value) {
+            try {
+                return ActivationPrecision.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
     }
 }

@@ -4,13 +4,17 @@ import dev.gantry.worker.model.ModelLoadException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The worker's command line: {@code gantry generate ...}. The {@code ./gantry} launcher calls this. */
+/**
+ * The worker's command line: {@code gantry generate ...}. The {@code ./gantry} launcher calls this;
+ * for {@code serve} it runs the packaged Quarkus application ({@link ServeMain}) instead, and the
+ * subcommand here only carries its help.
+ */
 @Command(
         name = "gantry",
         mixinStandardHelpOptions = true,
         versionProvider = GantryCli.Version.class,
         description = "Serve and run large language models (GGUF) on CPU or GPU.",
-        subcommands = {GenerateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class GantryCli {
 
     public static void main(String[] args) {

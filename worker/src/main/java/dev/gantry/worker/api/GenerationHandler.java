@@ -1,0 +1,157 @@
+package dev.gantry.worker.api;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gantry.worker.api.GenerationRequest.Endpoint;
+import dev.gantry.worker.config.ServingPlan;
+import dev.gantry.worker.engine.Engine;
+import dev.gantry.worker.engine.EngineRequest;
+import dev.gantry.worker.engine.RequestRejectedException;
+import dev.gantry.worker.model.Model;
+import io.vertx.core.Context;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: parse, check, ask the
+ * response cache, tokenize (off the event loop: templates and long prompts take time), check the
+ * context length, submit to the engine, and hand the rest to a {@link GenerationExchange}.
+ */
+@Singleton
+public class GenerationHandler {
+
+    @Inject
+    WorkerLifecycle lifecycle;
+
+    @Inject
+    ErrorResponder errors;
+
+    @Inject
+    CompletionCache cache;
+
+    void handle(RoutingContext ctx, Endpoint endpoint) {
+        long arrival = System.nanoTime();
+        JsonNode json = readJson(RequestBodyReader.body(ctx));
+        GenerationRequest request = RequestParser.parse(endpoint, json);
+        ServingPlan plan = lifecycle.plan();
+        if (plan == null || lifecycle.engine() == null) {
+            throw ApiException.unavailable("model_loading", "The model is still loading; try again shortly.");
+        }
+        if (request.model() != null && !request.model().equals(plan.servedModelName())) {
+            throw ApiException.modelNotFound(request.model());
+        }
+        Context context = ctx.vertx().getOrCreateContext();
+        if (request.stream()) {
+            prepare(ctx, context, request, json, arrival);
+            return;
+        }
+        cache.lookup(plan.servedModelName(), endpoint, json).whenComplete((hit, error) -> context.runOnContext(v -> {
+            try {
+                if (error == null && hit.isPresent()) {
+                    ctx.response().putHeader("Content-Type", "application/json").end(hit.get());
+                } else {
+                    prepare(ctx, context, request, json, arrival);
+                }
+            } catch (RuntimeException e) {
+                errors.send(ctx, e);
+            }
+        }));
+    }
+
+    private void prepare(RoutingContext ctx, Context context, GenerationRequest request, JsonNode json, long arrival) {
+        Model model = lifecycle.model();
+        ServingPlan plan = lifecycle.plan();
+        context.owner().executeBlocking(() -> promptTokens(request, model, plan), false).onComplete(ar -> {
+            try {
+                if (ar.failed()) {
+                    errors.send(ctx, ar.cause());
+                } else {
+                    submit(ctx, context, request, json, ar.result(), arrival);
+                }
+            } catch (RuntimeException e) {
+                errors.send(ctx, e);
+            }
+        });
+    }
+
+    /** Tokenizes and checks the request against the vocabulary and the context length. */
+    static int[] promptTokens(GenerationRequest request, Model model, ServingPlan plan) {
+        if (model == null) {
+            throw ApiException.unavailable("shutting_down", "The server is shutting down.");
+        }
+        try {
+            request.params().validate(model.config().vocabSize());
+        } catch (IllegalArgumentException e) {
+            throw RequestParser.badParams(e);
+        }
+        int[] tokens = PromptTokens.of(request.prompt(), model);
+        checkContextLength(request, tokens.length, plan.engine().maxModelLen());
+        return tokens;
+    }
+
+    /** vLLM's checks and wording: the prompt must leave room, and prompt + max_tokens must fit. */
+    static void checkContextLength(GenerationRequest request, int promptTokens, int maxModelLen) {
+        String what = request.endpoint() == Endpoint.CHAT ? "messages" : "prompt";
+        Integer maxTokens = request.params().maxTokens();
+        if (maxTokens != null && (long) promptTokens + maxTokens > maxModelLen) {
+            throw ApiException.contextLengthExceeded(what, "This model's maximum context length is " + maxModelLen
+                    + " tokens. However, you requested " + ((long) promptTokens + maxTokens) + " tokens ("
+                    + promptTokens + " in the " + what + ", " + maxTokens + " in the completion). Please reduce the"
+                    + " length of the " + what + " or completion.");
+        }
+        if (promptTokens >= maxModelLen) {
+            throw ApiException.contextLengthExceeded(what, "This model's maximum context length is " + maxModelLen
+                    + " tokens. However, you requested " + promptTokens + " tokens in the " + what
+                    + ", which leaves no room for the completion. Please reduce the length of the " + what + ".");
+        }
+    }
+
+    private void submit(RoutingContext ctx, Context context, GenerationRequest request, JsonNode json, int[] tokens,
+            long arrival) {
+        if (ctx.response().closed()) {
+            return; // the client left while the prompt was being tokenized
+        }
+        Engine engine = lifecycle.engine();
+        ServingPlan plan = lifecycle.plan();
+        if (!lifecycle.ready() || engine == null) {
+            throw ApiException.unavailable("shutting_down", "The server is shutting down.");
+        }
+        String id = request.endpoint().idPrefix() + UUID.randomUUID().toString().replace("-", "");
+        GenerationExchange exchange = new GenerationExchange(ctx, context, request, id, plan.servedModelName(),
+                tokens.length, body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
+        try {
+            exchange.start(engine.submit(new EngineRequest(id, tokens, request.params(), arrival), exchange),
+                    lifecycle.settings().requestTimeout());
+        } catch (IllegalArgumentException e) {
+            // The engine's own prompt checks; the ones before it should have caught these.
+            throw ApiException.badRequest(request.endpoint() == Endpoint.CHAT ? "messages" : "prompt", e.getMessage() + ".");
+        } catch (RequestRejectedException e) {
+            throw switch (e.reason()) {
+                case QUEUE_FULL -> ApiException.queueFull("The server is at capacity (" + e.getMessage()
+                        + "); try again shortly.");
+                case PROMPT_TOO_LONG -> ApiException.contextLengthExceeded(
+                        request.endpoint() == Endpoint.CHAT ? "messages" : "prompt", e.getMessage());
+                case SHUTTING_DOWN -> ApiException.unavailable("shutting_down", "The server is shutting down.");
+            };
+        }
+    }
+
+    static JsonNode readJson(Buffer body) {
+        if (body == null || body.length() == 0) {
+            throw ApiException.badRequest(null, "The request body is empty: send a JSON object.");
+        }
+        try {
+            return OpenAiDtos.JSON.readTree(body.getBytes());
+        } catch (JacksonException e) {
+            throw ApiException.badRequest(null, "The request body is not valid JSON: " + e.getOriginalMessage()
+                    + Optional.ofNullable(e.getLocation()).map(l -> " (line " + l.getLineNr() + ", column "
+                            + l.getColumnNr() + ")").orElse("") + ".");
+        } catch (java.io.IOException e) {
+            throw ApiException.badRequest(null, "The request body cannot be read: " + e.getMessage() + ".");
+        }
+    }
+}

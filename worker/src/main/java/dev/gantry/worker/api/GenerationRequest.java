@@ -1,0 +1,63 @@
+package dev.gantry.worker.api;
+
+import dev.gantry.worker.model.sample.SamplingParams;
+import dev.gantry.worker.model.tokenizer.ChatMessage;
+import java.util.List;
+
+/**
+ * A {@code /v1/completions} or {@code /v1/chat/completions} request, parsed and type-checked but
+ * not yet tokenized (that needs the model).
+ *
+ * @param model        the {@code model} field, or null when the client left it out
+ * @param params       sampling and stop settings; range checks against the vocabulary come later
+ * @param includeUsage {@code stream_options.include_usage}: end the stream with a usage chunk
+ */
+public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
+        boolean includeUsage) {
+
+    /** The two generating endpoints: their paths, id prefixes and {@code object} values. */
+    public enum Endpoint {
+        COMPLETIONS("/v1/completions", "cmpl-", "text_completion", "text_completion"),
+        CHAT("/v1/chat/completions", "chatcmpl-", "chat.completion", "chat.completion.chunk");
+
+        private final String path;
+        private final String idPrefix;
+        private final String object;
+        private final String chunkObject;
+
+        Endpoint(String path, String idPrefix, String object, String chunkObject) {
+            this.path = path;
+            this.idPrefix = idPrefix;
+            this.object = object;
+            this.chunkObject = chunkObject;
+        }
+
+        public String path() {
+            return path;
+        }
+
+        public String idPrefix() {
+            return idPrefix;
+        }
+
+        public String object() {
+            return object;
+        }
+
+        public String chunkObject() {
+            return chunkObject;
+        }
+    }
+
+    /** What the model is to continue. */
+    public sealed interface Prompt {
+        /** A completions prompt given as text. */
+        record Text(String text) implements Prompt {}
+
+        /** A completions prompt given as token ids, used as they are (no BOS added). */
+        record Tokens(int[] ids) implements Prompt {}
+
+        /** A conversation, rendered through the model's chat template. */
+        record Chat(List<ChatMessage> messages) implements Prompt {}
+    }
+}

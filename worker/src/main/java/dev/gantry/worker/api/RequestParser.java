@@ -1,0 +1,397 @@
+package dev.gantry.worker.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gantry.worker.api.GenerationRequest.Endpoint;
+import dev.gantry.worker.api.GenerationRequest.Prompt;
+import dev.gantry.worker.model.sample.InvalidSamplingParamsException;
+import dev.gantry.worker.model.sample.SamplingParams;
+import dev.gantry.worker.model.tokenizer.ChatMessage;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Reads the JSON of a generating request into a {@link GenerationRequest}, field by field, so that
+ * a wrong type or value becomes a 400 that names the field. Fields it does not know are ignored
+ * (OpenAI clients send extras); fields it knows but cannot honour ({@code n > 1}, {@code echo},
+ * {@code logprobs}) are refused rather than silently dropped. A JSON {@code null} is the same as
+ * leaving the field out.
+ */
+public final class RequestParser {
+
+    private RequestParser() {}
+
+    public static GenerationRequest parse(Endpoint endpoint, JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.badRequest(null, "The request body must be a JSON object, got "
+                    + (body == null ? "nothing" : describe(body)) + ".");
+        }
+        String model = string(body, "model");
+        Prompt prompt = endpoint == Endpoint.CHAT ? messages(body) : prompt(body);
+        refuseUnsupported(endpoint, body);
+
+        Integer n = integer(body, "n");
+        if (n != null && n != 1) {
+            throw ApiException.badRequest("n", "n must be 1: this server returns one choice per request, got " + n + ".");
+        }
+        boolean stream = Boolean.TRUE.equals(bool(body, "stream"));
+        boolean includeUsage = false;
+        JsonNode options = field(body, "stream_options");
+        if (options != null) {
+            if (!options.isObject()) {
+                throw ApiException.badRequest("stream_options", "stream_options must be an object, got " + describe(options) + ".");
+            }
+            includeUsage = Boolean.TRUE.equals(bool(options, "include_usage", "stream_options.include_usage"));
+        }
+        return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body), stream, includeUsage);
+    }
+
+    private static SamplingParams sampling(Endpoint endpoint, JsonNode body) {
+        SamplingParams p = SamplingParams.defaults();
+        // OpenAI's completions default to 16 tokens; chat to as many as the context allows.
+        if (endpoint == Endpoint.CHAT) {
+            p = p.withMaxTokens(null);
+        }
+        String maxTokensName = endpoint == Endpoint.CHAT && field(body, "max_completion_tokens") != null
+                ? "max_completion_tokens" : "max_tokens";
+        Integer maxTokens = integer(body, maxTokensName);
+        if (maxTokens != null) {
+            if (maxTokens < 1) {
+                throw ApiException.badRequest(maxTokensName, maxTokensName + " must be at least 1, got " + maxTokens + ".");
+            }
+            p = p.withMaxTokens(maxTokens);
+        }
+        Double d;
+        if ((d = number(body, "temperature")) != null) {
+            p = p.withTemperature(d);
+        }
+        if ((d = number(body, "top_p")) != null) {
+            p = p.withTopP(d);
+        }
+        Integer i;
+        if ((i = integer(body, "top_k")) != null) {
+            p = p.withTopK(i);
+        }
+        if ((d = number(body, "min_p")) != null) {
+            p = p.withMinP(d);
+        }
+        if ((d = number(body, "presence_penalty")) != null) {
+            p = p.withPresencePenalty(d);
+        }
+        if ((d = number(body, "frequency_penalty")) != null) {
+            p = p.withFrequencyPenalty(d);
+        }
+        if ((d = number(body, "repetition_penalty")) != null) {
+            p = p.withRepetitionPenalty(d);
+        }
+        Long seed = longInteger(body, "seed");
+        if (seed != null) {
+            p = p.withSeed(seed);
+        }
+        if ((i = integer(body, "min_tokens")) != null) {
+            p = p.withMinTokens(i);
+        }
+        Boolean ignoreEos = bool(body, "ignore_eos");
+        if (ignoreEos != null) {
+            p = p.withIgnoreEos(ignoreEos);
+        }
+        p = p.withStop(stop(body));
+        p = p.withStopTokenIds(integers(body, "stop_token_ids"));
+        p = p.withLogitBias(logitBias(body));
+        try {
+            p.validate();
+        } catch (IllegalArgumentException e) {
+            throw badParams(e);
+        }
+        return p;
+    }
+
+    /** A 400 for {@link SamplingParams#validate} failures, naming the field. */
+    static ApiException badParams(IllegalArgumentException e) {
+        String param = e instanceof InvalidSamplingParamsException ip ? ip.param() : null;
+        return ApiException.badRequest(param, e.getMessage() + ".");
+    }
+
+    private static Prompt prompt(JsonNode body) {
+        JsonNode prompt = field(body, "prompt");
+        if (prompt == null) {
+            throw ApiException.badRequest("prompt", "prompt is required.");
+        }
+        if (prompt.isTextual()) {
+            return new Prompt.Text(prompt.asText());
+        }
+        if (!prompt.isArray()) {
+            throw ApiException.badRequest("prompt", "prompt must be a string or an array of token ids, got "
+                    + describe(prompt) + ".");
+        }
+        if (prompt.isEmpty()) {
+            throw ApiException.badRequest("prompt", "prompt must not be an empty array.");
+        }
+        if (prompt.get(0).isTextual() || prompt.get(0).isArray()) {
+            if (prompt.size() > 1) {
+                throw ApiException.badRequest("prompt", "prompt holds " + prompt.size()
+                        + " prompts: this server takes one prompt per request.");
+            }
+            JsonNode only = prompt.get(0);
+            return only.isTextual() ? new Prompt.Text(only.asText()) : new Prompt.Tokens(tokenIds(only));
+        }
+        return new Prompt.Tokens(tokenIds(prompt));
+    }
+
+    private static int[] tokenIds(JsonNode array) {
+        if (array.isEmpty()) {
+            throw ApiException.badRequest("prompt", "prompt must not be an empty array of token ids.");
+        }
+        int[] ids = new int[array.size()];
+        for (int k = 0; k < ids.length; k++) {
+            JsonNode e = array.get(k);
+            if (!e.isIntegralNumber() || !e.canConvertToInt() || e.intValue() < 0) {
+                throw ApiException.badRequest("prompt", "prompt must be a string or an array of token ids"
+                        + " (integers >= 0), got " + describe(e) + " at index " + k + ".");
+            }
+            ids[k] = e.intValue();
+        }
+        return ids;
+    }
+
+    private static Prompt messages(JsonNode body) {
+        JsonNode messages = field(body, "messages");
+        if (messages == null) {
+            throw ApiException.badRequest("messages", "messages is required.");
+        }
+        if (!messages.isArray() || messages.isEmpty()) {
+            throw ApiException.badRequest("messages", "messages must be a non-empty array of messages, got "
+                    + describe(messages) + ".");
+        }
+        List<ChatMessage> out = new ArrayList<>(messages.size());
+        for (int k = 0; k < messages.size(); k++) {
+            JsonNode m = messages.get(k);
+            String where = "messages[" + k + "]";
+            if (!m.isObject()) {
+                throw ApiException.badRequest("messages", where + " must be an object, got " + describe(m) + ".");
+            }
+            JsonNode role = field(m, "role");
+            if (role == null || !role.isTextual() || role.asText().isBlank()) {
+                throw ApiException.badRequest("messages", where + ".role must be a non-empty string"
+                        + (role == null ? "." : ", got " + describe(role) + "."));
+            }
+            out.add(new ChatMessage(role.asText(), content(field(m, "content"), where)));
+        }
+        return new Prompt.Chat(out);
+    }
+
+    /** A message's text: a string, or text parts joined by newlines (as vLLM joins them). */
+    private static String content(JsonNode content, String where) {
+        if (content == null) {
+            return "";
+        }
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        if (!content.isArray()) {
+            throw ApiException.badRequest("messages", where + ".content must be a string or an array of"
+                    + " {\"type\": \"text\", \"text\": ...} parts, got " + describe(content) + ".");
+        }
+        StringBuilder text = new StringBuilder();
+        for (int k = 0; k < content.size(); k++) {
+            JsonNode part = content.get(k);
+            String partWhere = where + ".content[" + k + "]";
+            JsonNode type = part.isObject() ? field(part, "type") : null;
+            if (type == null || !type.isTextual()) {
+                throw ApiException.badRequest("messages", partWhere + " must be an object with a \"type\".");
+            }
+            if (!type.asText().equals("text")) {
+                throw ApiException.badRequest("messages", partWhere + " has type '" + type.asText()
+                        + "': only text parts are supported.");
+            }
+            JsonNode partText = field(part, "text");
+            if (partText == null || !partText.isTextual()) {
+                throw ApiException.badRequest("messages", partWhere + ".text must be a string.");
+            }
+            if (!text.isEmpty()) {
+                text.append('\n');
+            }
+            text.append(partText.asText());
+        }
+        return text.toString();
+    }
+
+    private static void refuseUnsupported(Endpoint endpoint, JsonNode body) {
+        Integer bestOf = integer(body, "best_of");
+        if (bestOf != null && bestOf != 1) {
+            throw ApiException.badRequest("best_of", "best_of must be 1: this server returns one choice per request, got "
+                    + bestOf + ".");
+        }
+        if (Boolean.TRUE.equals(bool(body, "echo"))) {
+            throw ApiException.badRequest("echo", "echo is not supported.");
+        }
+        JsonNode logprobs = field(body, "logprobs");
+        boolean wantsLogprobs = logprobs != null && (logprobs.isBoolean() ? logprobs.asBoolean()
+                : !logprobs.isNumber() || logprobs.asInt() != 0);
+        Integer topLogprobs = endpoint == Endpoint.CHAT ? integer(body, "top_logprobs") : null;
+        if (wantsLogprobs || (topLogprobs != null && topLogprobs > 0)) {
+            throw ApiException.badRequest(wantsLogprobs ? "logprobs" : "top_logprobs", "logprobs are not supported.");
+        }
+        String suffix = endpoint == Endpoint.COMPLETIONS ? string(body, "suffix") : null;
+        if (suffix != null && !suffix.isEmpty()) {
+            throw ApiException.badRequest("suffix", "suffix is not supported.");
+        }
+    }
+
+    private static List<String> stop(JsonNode body) {
+        JsonNode stop = field(body, "stop");
+        if (stop == null) {
+            return List.of();
+        }
+        if (stop.isTextual()) {
+            return List.of(stop.asText());
+        }
+        if (!stop.isArray()) {
+            throw ApiException.badRequest("stop", "stop must be a string or an array of strings, got " + describe(stop) + ".");
+        }
+        List<String> out = new ArrayList<>(stop.size());
+        for (int k = 0; k < stop.size(); k++) {
+            if (!stop.get(k).isTextual()) {
+                throw ApiException.badRequest("stop", "stop must be a string or an array of strings, got "
+                        + describe(stop.get(k)) + " at index " + k + ".");
+            }
+            out.add(stop.get(k).asText());
+        }
+        return out;
+    }
+
+    private static Map<Integer, Float> logitBias(JsonNode body) {
+        JsonNode bias = field(body, "logit_bias");
+        if (bias == null) {
+            return Map.of();
+        }
+        if (!bias.isObject()) {
+            throw ApiException.badRequest("logit_bias", "logit_bias must be an object mapping token ids to numbers, got "
+                    + describe(bias) + ".");
+        }
+        Map<Integer, Float> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : bias.properties()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().strip());
+            } catch (NumberFormatException ex) {
+                throw ApiException.badRequest("logit_bias", "logit_bias keys must be token ids, got '" + e.getKey() + "'.");
+            }
+            if (!e.getValue().isNumber()) {
+                throw ApiException.badRequest("logit_bias", "logit_bias values must be numbers, got "
+                        + describe(e.getValue()) + " for token " + e.getKey() + ".");
+            }
+            out.put(id, e.getValue().floatValue());
+        }
+        return out;
+    }
+
+    private static List<Integer> integers(JsonNode body, String name) {
+        JsonNode array = field(body, name);
+        if (array == null) {
+            return List.of();
+        }
+        if (!array.isArray()) {
+            throw ApiException.badRequest(name, name + " must be an array of integers, got " + describe(array) + ".");
+        }
+        List<Integer> out = new ArrayList<>(array.size());
+        for (int k = 0; k < array.size(); k++) {
+            JsonNode e = array.get(k);
+            if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                throw ApiException.badRequest(name, name + " must be an array of integers, got " + describe(e)
+                        + " at index " + k + ".");
+            }
+            out.add(e.intValue());
+        }
+        return out;
+    }
+
+    // --- typed field access: each failure names the field and what it got
+
+    private static JsonNode field(JsonNode object, String name) {
+        JsonNode n = object.get(name);
+        return n == null || n.isNull() ? null : n;
+    }
+
+    private static String string(JsonNode object, String name) {
+        JsonNode n = field(object, name);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isTextual()) {
+            throw ApiException.badRequest(name, name + " must be a string, got " + describe(n) + ".");
+        }
+        return n.asText();
+    }
+
+    private static Boolean bool(JsonNode object, String name) {
+        return bool(object, name, name);
+    }
+
+    private static Boolean bool(JsonNode object, String name, String param) {
+        JsonNode n = field(object, name);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isBoolean()) {
+            throw ApiException.badRequest(param, param + " must be a boolean, got " + describe(n) + ".");
+        }
+        return n.asBoolean();
+    }
+
+    private static Double number(JsonNode object, String name) {
+        JsonNode n = field(object, name);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isNumber()) {
+            throw ApiException.badRequest(name, name + " must be a number, got " + describe(n) + ".");
+        }
+        return n.doubleValue();
+    }
+
+    private static Integer integer(JsonNode object, String name) {
+        Long v = longInteger(object, name);
+        if (v == null) {
+            return null;
+        }
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw ApiException.badRequest(name, name + " is out of range, got " + v + ".");
+        }
+        return v.intValue();
+    }
+
+    private static Long longInteger(JsonNode object, String name) {
+        JsonNode n = field(object, name);
+        if (n == null) {
+            return null;
+        }
+        // 5.0 is an integer to JSON clients in languages without one (JavaScript).
+        boolean integral = n.isIntegralNumber() ? n.canConvertToLong()
+                : n.isNumber() && n.doubleValue() == Math.rint(n.doubleValue()) && Math.abs(n.doubleValue()) < 0x1p53;
+        if (!integral) {
+            throw ApiException.badRequest(name, name + " must be an integer, got " + describe(n) + ".");
+        }
+        return n.longValue();
+    }
+
+    /** e.g. {@code a string ("abc")}, {@code a number (1.5)}: what the client sent, briefly. */
+    static String describe(JsonNode n) {
+        String kind = switch (n.getNodeType()) {
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case NULL -> "null";
+            default -> n.getNodeType().name().toLowerCase(Locale.ROOT);
+        };
+        if (n.isNull()) {
+            return kind;
+        }
+        String text = n.toString();
+        return kind + " (" + (text.length() > 40 ? text.substring(0, 37) + "..." : text) + ")";
+    }
+}

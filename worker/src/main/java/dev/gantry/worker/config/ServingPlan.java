@@ -1,0 +1,108 @@
+package dev.gantry.worker.config;
+
+import dev.gantry.worker.engine.EngineConfig;
+import dev.gantry.worker.model.llama.LlamaConfig;
+import java.util.Locale;
+
+/**
+ * How a loaded model will be served: the settings combined with what the model and the heap allow.
+ * Building one checks that the KV cache can hold at least one request of the full context, so
+ * a worker that could never serve a long request fails at start rather than on the first one.
+ *
+ * @param settings        the checked settings it came from
+ * @param servedModelName the name clients use in {@code model}
+ * @param engine          the engine's limits, KV-cache blocks included
+ * @param kvCacheBytes    memory the KV cache takes
+ * @param kvCacheCapped   whether the fraction-of-heap default was lowered to what the engine can ever use
+ */
+public record ServingPlan(WorkerSettings settings, String servedModelName, EngineConfig engine, long kvCacheBytes,
+        boolean kvCacheCapped) {
+
+    /**
+     * @param modelName     the model file's name, the default served name
+     * @param freeHeapBytes Java heap still free with the model loaded
+     * @throws InvalidConfigException naming the setting to change
+     */
+    public static ServingPlan of(WorkerSettings s, String modelName, LlamaConfig model, long freeHeapBytes) {
+        int modelContext = model.contextLength();
+        int maxModelLen;
+        if (s.maxModelLen().isPresent()) {
+            maxModelLen = s.maxModelLen().get();
+            if (modelContext > 0 && maxModelLen > modelContext) {
+                throw InvalidConfigException.of("max-model-len", "is " + maxModelLen
+                        + " but the model's context length is " + modelContext + ": use at most " + modelContext);
+            }
+        } else if (modelContext >= 2) {
+            maxModelLen = modelContext;
+        } else {
+            throw InvalidConfigException.of("max-model-len", "must be set: the model does not give its context length");
+        }
+
+        int blockSize = s.blockSize();
+        long bytesPerBlock = EngineConfig.bytesPerBlock(model, blockSize);
+        int blocksPerRequest = ceilDiv(maxModelLen, blockSize);
+        long kvBytes;
+        boolean capped = false;
+        if (s.kvCacheMemoryBytes().isPresent()) {
+            kvBytes = s.kvCacheMemoryBytes().get();
+            if (kvBytes > freeHeapBytes) {
+                throw InvalidConfigException.of("kv-cache-memory", "is " + mib(kvBytes) + " but only " + mib(freeHeapBytes)
+                        + " of Java heap is free: lower it, or give the JVM more heap (-Xmx in GANTRY_JAVA_OPTS)");
+            }
+        } else {
+            kvBytes = (long) (freeHeapBytes * s.kvCacheMemoryFraction());
+            // Blocks beyond what max-num-seqs full-length requests can hold would sit unused on the
+            // heap; the CPU backend shares that heap with everything else.
+            long usable = (long) s.maxNumSeqs() * blocksPerRequest * bytesPerBlock;
+            if (kvBytes > usable) {
+                kvBytes = usable;
+                capped = true;
+            }
+        }
+        int blocks = EngineConfig.blocksFor(kvBytes, model, blockSize);
+        if (blocks < blocksPerRequest) {
+            throw new InvalidConfigException(String.format(Locale.ROOT,
+                    "the KV cache (%s: %d blocks of %d tokens) cannot hold one request of max-model-len %d tokens,"
+                            + " which needs %d blocks (%s): raise %s (or %s, or the heap: -Xmx in GANTRY_JAVA_OPTS),"
+                            + " or lower %s",
+                    mib(kvBytes), blocks, blockSize, maxModelLen, blocksPerRequest, mib(blocksPerRequest * bytesPerBlock),
+                    InvalidConfigException.describeKey("kv-cache-memory"),
+                    InvalidConfigException.describeKey("kv-cache-memory-fraction"),
+                    InvalidConfigException.describeKey("max-model-len")));
+        }
+        EngineConfig engine;
+        try {
+            engine = new EngineConfig(s.maxNumSeqs(), s.maxNumBatchedTokens(), blockSize, blocks, maxModelLen,
+                    s.maxWaitingRequests(), s.prefixCaching());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidConfigException(e.getMessage());
+        }
+        return new ServingPlan(s, s.servedModelName().orElse(modelName), engine, blocks * bytesPerBlock, capped);
+    }
+
+    /** One paragraph for the start log: what is served, how, and within which limits. */
+    public String describe() {
+        EngineConfig e = engine;
+        return String.format(Locale.ROOT,
+                "serving model '%s' from %s; backend %s, %d threads; max-model-len %d;"
+                        + " KV cache %d blocks x %d tokens = %d tokens in %s%s;"
+                        + " max-num-seqs %d, max-num-batched-tokens %d, max-waiting-requests %d;"
+                        + " prefix caching %s; request timeout %s; max request body %s; API key %s",
+                servedModelName, settings.modelUri(), settings.backend(), settings.threads(), e.maxModelLen(),
+                e.numBlocks(), e.blockSize(), (long) e.numBlocks() * e.blockSize(), mib(kvCacheBytes),
+                settings.kvCacheMemoryBytes().isPresent() ? " (kv-cache-memory)"
+                        : kvCacheCapped ? " (capped at what max-num-seqs requests of max-model-len can use)"
+                        : " (" + settings.kvCacheMemoryFraction() + " of the free heap)",
+                e.maxNumSeqs(), e.maxNumBatchedTokens(), e.maxWaiting(), e.prefixCaching() ? "on" : "off",
+                settings.requestTimeout().map(Object::toString).orElse("none"), mib(settings.maxRequestBodyBytes()),
+                settings.apiKey().isPresent() ? "required" : "not required");
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0));
+    }
+}

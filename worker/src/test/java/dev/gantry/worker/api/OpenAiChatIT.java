@@ -1,0 +1,118 @@
+package dev.gantry.worker.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.BadRequestException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionContentPart;
+import com.openai.models.chat.completions.ChatCompletionContentPartImage;
+import com.openai.models.chat.completions.ChatCompletionContentPartText;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import dev.gantry.worker.testing.TestModels;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import java.net.URL;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Chat completions through SmolLM2-135M-Instruct's own chat template, with OpenAI's Java client. */
+@QuarkusTest
+@TestProfile(OpenAiChatIT.SmolLm2.class)
+class OpenAiChatIT {
+
+    /** Serves SmolLM2-135M-Instruct under a name of our choosing. */
+    public static class SmolLm2 implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("gantry.model", TestModels.smolLm2().toString(), "gantry.served-model-name", "smollm2",
+                    "gantry.max-model-len", "2048");
+        }
+    }
+
+    @TestHTTPResource("/")
+    URL root;
+
+    private OpenAIClient client;
+
+    @BeforeEach
+    void connect() throws Exception {
+        ApiTestSupport.awaitReady(root.toURI(), Duration.ofMinutes(3));
+        client = OpenAIOkHttpClient.builder().baseUrl(root.toURI().resolve("/v1").toString()).apiKey("unused")
+                .maxRetries(0).timeout(Duration.ofSeconds(120)).build();
+    }
+
+    private static ChatCompletionCreateParams.Builder capitalOfFrance() {
+        return ChatCompletionCreateParams.builder().model("smollm2").addUserMessage("What is the capital of France?")
+                .temperature(0.0).maxCompletionTokens(30);
+    }
+
+    @Test
+    void answersAQuestion() {
+        ChatCompletion c = client.chat().completions().create(capitalOfFrance().build());
+        assertThat(c.id()).startsWith("chatcmpl-");
+        assertThat(c.model()).isEqualTo("smollm2");
+        ChatCompletion.Choice choice = c.choices().get(0);
+        assertThat(choice.message().content()).hasValueSatisfying(text -> assertThat(text).contains("Paris"));
+        assertThat(choice.finishReason()).isIn(ChatCompletion.Choice.FinishReason.STOP, ChatCompletion.Choice.FinishReason.LENGTH);
+        assertThat(c.usage().orElseThrow().promptTokens()).isGreaterThan(10); // the template's system turn and markers
+    }
+
+    @Test
+    void streamedChatMatchesTheBufferedAnswer() {
+        String buffered = client.chat().completions().create(capitalOfFrance().build()).choices().get(0).message()
+                .content().orElseThrow();
+        StringBuilder streamed = new StringBuilder();
+        List<String> roles = new ArrayList<>();
+        List<String> finishReasons = new ArrayList<>();
+        List<ChatCompletionChunk> usage = new ArrayList<>();
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(capitalOfFrance()
+                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+            stream.stream().forEach(chunk -> {
+                assertThat(chunk.id()).startsWith("chatcmpl-");
+                if (chunk.choices().isEmpty()) {
+                    usage.add(chunk);
+                    return;
+                }
+                ChatCompletionChunk.Choice choice = chunk.choices().get(0);
+                choice.delta().role().ifPresent(r -> roles.add(r.asString()));
+                choice.delta().content().ifPresent(streamed::append);
+                choice.finishReason().ifPresent(f -> finishReasons.add(f.asString()));
+            });
+        }
+        assertThat(roles).containsExactly("assistant"); // the first chunk only
+        assertThat(streamed.toString()).isEqualTo(buffered);
+        assertThat(finishReasons).hasSize(1);
+        assertThat(usage).hasSize(1);
+        assertThat(usage.get(0).usage().orElseThrow().totalTokens()).isPositive();
+    }
+
+    @Test
+    void textPartsAreJoinedAndOtherPartsRefused() {
+        ChatCompletion parts = client.chat().completions().create(ChatCompletionCreateParams.builder().model("smollm2")
+                .addUserMessageOfArrayOfContentParts(List.of(
+                        ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("What is the capital").build()),
+                        ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("of France?").build())))
+                .temperature(0.0).maxCompletionTokens(30).build());
+        assertThat(parts.choices().get(0).message().content()).hasValueSatisfying(t -> assertThat(t).contains("Paris"));
+
+        BadRequestException image = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
+                .create(ChatCompletionCreateParams.builder().model("smollm2").addUserMessageOfArrayOfContentParts(List.of(
+                        ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder().imageUrl(
+                                ChatCompletionContentPartImage.ImageUrl.builder().url("https://example.com/a.png").build())
+                                .build()))).build()));
+        assertThat(image.getMessage()).contains("has type 'image_url': only text parts are supported");
+        assertThat(image.param()).contains("messages");
+    }
+}

@@ -1,0 +1,107 @@
+package dev.gantry.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** The OpenAI-compatible API a run measures: where requests go, what they carry, where the text is. */
+public enum Endpoint {
+    /** {@code /v1/completions}: the prompt as given, no chat template; text in {@code choices[0].text}. */
+    COMPLETIONS("completions", "/v1/completions") {
+        @Override
+        void putPrompt(ObjectNode body, String prompt) {
+            body.put("prompt", prompt);
+        }
+
+        @Override
+        String textOf(JsonNode choice) {
+            return choice.path("text").asText("");
+        }
+    },
+    /**
+     * {@code /v1/chat/completions}: the prompt as one user message, so the server's chat template
+     * adds a few tokens; text in {@code choices[0].delta.content}, or in the reasoning fields some
+     * servers use for thinking models (those tokens are generated all the same).
+     */
+    CHAT("chat", "/v1/chat/completions") {
+        @Override
+        void putPrompt(ObjectNode body, String prompt) {
+            ObjectNode message = body.putArray("messages").addObject();
+            message.put("role", "user");
+            message.put("content", prompt);
+        }
+
+        @Override
+        String textOf(JsonNode choice) {
+            JsonNode delta = choice.path("delta");
+            for (String field : new String[] {"content", "reasoning_content", "reasoning"}) {
+                String text = delta.path(field).asText("");
+                if (!text.isEmpty()) {
+                    return text;
+                }
+            }
+            return "";
+        }
+    };
+
+    private final String optionName;
+    private final String path;
+
+    Endpoint(String optionName, String path) {
+        this.optionName = optionName;
+        this.path = path;
+    }
+
+    /** The value {@code --endpoint} takes for this API. */
+    public String optionName() {
+        return optionName;
+    }
+
+    /** The path below the server's base URL, e.g. {@code /v1/completions}. */
+    public String path() {
+        return path;
+    }
+
+    /** Parses an {@code --endpoint} value; the error lists the accepted ones. */
+    public static Endpoint fromOption(String name) {
+        for (Endpoint e : values()) {
+            if (e.optionName.equalsIgnoreCase(name)) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException("unknown endpoint '" + name + "': use completions or chat");
+    }
+
+    /**
+     * The request body for a fixed-length, streamed, greedy generation: exactly {@code maxTokens}
+     * tokens are asked for ({@code ignore_eos}, which vLLM and Gantry honour, keeps the model from
+     * stopping early), and the final chunk carries the server's token counts ({@code include_usage}).
+     */
+    public ObjectNode requestBody(String model, String prompt, int maxTokens) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("model", model);
+        putPrompt(body, prompt);
+        body.put("max_tokens", maxTokens);
+        body.put("ignore_eos", true);
+        body.put("temperature", 0);
+        body.put("stream", true);
+        body.putObject("stream_options").put("include_usage", true);
+        return body;
+    }
+
+    /**
+     * The generated text one streamed chunk carries, empty when it carries none (the role-only
+     * first chunk of a chat stream, the usage-only last chunk).
+     */
+    public String generatedText(JsonNode chunk) {
+        JsonNode choices = chunk.path("choices");
+        if (!choices.isArray() || choices.isEmpty()) {
+            return "";
+        }
+        return textOf(choices.get(0));
+    }
+
+    abstract void putPrompt(ObjectNode body, String prompt);
+
+    abstract String textOf(JsonNode choice);
+}

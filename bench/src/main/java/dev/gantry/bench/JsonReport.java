@@ -1,0 +1,68 @@
+package dev.gantry.bench;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The {@code --json} file: the run's settings and every figure of every level, with snake_case
+ * keys and times in milliseconds. A figure with no value (NaN) is written as {@code null}, so
+ * tools reading the file cannot mistake it for zero.
+ */
+public final class JsonReport {
+
+    /**
+     * The whole file.
+     *
+     * @param abortedBy why the sweep stopped before its last level, or null when it ran through
+     */
+    public record Run(String tool, String startedAt, String finishedAt, Settings settings, List<LevelReport> levels,
+            String abortedBy) {
+    }
+
+    /** What was asked for; {@code requestsPerLevel} and {@code warmupPerLevel} follow {@code concurrency}. */
+    public record Settings(String url, String endpoint, String model, List<Integer> concurrency,
+            List<Integer> requestsPerLevel, List<Integer> warmupPerLevel, int inputWords, int outputTokens,
+            double timeoutSeconds, long seed, String percentileMethod) {
+    }
+
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .registerModule(new SimpleModule().addSerializer(Double.class, new NanAsNull())
+                    .addSerializer(double.class, new NanAsNull()));
+
+    private JsonReport() {
+    }
+
+    public static String toJson(Run run) throws IOException {
+        return MAPPER.writeValueAsString(run);
+    }
+
+    public static void write(Path file, Run run) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(file, toJson(run) + "\n");
+    }
+
+    private static final class NanAsNull extends JsonSerializer<Double> {
+        @Override
+        public void serialize(Double value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+            if (value.isNaN() || value.isInfinite()) {
+                gen.writeNull();
+            } else {
+                gen.writeNumber(value);
+            }
+        }
+    }
+}

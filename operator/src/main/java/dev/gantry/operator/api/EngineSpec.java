@@ -1,0 +1,53 @@
+package dev.gantry.operator.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import java.util.List;
+
+/** Serving-engine settings; each unset field keeps the worker's own default. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class EngineSpec {
+
+    @Min(1)
+    @JsonPropertyDescription("The most sequences one engine step runs together (vLLM max_num_seqs).")
+    public Integer maxNumSeqs;
+
+    @Min(1)
+    @JsonPropertyDescription("The token budget of one engine step, shared by prompt chunks and decode tokens "
+            + "(vLLM max_num_batched_tokens).")
+    public Integer maxNumBatchedTokens;
+
+    @Min(1)
+    @Max(1024)
+    @JsonPropertyDescription("Tokens per KV-cache block (vLLM block_size).")
+    public Integer kvCacheBlockSize;
+
+    @Min(value = 0, inclusive = false)
+    @Max(1)
+    @JsonPropertyDescription("The share, in (0, 1], of the memory left after the weights that the KV cache takes "
+            + "(vLLM gpu_memory_utilization; on the CPU backend, the share of the free Java heap).")
+    public Double gpuMemoryUtilization;
+
+    @JsonPropertyDescription("Reuse the KV cache of prompt prefixes that earlier requests computed (default true).")
+    public Boolean prefixCaching;
+
+    @JsonPropertyDescription("Split long prompts over several engine steps (default true). When false, as in vLLM, "
+            + "a step's token budget is raised to at least maxModelLen so that a prompt fits in one step.")
+    public Boolean chunkedPrefill;
+
+    @JsonPropertyDescription("Precision of activations in matrix products on the CPU backend: f32, or q8 (faster, "
+            + "rounded to 8 bits per block of 32 as llama.cpp does).")
+    public Activations activations;
+
+    @JsonPropertyDescription("Extra command-line arguments appended to the worker's serve command.")
+    public List<String> args;
+
+    @JsonPropertyDescription("Extra environment variables of the worker container; they win over those the operator sets.")
+    public List<EnvVar> env;
+
+    /** The worker's activation precisions ({@code gantry.activations}). */
+    public enum Activations { f32, q8 }
+}

@@ -4,16 +4,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * Gantry's load generator: {@code gantry bench serve ...} measures an OpenAI-compatible server.
- * The {@code ./gantry} launcher calls this for {@code gantry bench}. More workloads (request-rate
- * sweeps, datasets) will come as further subcommands or options of {@code serve}.
+ * Gantry's load generator: {@code gantry bench serve ...} measures an OpenAI-compatible server,
+ * {@code gantry bench plot ...} draws several servers' results side by side. The {@code ./gantry}
+ * launcher calls this for {@code gantry bench}.
  */
 @Command(
         name = "gantry bench",
         mixinStandardHelpOptions = true,
         versionProvider = BenchCli.Version.class,
         description = "Measure the latency and throughput of an OpenAI-compatible LLM server (Gantry, vLLM, ...).",
-        subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, PlotCommand.class, CommandLine.HelpCommand.class})
 public final class BenchCli {
 
     /** Exit status when the run finished but some requests failed, or the server could not be reached. */

@@ -9,8 +9,8 @@ public enum Endpoint {
     /** {@code /v1/completions}: the prompt as given, no chat template; text in {@code choices[0].text}. */
     COMPLETIONS("completions", "/v1/completions") {
         @Override
-        void putPrompt(ObjectNode body, String prompt) {
-            body.put("prompt", prompt);
+        void putPrompt(ObjectNode body, RequestSpec request) {
+            body.put("prompt", request.asPrompt());
         }
 
         @Override
@@ -19,16 +19,17 @@ public enum Endpoint {
         }
     },
     /**
-     * {@code /v1/chat/completions}: the prompt as one user message, so the server's chat template
-     * adds a few tokens; text in {@code choices[0].delta.content}, or in the reasoning fields some
+     * {@code /v1/chat/completions}: the request's messages (one user message for the single-prompt
+     * workloads), so the server's chat template adds a few tokens; text in {@code choices[0].delta.content}, or in the reasoning fields some
      * servers use for thinking models (those tokens are generated all the same).
      */
     CHAT("chat", "/v1/chat/completions") {
         @Override
-        void putPrompt(ObjectNode body, String prompt) {
-            ObjectNode message = body.putArray("messages").addObject();
-            message.put("role", "user");
-            message.put("content", prompt);
+        void putPrompt(ObjectNode body, RequestSpec request) {
+            var messages = body.putArray("messages");
+            for (RequestSpec.Message m : request.messages()) {
+                messages.addObject().put("role", m.role()).put("content", m.content());
+            }
         }
 
         @Override
@@ -73,19 +74,26 @@ public enum Endpoint {
     }
 
     /**
-     * The request body for a fixed-length, streamed, greedy generation: exactly {@code maxTokens}
-     * tokens are asked for ({@code ignore_eos}, which vLLM and Gantry honour, keeps the model from
-     * stopping early), and the final chunk carries the server's token counts ({@code include_usage}).
+     * The request body for a fixed-length, streamed, greedy generation: exactly the request's
+     * {@code maxTokens} tokens are asked for ({@code ignore_eos} and {@code min_tokens}, which vLLM
+     * and Gantry honour, keep the model from stopping early), and the final chunk carries the
+     * server's token counts ({@code include_usage}).
+     *
+     * @param extra fields merged over the body last (a server's own options), or null
      */
-    public ObjectNode requestBody(String model, String prompt, int maxTokens) {
+    public ObjectNode requestBody(String model, RequestSpec request, ObjectNode extra) {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("model", model);
-        putPrompt(body, prompt);
-        body.put("max_tokens", maxTokens);
+        putPrompt(body, request);
+        body.put("max_tokens", request.maxTokens());
+        body.put("min_tokens", request.maxTokens());
         body.put("ignore_eos", true);
         body.put("temperature", 0);
         body.put("stream", true);
         body.putObject("stream_options").put("include_usage", true);
+        if (extra != null) {
+            body.setAll(extra);
+        }
         return body;
     }
 
@@ -101,7 +109,7 @@ public enum Endpoint {
         return textOf(choices.get(0));
     }
 
-    abstract void putPrompt(ObjectNode body, String prompt);
+    abstract void putPrompt(ObjectNode body, RequestSpec request);
 
     abstract String textOf(JsonNode choice);
 }

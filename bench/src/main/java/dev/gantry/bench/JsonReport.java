@@ -28,10 +28,19 @@ public final class JsonReport {
             String abortedBy) {
     }
 
-    /** What was asked for; {@code requestsPerLevel} and {@code warmupPerLevel} follow {@code concurrency}. */
-    public record Settings(String url, String endpoint, String model, List<Integer> concurrency,
-            List<Integer> requestsPerLevel, List<Integer> warmupPerLevel, int inputWords, int outputTokens,
-            double timeoutSeconds, long seed, String percentileMethod) {
+    /**
+     * What was asked for; {@code requestsPerLevel} (null: bounded by {@code durationSeconds} alone)
+     * and {@code warmupPerLevel} follow {@code levels}.
+     *
+     * @param inputTokens  {@code --input-len}; {@code inputWords} is what calibration made of it
+     * @param calibration  tokens per word as measured from the server's usage
+     * @param gitCommit    the commit of the repository the run was started in, or "-"
+     */
+    public record Settings(String url, String label, String endpoint, String model, String workload, List<String> levels,
+            List<Integer> requestsPerLevel, List<Integer> warmupPerLevel, Double durationSeconds, int inputTokens,
+            int inputWords, int outputTokens, double rangeRatio, int prefixGroups, int prefixTokens,
+            Calibration calibration, String slo, double timeoutSeconds, long seed, String gitCommit,
+            String percentileMethod) {
     }
 
     private static final ObjectMapper MAPPER = new ObjectMapper()

@@ -6,35 +6,52 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The figures for one concurrency level, with vLLM's definitions so the two tools agree:
+ * The figures for one level of a sweep, with vLLM's definitions so the two tools agree:
  * throughputs divide the successful requests' totals by the measured phase's wall time; latency
  * distributions take successful requests only; ITL pools the gaps of all requests; TPOT is per
- * request, {@code (e2e - TTFT) / (output tokens - 1)}. Times in milliseconds.
+ * request, {@code (e2e - TTFT) / (output tokens - 1)}. Times in milliseconds. A figure with no
+ * value is NaN ({@code null} in JSON).
  *
- * @param promptTokensEstimated true when the server reported no prompt token counts and the
- *                              words per prompt stand in for them in {@code totalTokenThroughput}
+ * @param load                  the level, e.g. {@code c=8} or {@code rate=2/s}
+ * @param concurrency           the closed loop's concurrency; null for an open loop
+ * @param requestRate           the open loop's rate in requests/s; null for a closed loop and for {@code inf}
+ * @param requested             requests the level was to send ({@link Integer#MAX_VALUE}: bounded by time only)
+ * @param sendRate              requests sent per second, over the sending period (open loop; NaN otherwise)
+ * @param errorRate             failed / (completed + failed)
+ * @param timeoutRate           timed-out / (completed + failed)
+ * @param goodput               requests/s that met every SLO; NaN without {@code --slo}
+ * @param promptTokensEstimated true when some server reported no prompt token counts and prompt
+ *                              words stand in for them in {@code totalTokenThroughput}
  * @param errors                failed requests by {@link RequestError#key()}, in key order
+ * @param server                what the server's /metrics said during the level
  */
-public record LevelReport(int concurrency, int requested, int completed, int failed, double durationSeconds,
-        double requestThroughput, double outputThroughput, double totalTokenThroughput,
+public record LevelReport(String load, Integer concurrency, Double requestRate, int requested, int completed,
+        int failed, double durationSeconds, double sendRate, double requestThroughput, double outputThroughput,
+        double totalTokenThroughput, double errorRate, double timeoutRate, double goodput,
         double meanPromptTokens, double meanOutputTokens, boolean promptTokensEstimated,
         Distribution ttftMs, Distribution tpotMs, Distribution itlMs, Distribution e2eMs,
-        Map<String, ErrorCount> errors) {
+        Map<String, ErrorCount> errors, ServerMetrics.Figures server) {
 
     /** How often one kind of failure happened, and the first message it came with. */
     public record ErrorCount(int count, String example) {
     }
 
     /**
-     * @param promptWords the prompt length asked for, used only when the server reports no usage
+     * @param slo the objectives for goodput, or null
      */
-    public static LevelReport of(int concurrency, int requested, ClosedLoop.Phase phase, int promptWords) {
+    public static LevelReport of(Load load, int requested, Phase phase, Slo slo, ServerMetrics.Figures server) {
         List<RequestResult> ok = new ArrayList<>();
         Map<String, ErrorCount> errors = new TreeMap<>();
+        int timeouts = 0;
+        int good = 0;
         for (RequestResult r : phase.results()) {
+            if (slo != null && slo.met(r)) {
+                good++;
+            }
             if (r.ok()) {
                 ok.add(r);
             } else {
+                timeouts += r.error().kind() == ErrorKind.TIMEOUT ? 1 : 0;
                 errors.merge(r.error().key(), new ErrorCount(1, r.error().message()),
                         (a, b) -> new ErrorCount(a.count() + b.count(), a.example()));
             }
@@ -52,12 +69,8 @@ public record LevelReport(int concurrency, int requested, int completed, int fai
         for (int i = 0; i < ok.size(); i++) {
             RequestResult r = ok.get(i);
             outputTokens += r.outputTokens();
-            if (r.promptTokens() >= 0) {
-                promptTokens += r.promptTokens();
-            } else {
-                promptTokens += promptWords;
-                estimated = true;
-            }
+            promptTokens += Math.max(0, r.promptTokens());
+            estimated |= !r.promptFromUsage();
             ttft[i] = millis(r.ttftNanos());
             e2e[i] = millis(r.e2eNanos());
             for (long gap : r.interTokenNanos()) {
@@ -66,16 +79,26 @@ public record LevelReport(int concurrency, int requested, int completed, int fai
         }
         double seconds = phase.durationNanos() / 1e9;
         int n = ok.size();
-        return new LevelReport(concurrency, requested, n, phase.results().size() - n, seconds,
+        int finished = phase.results().size();
+        long[] sends = phase.sendOffsetNanos();
+        double sendRate = load instanceof Load.Open && sends.length > 1 && sends[sends.length - 1] > 0
+                ? (sends.length - 1) / (sends[sends.length - 1] / 1e9) : Double.NaN;
+        return new LevelReport(load.label(),
+                load instanceof Load.Closed c ? c.concurrency() : null,
+                load instanceof Load.Open o && !o.unbounded() ? o.rate() : null,
+                requested, n, finished - n, seconds, sendRate,
                 n / seconds, outputTokens / seconds, (promptTokens + outputTokens) / seconds,
+                finished == 0 ? Double.NaN : (double) (finished - n) / finished,
+                finished == 0 ? Double.NaN : (double) timeouts / finished,
+                slo == null ? Double.NaN : good / seconds,
                 n == 0 ? Double.NaN : (double) promptTokens / n, n == 0 ? Double.NaN : (double) outputTokens / n,
                 estimated, Distribution.of(ttft), Distribution.of(tpot), Distribution.of(itl), Distribution.of(e2e),
-                errors);
+                errors, server == null ? ServerMetrics.Figures.none() : server);
     }
 
-    /** Requests that were never sent because the run stopped early. */
+    /** Requests that were never sent because the run stopped early (none for a level bounded by time). */
     public int notSent() {
-        return requested - completed - failed;
+        return requested == Integer.MAX_VALUE ? 0 : requested - completed - failed;
     }
 
     private static double millis(double nanos) {

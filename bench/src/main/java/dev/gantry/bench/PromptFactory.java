@@ -52,10 +52,31 @@ public final class PromptFactory {
         // Golden-ratio stride keeps the streams of neighbouring request numbers unrelated.
         SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + requestNumber);
         StringBuilder text = new StringBuilder(words * 7).append(requestNumber).append(':');
-        for (int i = 1; i < words; i++) {
+        appendWords(text, random, words - 1);
+        return text.toString();
+    }
+
+    /**
+     * The shared system prompt of prefix group {@code group}: {@code words} words that depend only
+     * on the seed and the group, never on a request number, so every request of a group starts
+     * with the same text and a prefix cache can serve it.
+     */
+    public String prefix(int group, int words) {
+        if (words < 1) {
+            throw new IllegalArgumentException("a prefix needs at least one word, got " + words);
+        }
+        // A stream apart from the prompts' (whose numbers are >= 0): negative "request numbers".
+        SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L - 1 - group);
+        StringBuilder text = new StringBuilder(words * 7).append("S").append(group).append(':');
+        appendWords(text, random, words - 1);
+        return text.toString();
+    }
+
+    /** Appends {@code count} random words, each after a space. */
+    static void appendWords(StringBuilder text, SplittableRandom random, int count) {
+        for (int i = 0; i < count; i++) {
             text.append(' ').append(WORDS[random.nextInt(WORDS.length)]);
         }
-        return text.toString();
     }
 
     /** How many words the list has; for tests. */

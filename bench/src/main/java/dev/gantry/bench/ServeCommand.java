@@ -1,13 +1,8 @@
 package dev.gantry.bench;
 
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -17,25 +12,29 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code gantry bench serve}: a closed-loop sweep over concurrency levels against one server and model. */
+/** {@code gantry bench serve}: a sweep over concurrency levels or request rates against one server and model. */
 @Command(
         name = "serve",
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Measure a running OpenAI-compatible server with streamed requests of fixed length, "
-                    + "at each listed concurrency in turn (a closed loop: each of C clients sends its next "
-                    + "request when the last one ends).",
+            "Measure a running OpenAI-compatible server with streamed requests, at each listed level in turn: "
+                    + "--concurrency C (a closed loop: each of C clients sends its next request when the last "
+                    + "one ends) or --request-rate R (an open loop: Poisson arrivals at R requests/s; inf sends "
+                    + "all at once).",
             "",
-            "Requests ask for exactly --output-len tokens (max_tokens, ignore_eos, temperature 0) and "
-                    + "stream them with usage. Prompts are random common words, about one token each, so "
-                    + "--input-len counts words, not tokens: the server's prompt token counts (printed) "
-                    + "are the true lengths. Every prompt starts with its own request number, so prefix "
-                    + "caches cannot shorten any request.",
+            "Requests ask for exactly their output length (max_tokens = min_tokens, ignore_eos, temperature 0) "
+                    + "and stream it with usage. Prompts are random common words, sized in the server's own "
+                    + "tokens: two probe requests first measure its tokens per word from usage.prompt_tokens "
+                    + "(without usage, lengths stay in words). Every prompt starts with its own request number, "
+                    + "so prefix caches cannot shorten any request, except the shared system prompts of "
+                    + "--workload shared-prefix, which exist to be cached.",
             "",
-            "Reports per level: request, output and total token throughput; mean and P50/P90/P95/P99 "
-                    + "of TTFT, TPOT, ITL and end-to-end latency (vLLM's definitions; percentiles by "
-                    + "linear interpolation, as numpy), and failures by kind.",
+            "Reports per level: request, output and total token throughput, goodput under --slo, error and "
+                    + "timeout rates; mean and P50/P90/P95/P99 of TTFT, TPOT, ITL and end-to-end latency "
+                    + "(vLLM's definitions; percentiles by linear interpolation, as numpy), failures by kind; "
+                    + "and from the server's /metrics when it has vLLM's names: queue length, KV-cache use, "
+                    + "prefix-cache hit rate, preemptions.",
             "",
             "Exit status: 0 when every request succeeded, 1 when some failed or the server could not "
                     + "be reached (the results so far are still printed), 2 for a bad command line."
@@ -53,151 +52,168 @@ public final class ServeCommand implements Callable<Integer> {
             description = "The model name to send, as the server lists it at /v1/models.")
     String model;
 
-    @Option(names = "--concurrency", split = ",", paramLabel = "C", defaultValue = "1",
-            description = "Requests kept in flight; a list runs one level after another (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--concurrency", split = ",", paramLabel = "C",
+            description = "Requests kept in flight; a list runs one level after another (default: 1).")
     List<Integer> concurrency;
 
+    @Option(names = "--request-rate", split = ",", paramLabel = "R",
+            description = "Instead of --concurrency: requests per second, Poisson arrivals; inf sends all at once. "
+                    + "A list runs one level after another.")
+    List<String> requestRate;
+
     @Option(names = "--num-requests", paramLabel = "N",
-            description = "Measured requests per level (default: max(32, 4 x concurrency)).")
+            description = "Measured requests per level (default: max(32, 4 x concurrency) or max(32, 8 s of the rate); "
+                    + "unbounded when only --duration is given).")
     Integer numRequests;
 
+    @Option(names = "--duration", paramLabel = "DURATION",
+            description = "Stop sending a level's requests after this long (60s, 2m); those in flight are awaited.")
+    String duration;
+
     @Option(names = "--warmup", paramLabel = "N",
-            description = "Requests per level sent first and not counted (default: the level's concurrency).")
+            description = "Requests per level sent first and not counted (default: the concurrency; 2 for a rate).")
     Integer warmup;
 
-    @Option(names = "--input-len", paramLabel = "WORDS", defaultValue = "128",
-            description = "Prompt length in words, about as many tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--workload", paramLabel = "KIND", defaultValue = "fixed",
+            description = "fixed, random (lengths uniform in [L(1-r), L(1+r)]), shared-prefix (--prefix-groups "
+                    + "system prompts of --prefix-len tokens, then a question of --input-len), chat (multi-turn "
+                    + "conversations, sent to /v1/chat/completions) (default: ${DEFAULT-VALUE}).")
+    String workload;
+
+    @Option(names = "--input-len", paramLabel = "TOKENS", defaultValue = "128",
+            description = "Prompt length in the server's tokens (default: ${DEFAULT-VALUE}).")
     int inputLen;
 
     @Option(names = "--output-len", paramLabel = "TOKENS", defaultValue = "128",
             description = "Tokens to generate per request (default: ${DEFAULT-VALUE}).")
     int outputLen;
 
-    @Option(names = "--endpoint", paramLabel = "API", defaultValue = "completions",
+    @Option(names = "--range-ratio", paramLabel = "R", defaultValue = "0.5",
+            description = "Spread r of the random and chat lengths (default: ${DEFAULT-VALUE}).")
+    double rangeRatio;
+
+    @Option(names = "--prefix-groups", paramLabel = "N", defaultValue = "4",
+            description = "Distinct shared system prompts of --workload shared-prefix (default: ${DEFAULT-VALUE}).")
+    int prefixGroups;
+
+    @Option(names = "--prefix-len", paramLabel = "TOKENS", defaultValue = "512",
+            description = "Length of each shared system prompt (default: ${DEFAULT-VALUE}).")
+    int prefixLen;
+
+    @Option(names = "--no-calibrate",
+            description = "Count prompt lengths in words, without asking the server how many tokens a word makes.")
+    boolean noCalibrate;
+
+    @Option(names = "--endpoint", paramLabel = "API",
             description = "completions (/v1/completions, prompt as is) or chat (/v1/chat/completions, "
-                    + "through the model's chat template) (default: ${DEFAULT-VALUE}).")
+                    + "through the model's chat template) (default: chat for --workload chat, else completions).")
     String endpoint;
+
+    @Option(names = "--slo", paramLabel = "METRIC=LIMIT,...",
+            description = "Objectives for goodput, e.g. ttft=500ms,tpot=50ms (metrics: ttft, tpot, e2e).")
+    String slo;
 
     @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:OPENAI_API_KEY}",
             description = "Sent as 'Authorization: Bearer KEY' (default: $OPENAI_API_KEY, if set).")
     String apiKey;
+
+    @Option(names = "--extra-body", paramLabel = "JSON",
+            description = "A JSON object merged into every request body, for a server's own options.")
+    String extraBody;
 
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "60s",
             description = "Limit for one request, send to end of stream: 500ms, 60s, 2m (default: ${DEFAULT-VALUE}).")
     String timeout;
 
     @Option(names = "--seed", paramLabel = "N",
-            description = "Seed for the prompts' words (default: a new one each run, printed, so a second "
-                    + "run cannot hit the prefix cache the first one filled).")
+            description = "Seed for the prompts and arrival times (default: a new one each run, printed, so a "
+                    + "second run cannot hit the prefix cache the first one filled).")
     Long seed;
+
+    @Option(names = "--no-metrics", description = "Do not read the server's /metrics.")
+    boolean noMetrics;
+
+    @Option(names = "--label", paramLabel = "NAME",
+            description = "What the results log and plot call the server, e.g. gantry (default: host:port).")
+    String label;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every figure to FILE as JSON.")
     Path json;
 
+    @Option(names = "--markdown", paramLabel = "FILE",
+            description = "Append a row per level to the Markdown results log FILE (header when new).")
+    Path markdown;
+
+    @Option(names = "--plot", paramLabel = "FILE.png",
+            description = "Draw TTFT P50/P99 and TPOT P50 against output throughput over the sweep, as a PNG.")
+    Path plot;
+
     @Override
     public Integer call() throws Exception {
-        Settings s = validate();
+        RunSettings s = RunSettings.from(this);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        PromptFactory prompts = new PromptFactory(s.seed);
-        // One numbering for the whole sweep (warmups included), so no prompt repeats across levels.
         AtomicLong requestNumber = new AtomicLong();
         Instant started = Instant.now();
-        List<LevelReport> levels = new ArrayList<>();
-        String abortedBy = null;
-        try (StreamingClient client = new StreamingClient(s.url, s.endpoint, model, apiKey, s.timeout)) {
-            out.printf(Locale.ROOT, "gantry bench serve: %s  model %s  prompt %d words  output %d tokens  seed %d%n",
-                    client.uri(), model, inputLen, outputLen, s.seed);
+        Sweep.Outcome outcome;
+        Calibration calibration;
+        Workload work;
+        try (StreamingClient client = new StreamingClient(s.url(), s.endpoint(), model, apiKey, s.timeout(), s.extraBody());
+                ServerMetrics metrics = noMetrics ? null : new ServerMetrics(s.url())) {
+            out.printf(Locale.ROOT, "gantry bench serve: %s  model %s  workload %s  seed %d%n",
+                    client.uri(), model, s.workloadKind().optionName(), s.seed());
+            out.flush();
+            PromptFactory prompts = new PromptFactory(s.seed());
+            calibration = Calibration.words("--no-calibrate: lengths in words");
+            if (!noCalibrate) {
+                calibration = Calibration.measure(r -> client.send(r, () -> { }), prompts, requestNumber.getAndAdd(2));
+            }
+            work = new Workload(s.workloadKind(), s.seed(), s.inputWords(calibration), outputLen, rangeRatio,
+                    prefixGroups, calibration.partWords(prefixLen));
+            out.printf(Locale.ROOT, "prompt %d tokens = %d words: %s%n", inputLen, s.inputWords(calibration),
+                    calibration.describe());
             out.flush();
             Progress progress = new Progress(err, System.console() != null && System.console().isTerminal());
-            ClosedLoop loop = new ClosedLoop(onToken -> client.send(
-                    prompts.prompt(requestNumber.getAndIncrement(), inputLen), outputLen, onToken), progress);
-            for (int i = 0; i < s.concurrency.size(); i++) {
-                int c = s.concurrency.get(i);
-                if (s.warmup.get(i) > 0) {
-                    ClosedLoop.Phase warm = loop.run("c=" + c + " warmup", c, s.warmup.get(i));
-                    if (warm.aborted()) {
-                        abortedBy = warm.abortedBy().message();
-                        break;
-                    }
-                    if (warm.results().stream().noneMatch(RequestResult::ok)) {
-                        RequestError first = warm.results().getFirst().error();
-                        abortedBy = "every warmup request at c=" + c + " failed, the first with "
-                                + first.key() + ": " + first.message();
-                        break;
-                    }
-                }
-                ClosedLoop.Phase measured = loop.run("c=" + c, c, s.requests.get(i));
-                levels.add(LevelReport.of(c, s.requests.get(i), measured, inputLen));
-                if (measured.aborted()) {
-                    abortedBy = measured.abortedBy().message();
-                    break;
-                }
-            }
+            outcome = new Sweep(client, work, metrics, progress, requestNumber, s.limit(), s.slo(), s.seed())
+                    .run(s.plan());
         }
-
+        List<LevelReport> levels = outcome.levels();
         if (!levels.isEmpty()) {
             out.println();
             out.print(ReportTable.render(levels));
+            if (s.slo() != null) {
+                out.println("goodput: successful requests per second meeting " + s.slo().describe());
+            }
             out.flush();
         }
-        for (LevelReport level : levels) {
-            if (level.completed() > 0 && Math.abs(level.meanOutputTokens() - outputLen) > 0.5) {
-                err.printf(Locale.ROOT, "warning: c=%d asked for %d output tokens per request but got %.1f on average;"
-                        + " does the server honour ignore_eos and max_tokens?%n",
-                        level.concurrency(), outputLen, level.meanOutputTokens());
+        if (s.workloadKind() != Workload.Kind.RANDOM && s.workloadKind() != Workload.Kind.CHAT) {
+            for (LevelReport level : levels) {
+                if (level.completed() > 0 && Math.abs(level.meanOutputTokens() - outputLen) > 0.5) {
+                    err.printf(Locale.ROOT, "warning: %s asked for %d output tokens per request but got %.1f on average;"
+                            + " does the server honour ignore_eos and max_tokens?%n",
+                            level.load(), outputLen, level.meanOutputTokens());
+                }
             }
         }
+        String commit = MarkdownLog.gitCommit();
+        String server = (label != null ? label + " " : "") + s.url();
         if (json != null) {
             JsonReport.write(json, new JsonReport.Run("gantry bench serve", started.toString(), Instant.now().toString(),
-                    new JsonReport.Settings(s.url.toString(), s.endpoint.optionName(), model, s.concurrency, s.requests,
-                            s.warmup, inputLen, outputLen, s.timeout.toMillis() / 1000.0, s.seed, "linear interpolation (numpy default)"),
-                    levels, abortedBy));
+                    s.jsonSettings(this, calibration, commit), levels, outcome.abortedBy()));
         }
-        if (abortedBy != null) {
-            err.println("error: " + abortedBy);
+        if (markdown != null && !levels.isEmpty()) {
+            MarkdownLog.append(markdown, commit, server, model, s.describeWorkload(this), levels);
+        }
+        if (plot != null && !levels.isEmpty()) {
+            LatencyPlot.write(plot, model + ", " + s.describeWorkload(this),
+                    List.of(new LatencyPlot.Run(s.label(), levels.stream().map(LatencyPlot.Point::of).toList())));
+        }
+        if (outcome.abortedBy() != null) {
+            err.println("error: " + outcome.abortedBy());
             err.flush();
             return BenchCli.EXIT_FAILED_REQUESTS;
         }
         boolean anyFailed = levels.stream().anyMatch(l -> l.failed() > 0);
         return anyFailed ? BenchCli.EXIT_FAILED_REQUESTS : 0;
-    }
-
-    /** The command line, checked and with its per-level defaults filled in. */
-    private record Settings(URI url, Endpoint endpoint, List<Integer> concurrency, List<Integer> requests,
-            List<Integer> warmup, Duration timeout, long seed) {
-    }
-
-    private Settings validate() {
-        URI uri;
-        try {
-            uri = new URI(url.strip());
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("--url is not a valid address: " + e.getMessage());
-        }
-        StreamingClient.resolve(uri, Endpoint.COMPLETIONS); // checks scheme and host
-        if (model.isBlank()) {
-            throw new IllegalArgumentException("--model must not be empty");
-        }
-        if (concurrency.isEmpty() || concurrency.stream().anyMatch(c -> c == null || c < 1)) {
-            throw new IllegalArgumentException("--concurrency values must be 1 or more, got " + concurrency);
-        }
-        if (numRequests != null && numRequests < 1) {
-            throw new IllegalArgumentException("--num-requests must be 1 or more, got " + numRequests);
-        }
-        if (warmup != null && warmup < 0) {
-            throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
-        }
-        if (inputLen < 1) {
-            throw new IllegalArgumentException("--input-len must be 1 or more, got " + inputLen);
-        }
-        if (outputLen < 1) {
-            throw new IllegalArgumentException("--output-len must be 1 or more, got " + outputLen);
-        }
-        Duration limit = Durations.parse(timeout);
-        List<Integer> requests = concurrency.stream().map(c -> numRequests != null ? numRequests : Math.max(32, 4 * c)).toList();
-        List<Integer> warmups = concurrency.stream().map(c -> warmup != null ? warmup : c).toList();
-        long runSeed = seed != null ? seed : new SecureRandom().nextInt(Integer.MAX_VALUE);
-        return new Settings(uri, Endpoint.fromOption(endpoint), List.copyOf(concurrency), requests, warmups, limit, runSeed);
     }
 }

@@ -3,10 +3,7 @@ package dev.gantry.bench;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,20 +14,20 @@ import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Sends streamed generation requests to one OpenAI-compatible server and times them as the
  * tokens arrive. One instance (one HTTP/1.1 client, its connection pool) serves a whole run; it
  * is safe to call from many threads at once, each call blocking its (virtual) thread.
  *
- * <p>The body is read line by line as it arrives and parsed as server-sent events: {@code data:}
- * lines joined until a blank line, comments and other fields skipped, {@code data: [DONE]} the end.
+ * <p>A streamed body is parsed and timed by {@link SseStream} as the client receives it, not
+ * when a reading thread gets round to it; the calling thread only waits for the result.
  */
 public final class StreamingClient implements AutoCloseable {
 
@@ -45,15 +42,17 @@ public final class StreamingClient implements AutoCloseable {
     private final Duration timeout;
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
-    /** Closes the body of a request that outlives its timeout, which wakes its blocked reader. */
-    private final ScheduledExecutorService watchdog;
+    private final ObjectNode extraBody;
 
     /**
      * @param baseUrl the server, e.g. {@code http://localhost:8000} (a trailing {@code /v1} is accepted)
      * @param apiKey  sent as {@code Authorization: Bearer}; null or blank for none
      * @param timeout for a whole request, from sending it to the end of its stream
+     * @param extraBody fields merged into every request body ({@code --extra-body}), or null
      */
-    public StreamingClient(URI baseUrl, Endpoint endpoint, String model, String apiKey, Duration timeout) {
+    public StreamingClient(URI baseUrl, Endpoint endpoint, String model, String apiKey, Duration timeout,
+            ObjectNode extraBody) {
+        this.extraBody = extraBody;
         this.uri = resolve(baseUrl, endpoint);
         this.endpoint = endpoint;
         this.model = model;
@@ -64,11 +63,6 @@ public final class StreamingClient implements AutoCloseable {
                 .connectTimeout(timeout.compareTo(MAX_CONNECT_TIMEOUT) < 0 ? timeout : MAX_CONNECT_TIMEOUT)
                 .executor(Executors.newVirtualThreadPerTaskExecutor())
                 .build();
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "gantry-bench-timeouts");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** The full address requests go to, e.g. {@code http://localhost:8000/v1/completions}. */
@@ -95,219 +89,83 @@ public final class StreamingClient implements AutoCloseable {
      * Sends one request and reads its stream to the end. Never throws for a failed request: the
      * failure is in the result, with whatever was timed before it.
      *
-     * @param onToken called on the reading thread for every chunk that carries text (live progress)
+     * @param onToken called on the client's delivery thread for every chunk that carries text (live progress)
      */
-    public RequestResult send(String prompt, int maxTokens, Runnable onToken) throws InterruptedException {
+    public RequestResult send(RequestSpec spec, Runnable onToken) throws InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(uri)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Accept", "text/event-stream")
                 .header("User-Agent", "gantry-bench")
                 .POST(HttpRequest.BodyPublishers.ofString(
-                        endpoint.requestBody(model, prompt, maxTokens).toString(), StandardCharsets.UTF_8));
+                        endpoint.requestBody(model, spec, extraBody).toString(), StandardCharsets.UTF_8));
         if (apiKey != null) {
             request.header("Authorization", "Bearer " + apiKey);
         }
         long start = System.nanoTime();
-        HttpResponse<InputStream> response;
+        SseStream stream = new SseStream(start, endpoint, json, onToken);
+        CompletableFuture<HttpResponse<RequestResult>> response =
+                http.sendAsync(request.build(), info -> bodyFor(info, stream, start));
         try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (HttpConnectTimeoutException e) {
-            return failedAt(start, RequestError.of(ErrorKind.CONNECT,
-                    "cannot connect to " + authority() + ": timed out"));
-        } catch (HttpTimeoutException e) {
-            return failedAt(start, RequestError.of(ErrorKind.TIMEOUT,
+            // The request's own timeout covers only the wait for the headers; this one the whole stream.
+            long remaining = timeout.toNanos() - (System.nanoTime() - start);
+            return response.get(Math.max(0, remaining), TimeUnit.NANOSECONDS).body();
+        } catch (TimeoutException e) {
+            stream.abort(RequestError.of(ErrorKind.TIMEOUT, "not finished within " + Durations.format(timeout)
+                    + " (" + stream.contentChunks() + " chunks of text received)"));
+            response.cancel(true);
+            RequestResult partial = stream.getBody().toCompletableFuture().getNow(null);
+            return partial != null ? partial : failedAt(start, RequestError.of(ErrorKind.TIMEOUT,
                     "no response within " + Durations.format(timeout)));
-        } catch (IOException e) {
-            if (isConnectFailure(e)) {
-                return failedAt(start, RequestError.of(ErrorKind.CONNECT,
-                        "cannot connect to " + authority() + ": " + describe(e)));
-            }
-            return failedAt(start, RequestError.of(ErrorKind.IO, describe(e)));
-        }
-
-        InputStream body = response.body();
-        AtomicBoolean timedOut = new AtomicBoolean();
-        long remaining = timeout.toNanos() - (System.nanoTime() - start);
-        ScheduledFuture<?> alarm = watchdog.schedule(() -> {
-            timedOut.set(true);
-            closeQuietly(body);
-        }, Math.max(0, remaining), TimeUnit.NANOSECONDS);
-        try {
-            if (response.statusCode() != 200) {
-                String text = readBounded(body);
-                return failedAt(start, RequestError.http(response.statusCode(), errorMessage(text)));
-            }
-            String contentType = response.headers().firstValue("Content-Type").orElse("(none)");
-            if (!contentType.toLowerCase().startsWith("text/event-stream")) {
-                String text = readBounded(body);
-                return failedAt(start, RequestError.of(ErrorKind.MALFORMED_SSE,
-                        "expected a text/event-stream, got Content-Type " + contentType + ": " + abbreviate(text)));
-            }
-            return new StreamReader(start, onToken).read(body, timedOut);
-        } catch (IOException e) {
-            if (timedOut.get()) {
-                return failedAt(start, RequestError.of(ErrorKind.TIMEOUT,
-                        "not finished within " + Durations.format(timeout)));
-            }
-            return failedAt(start, RequestError.of(ErrorKind.IO, describe(e)));
-        } finally {
-            alarm.cancel(false);
-            closeQuietly(body);
+        } catch (InterruptedException e) {
+            response.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            return failedAt(start, errorOf(e.getCause()));
         }
     }
 
-    /** Parses one response's event stream, timing each chunk as its line arrives. */
-    private final class StreamReader {
-        private final long start;
-        private final Runnable onToken;
-        private long ttft = -1;
-        private long lastToken;
-        private long[] gaps = new long[64];
-        private int gapCount;
-        private int contentChunks;
-        private int promptTokens = -1;
-        private int completionTokens = -1;
-        private long end;
-        private RequestError error;
-        private boolean done;
-
-        StreamReader(long start, Runnable onToken) {
-            this.start = start;
-            this.onToken = onToken;
+    /**
+     * The body subscriber for a response, chosen by its status and type: the timing SSE parser for
+     * a 200 event stream; for anything else, one that keeps the body for the error message.
+     */
+    private HttpResponse.BodySubscriber<RequestResult> bodyFor(HttpResponse.ResponseInfo info, SseStream stream,
+            long start) {
+        if (info.statusCode() != 200) {
+            return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(),
+                    bytes -> failedAt(start, RequestError.http(info.statusCode(), errorMessage(text(bytes)))));
         }
-
-        RequestResult read(InputStream body, AtomicBoolean timedOut) throws IOException {
-            BufferedReader lines = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
-            StringBuilder data = null;
-            long eventArrival = 0;
-            String line;
-            try {
-                while (!done && error == null && (line = lines.readLine()) != null) {
-                    long now = System.nanoTime();
-                    if (line.isEmpty()) {
-                        if (data != null) {
-                            dispatch(data.toString(), eventArrival);
-                            data = null;
-                        }
-                        continue;
-                    }
-                    if (line.startsWith(":")) {
-                        continue; // an SSE comment, e.g. a keep-alive
-                    }
-                    int colon = line.indexOf(':');
-                    String field = colon < 0 ? line : line.substring(0, colon);
-                    if (!field.equals("data")) {
-                        continue; // event, id, retry: nothing an OpenAI stream needs
-                    }
-                    String value = colon < 0 ? "" : line.substring(colon + 1);
-                    if (value.startsWith(" ")) {
-                        value = value.substring(1);
-                    }
-                    if (data == null) {
-                        data = new StringBuilder(value);
-                        eventArrival = now;
-                    } else {
-                        data.append('\n').append(value);
-                    }
-                }
-                // Some servers end with "data: [DONE]" and no blank line after it; accept that.
-                if (!done && error == null && data != null) {
-                    dispatch(data.toString(), eventArrival);
-                }
-                end = done ? end : System.nanoTime();
-            } catch (IOException e) {
-                if (timedOut.get()) {
-                    error = RequestError.of(ErrorKind.TIMEOUT, "not finished within " + Durations.format(timeout)
-                            + " (" + contentChunks + " chunks of text received)");
-                } else {
-                    error = RequestError.of(ErrorKind.IO, describe(e) + " after " + contentChunks + " chunks of text");
-                }
-                end = System.nanoTime();
-            }
-            if (done && error == null) {
-                drain(lines); // lets the client reuse the connection
-            }
-            long[] itl = Arrays.copyOf(gaps, gapCount);
-            if (error == null && !done) {
-                error = RequestError.of(ErrorKind.MISSING_DONE,
-                        "the stream ended without data: [DONE] after " + contentChunks + " chunks of text");
-            }
-            if (error == null && contentChunks == 0) {
-                error = RequestError.of(ErrorKind.NO_TOKENS, "the stream carried no generated text");
-            }
-            if (error != null) {
-                return RequestResult.failed(error, ttft, itl, end - start);
-            }
-            boolean fromUsage = completionTokens >= 0;
-            return new RequestResult(null, ttft, itl, end - start, promptTokens,
-                    fromUsage ? completionTokens : contentChunks, fromUsage);
+        String contentType = info.headers().firstValue("Content-Type").orElse("(none)");
+        if (!contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
+            return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(),
+                    bytes -> failedAt(start, RequestError.of(ErrorKind.MALFORMED_SSE, "expected a text/event-stream, got "
+                            + "Content-Type " + contentType + " (is it a streaming endpoint?): " + abbreviate(text(bytes)))));
         }
-
-        private void dispatch(String payload, long arrival) {
-            if (payload.equals("[DONE]")) {
-                done = true;
-                end = arrival;
-                return;
-            }
-            JsonNode chunk;
-            try {
-                chunk = json.readTree(payload);
-            } catch (JsonProcessingException e) {
-                error = RequestError.of(ErrorKind.MALFORMED_SSE, "a data line is not JSON: " + abbreviate(payload));
-                end = arrival;
-                return;
-            }
-            if (chunk == null || !chunk.isObject()) {
-                error = RequestError.of(ErrorKind.MALFORMED_SSE, "a data line is not a JSON object: " + abbreviate(payload));
-                end = arrival;
-                return;
-            }
-            if (chunk.hasNonNull("error")) {
-                error = RequestError.of(ErrorKind.STREAM_ERROR, errorMessage(chunk));
-                end = arrival;
-                return;
-            }
-            JsonNode usage = chunk.path("usage");
-            if (usage.isObject()) {
-                promptTokens = usage.path("prompt_tokens").asInt(promptTokens);
-                completionTokens = usage.path("completion_tokens").asInt(completionTokens);
-            }
-            if (endpoint.generatedText(chunk).isEmpty()) {
-                return;
-            }
-            contentChunks++;
-            if (ttft < 0) {
-                ttft = arrival - start;
-            } else {
-                if (gapCount == gaps.length) {
-                    gaps = Arrays.copyOf(gaps, gapCount * 2);
-                }
-                gaps[gapCount++] = arrival - lastToken;
-            }
-            lastToken = arrival;
-            onToken.run();
-        }
+        return stream;
     }
 
-    private static void drain(BufferedReader lines) {
-        try {
-            while (lines.readLine() != null) {
-                // discard anything a server sends after [DONE]
-            }
-        } catch (IOException ignored) {
-            // the request is complete; a failure to reuse its connection is not the request's
+    private RequestError errorOf(Throwable e) {
+        if (e instanceof HttpConnectTimeoutException) {
+            return RequestError.of(ErrorKind.CONNECT, "cannot connect to " + authority() + ": timed out");
         }
+        if (e instanceof HttpTimeoutException) {
+            return RequestError.of(ErrorKind.TIMEOUT, "no response within " + Durations.format(timeout));
+        }
+        if (isConnectFailure(e)) {
+            return RequestError.of(ErrorKind.CONNECT, "cannot connect to " + authority() + ": " + describe(e));
+        }
+        return RequestError.of(ErrorKind.IO, describe(e));
     }
 
-    private String readBounded(InputStream body) throws IOException {
-        return new String(body.readNBytes(MAX_ERROR_BODY_BYTES), StandardCharsets.UTF_8);
+    /** An error body as text, cut to what a report can show. */
+    private static String text(byte[] bytes) {
+        return new String(bytes, 0, Math.min(bytes.length, MAX_ERROR_BODY_BYTES), StandardCharsets.UTF_8);
     }
 
     /** The server's message from an OpenAI-style error body ({@code {"error": {"message": ...}}}) or its variants. */
-    String errorMessage(String body) {
+    static String errorMessage(String body) {
         try {
-            JsonNode node = json.readTree(body);
+            JsonNode node = new ObjectMapper().readTree(body);
             if (node != null && node.isObject()) {
                 return errorMessage(node);
             }
@@ -317,7 +175,7 @@ public final class StreamingClient implements AutoCloseable {
         return body.isBlank() ? "(empty body)" : abbreviate(body.strip());
     }
 
-    private static String errorMessage(JsonNode node) {
+    static String errorMessage(JsonNode node) {
         JsonNode error = node.path("error");
         if (error.isObject() && error.path("message").isTextual()) {
             return error.path("message").asText();
@@ -371,21 +229,12 @@ public final class StreamingClient implements AutoCloseable {
         return text.length() <= 300 ? text : text.substring(0, 300) + "...";
     }
 
-    private static void closeQuietly(InputStream body) {
-        try {
-            body.close();
-        } catch (IOException ignored) {
-            // closing only releases the connection
-        }
-    }
-
     private static RequestResult failedAt(long start, RequestError error) {
         return RequestResult.failed(error, -1, new long[0], System.nanoTime() - start);
     }
 
     @Override
     public void close() {
-        watchdog.shutdownNow();
         http.close();
     }
 }

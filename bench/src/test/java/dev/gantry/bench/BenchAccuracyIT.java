@@ -51,7 +51,7 @@ class BenchAccuracyIT {
                 assertLevelMatchesInjection(level);
             }
             assertThat(run.out()).contains("c=1", "c=4", "TTFT p99 (ms)", "output throughput (tok/s)");
-            assertThat(run.err()).contains("c=4  8/8 requests");
+            assertThat(run.err()).contains("c=4  [####################]  8/8 requests");
         }
     }
 

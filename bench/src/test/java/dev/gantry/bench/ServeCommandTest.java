@@ -26,7 +26,7 @@ class ServeCommandTest {
             stub.answerWith(stub.streaming(FAST, FAST, 4));
             CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "tiny", "--concurrency", "2,3",
                     "--num-requests", "5", "--warmup", "1", "--input-len", "20", "--output-len", "4",
-                    "--api-key", "sk-test", "--seed", "9");
+                    "--api-key", "sk-test", "--seed", "9", "--no-calibrate");
 
             assertThat(run.exit()).as(run.err()).isZero();
             assertThat(stub.requests()).hasSize(2 * (1 + 5));
@@ -34,6 +34,7 @@ class ServeCommandTest {
             for (JsonNode r : stub.requests()) {
                 assertThat(r.path("model").asText()).isEqualTo("tiny");
                 assertThat(r.path("max_tokens").asInt()).isEqualTo(4);
+                assertThat(r.path("min_tokens").asInt()).isEqualTo(4);
                 assertThat(r.path("ignore_eos").asBoolean()).isTrue();
                 assertThat(r.path("temperature").asDouble()).isZero();
                 assertThat(r.path("stream").asBoolean()).isTrue();
@@ -126,7 +127,7 @@ class ServeCommandTest {
             assertThat(run.exit()).isEqualTo(BenchCli.EXIT_FAILED_REQUESTS);
             assertThat(run.err()).contains("every warmup request at c=2 failed, the first with http 404: "
                     + "The model `nope` does not exist.");
-            assertThat(stub.requests()).hasSize(2);
+            assertThat(stub.requests()).as("one calibration probe, then the warmup of c=2").hasSize(3);
         }
     }
 

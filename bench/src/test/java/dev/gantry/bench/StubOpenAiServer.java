@@ -45,6 +45,10 @@ final class StubOpenAiServer implements AutoCloseable {
     private final List<JsonNode> requests = new CopyOnWriteArrayList<>();
     private final List<String> authorizations = new CopyOnWriteArrayList<>();
     private final List<long[]> emissions = new CopyOnWriteArrayList<>();
+    private final List<Long> arrivals = new CopyOnWriteArrayList<>();
+    private volatile java.util.function.Supplier<String> metrics;
+    private volatile int tokensPerWord = 1;
+    private volatile int fixedPromptTokens;
 
     /** Answers request i with {@code behaviors[i % behaviors.length]}; see {@link #answerWith}. */
     StubOpenAiServer() throws IOException {
@@ -53,7 +57,40 @@ final class StubOpenAiServer implements AutoCloseable {
         // threads the load generator's virtual threads run on.
         server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/v1/", this::handle);
+        server.createContext("/metrics", this::handleMetrics);
         server.start();
+    }
+
+    /** Serves {@code text.get()} at /metrics (Prometheus text); without it, /metrics is a 404. */
+    StubOpenAiServer metrics(java.util.function.Supplier<String> text) {
+        this.metrics = text;
+        return this;
+    }
+
+    /** Makes usage.prompt_tokens {@code perWord} x the prompt's words + {@code fixed}: a tokenizer to calibrate against. */
+    StubOpenAiServer promptTokens(int perWord, int fixed) {
+        this.tokensPerWord = perWord;
+        this.fixedPromptTokens = fixed;
+        return this;
+    }
+
+    /** When each request arrived ({@link System#nanoTime()}), in arrival order. */
+    List<Long> arrivals() {
+        return arrivals;
+    }
+
+    private void handleMetrics(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            var m = metrics;
+            if (m == null) {
+                exchange.sendResponseHeaders(404, -1);
+                return;
+            }
+            byte[] body = m.get().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+        }
     }
 
     /** Answers request i with {@code behaviors[i % behaviors.length]}. */
@@ -85,6 +122,7 @@ final class StubOpenAiServer implements AutoCloseable {
 
     private void handle(HttpExchange exchange) throws IOException {
         long arrival = System.nanoTime();
+        arrivals.add(arrival);
         try (exchange) {
             JsonNode request = JSON.readTree(exchange.getRequestBody());
             requests.add(request);
@@ -95,19 +133,21 @@ final class StubOpenAiServer implements AutoCloseable {
     }
 
     /**
-     * Streams {@code tokens} one-word chunks: the first {@code ttft} after the request arrived,
-     * then one every {@code itl}; then a usage chunk and {@code [DONE]}. Chat requests get a
+     * Streams {@code tokens} one-word chunks (fewer when the request's max_tokens is lower): the
+     * first {@code ttft} after the request arrived, then one every {@code itl}; then a usage chunk
+     * and {@code [DONE]}. Chat requests get a
      * role-only chunk at once, as real servers send, which must not count as the first token.
      */
     Behavior streaming(Duration ttft, Duration itl, int tokens) {
         return (exchange, request, arrival) -> {
-            long[] flushed = new long[tokens];
+            int count = Math.min(tokens, request.path("max_tokens").asInt(tokens));
+            long[] flushed = new long[count];
             boolean chat = request.has("messages");
             OutputStream body = startStream(exchange);
             if (chat) {
                 event(body, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}");
             }
-            for (int i = 0; i < tokens; i++) {
+            for (int i = 0; i < count; i++) {
                 sleepUntil(arrival + ttft.toNanos() + i * itl.toNanos());
                 ObjectNode chunk = JSON.createObjectNode();
                 ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
@@ -120,9 +160,16 @@ final class StubOpenAiServer implements AutoCloseable {
                 flushed[i] = System.nanoTime() - arrival;
             }
             emissions.add(flushed);
-            String prompt = chat ? request.path("messages").get(0).path("content").asText() : request.path("prompt").asText();
-            event(body, "{\"choices\":[],\"usage\":{\"prompt_tokens\":" + prompt.split(" ").length
-                    + ",\"completion_tokens\":" + tokens + ",\"total_tokens\":0}}");
+            int words = 0;
+            if (chat) {
+                for (JsonNode m : request.path("messages")) {
+                    words += m.path("content").asText().split(" ").length;
+                }
+            } else {
+                words = request.path("prompt").asText().split(" ").length;
+            }
+            event(body, "{\"choices\":[],\"usage\":{\"prompt_tokens\":" + (words * tokensPerWord + fixedPromptTokens)
+                    + ",\"completion_tokens\":" + count + ",\"total_tokens\":0}}");
             event(body, "[DONE]");
         };
     }

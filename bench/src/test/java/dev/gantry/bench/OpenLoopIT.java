@@ -1,0 +1,114 @@
+package dev.gantry.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.assertj.core.data.Percentage.withPercentage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The open loop ({@code --request-rate}) against the stub, timed where it matters: at the stub,
+ * which records when each request arrived. Wall-clock based, hence an integration test.
+ */
+class OpenLoopIT {
+
+    @TempDir
+    Path dir;
+
+    /**
+     * 300 requests at 50/s. For exponential gaps the mean is 1/rate and the coefficient of
+     * variation (std / mean) is 1; a sample of 299 gaps has a standard error of about 6 % on
+     * each, so 15 % is some two and a half of them, and the fixed seed makes the drawn schedule
+     * the same every run: what varies is only how exactly the client keeps to it. A client that
+     * sent at fixed intervals (CV 0) or in bursts (CV well above 1) fails.
+     */
+    @Test
+    void poissonArrivalsReachTheServerAtTheRequestedRate() throws Exception {
+        try (var stub = new StubOpenAiServer()) {
+            stub.answerWith(stub.streaming(Duration.ofMillis(5), Duration.ofMillis(2), 4));
+            Path json = dir.resolve("rate.json");
+            CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "stub", "--request-rate", "50",
+                    "--num-requests", "300", "--warmup", "0", "--output-len", "4", "--no-calibrate", "--seed", "7",
+                    "--json", json.toString());
+
+            assertThat(run.exit()).as(run.err()).isZero();
+            List<Long> arrivals = stub.arrivals();
+            assertThat(arrivals).hasSize(300);
+            double[] gaps = new double[arrivals.size() - 1];
+            for (int i = 1; i < arrivals.size(); i++) {
+                gaps[i - 1] = (arrivals.get(i) - arrivals.get(i - 1)) / 1e9;
+            }
+            Percentiles p = Percentiles.of(gaps);
+            double rate = gaps.length / ((arrivals.getLast() - arrivals.getFirst()) / 1e9);
+            assertThat(rate).as("achieved rate at the server").isCloseTo(50, withPercentage(15));
+            assertThat(p.mean()).as("mean gap").isCloseTo(0.020, withPercentage(15));
+            assertThat(p.stdDev() / p.mean()).as("coefficient of variation").isCloseTo(1.0, within(0.15));
+            // The median of an exponential is ln 2 times its mean.
+            assertThat(p.percentile(50) / p.mean()).as("median / mean").isCloseTo(Math.log(2), within(0.12));
+
+            JsonNode level = CliRun.readJson(json).path("levels").get(0);
+            assertThat(level.path("load").asText()).isEqualTo("rate=50/s");
+            assertThat(level.path("request_rate").asDouble()).isEqualTo(50);
+            assertThat(level.path("concurrency").isNull()).isTrue();
+            assertThat(level.path("send_rate").asDouble()).as("send rate the client reports").isCloseTo(rate, withPercentage(3));
+            assertThat(run.out()).contains("rate=50/s", "send rate (req/s)");
+        }
+    }
+
+    /**
+     * {@code inf} sends every request at once: 32 streams of 16 tokens, all in flight together,
+     * must still measure the stub's TTFT and ITL, since chunks are timed when the client receives
+     * them and not when a reading thread gets to run. The warm-up opens the 32 connections first:
+     * without it, TTFT would rightly include setting up 32 connections at once.
+     */
+    @Test
+    void infiniteRateSendsAllAtOnceAndStillMeasuresTheInjectedLatencies() throws Exception {
+        try (var stub = new StubOpenAiServer()) {
+            stub.answerWith(stub.streaming(Duration.ofMillis(200), Duration.ofMillis(20), 16));
+            Path json = dir.resolve("inf.json");
+            CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "stub", "--request-rate", "inf",
+                    "--num-requests", "32", "--warmup", "32", "--output-len", "16", "--no-calibrate",
+                    "--json", json.toString());
+
+            assertThat(run.exit()).as(run.err()).isZero();
+            List<Long> arrivals = stub.arrivals().subList(32, 64);
+            double spreadMs = (arrivals.getLast() - arrivals.getFirst()) / 1e6;
+            assertThat(spreadMs).as("spread of arrivals, ms").isLessThan(150);
+            JsonNode level = CliRun.readJson(json).path("levels").get(0);
+            assertThat(level.path("load").asText()).isEqualTo("rate=inf");
+            // TTFT counts from the client's send, so it includes getting 32 requests to the stub at
+            // once (on two shared cores, some milliseconds): allowed for by the arrivals' spread.
+            assertThat(level.path("ttft_ms").path("min").asDouble()).isGreaterThanOrEqualTo(200);
+            assertThat(level.path("ttft_ms").path("p50").asDouble()).as("TTFT p50, arrivals spread over %.1f ms", spreadMs)
+                    .isLessThanOrEqualTo(200 * 1.05 + spreadMs);
+            assertThat(level.path("tpot_ms").path("mean").asDouble()).isCloseTo(20, withPercentage(5));
+            assertThat(level.path("itl_ms").path("p50").asDouble()).isCloseTo(20, withPercentage(5));
+        }
+    }
+
+    /** {@code --duration} without a count: requests are sent until the time is up, then the level ends. */
+    @Test
+    void aDurationBoundsALevelByTime() throws Exception {
+        try (var stub = new StubOpenAiServer()) {
+            stub.answerWith(stub.streaming(Duration.ofMillis(5), Duration.ofMillis(1), 2));
+            Path json = dir.resolve("duration.json");
+            CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "stub", "--request-rate", "40",
+                    "--duration", "1s", "--warmup", "0", "--output-len", "2", "--no-calibrate", "--seed", "3",
+                    "--json", json.toString());
+
+            assertThat(run.exit()).as(run.err()).isZero();
+            JsonNode level = CliRun.readJson(json).path("levels").get(0);
+            int sent = stub.arrivals().size();
+            assertThat(sent).as("about 40 in one second").isBetween(25, 55);
+            assertThat(level.path("requested").asInt()).isEqualTo(sent);
+            assertThat(level.path("completed").asInt()).isEqualTo(sent);
+            assertThat(level.path("duration_seconds").asDouble()).isBetween(0.8, 1.3);
+            assertThat(run.out()).doesNotContain("not sent");
+        }
+    }
+}

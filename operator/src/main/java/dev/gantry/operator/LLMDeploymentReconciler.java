@@ -4,6 +4,7 @@ import dev.gantry.operator.api.LLMDeployment;
 import dev.gantry.operator.api.LLMDeploymentStatus;
 import dev.gantry.operator.dependent.AutoscalingEnabled;
 import dev.gantry.operator.dependent.MultipleWorkers;
+import dev.gantry.operator.dependent.ServiceMonitorCrdPresent;
 import dev.gantry.operator.dependent.ServiceMonitorDependent;
 import dev.gantry.operator.dependent.WorkerAutoscalerDependent;
 import dev.gantry.operator.dependent.WorkerDeploymentDependent;
@@ -18,11 +19,11 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
-import io.javaoperatorsdk.operator.processing.dependent.workflow.CRDPresentActivationCondition;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Reconciles an LLMDeployment: the workflow applies the dependents (server-side apply, owner
@@ -50,11 +52,15 @@ import java.util.Set;
         @Dependent(name = "disruption-budget", type = WorkerDisruptionBudgetDependent.class,
                 reconcilePrecondition = MultipleWorkers.class),
         @Dependent(name = "service-monitor", type = ServiceMonitorDependent.class,
-                activationCondition = CRDPresentActivationCondition.class),
+                activationCondition = ServiceMonitorCrdPresent.class),
 })
-@ControllerConfiguration(name = "llmdeployment")
+// The periodic reconcile picks up what no watched event announces: a ServiceMonitor CRD installed
+// later (see ServiceMonitorCrdPresent). Cheap: reads come from the informers' caches, and an
+// unchanged status and unchanged dependents write nothing.
+@ControllerConfiguration(name = "llmdeployment",
+        maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 // Beyond the dependents' rules, which quarkus-operator-sdk derives: the pod informer of the status,
-// and CRDPresentActivationCondition's look-up of the ServiceMonitor CRD.
+// and ServiceMonitorCrdPresent's look-up of the ServiceMonitor CRD.
 @RBACRule(apiGroups = "", resources = "pods", verbs = {RBACVerbs.GET, RBACVerbs.LIST, RBACVerbs.WATCH})
 @RBACRule(apiGroups = "apiextensions.k8s.io", resources = "customresourcedefinitions", verbs = RBACVerbs.GET)
 public class LLMDeploymentReconciler implements Reconciler<LLMDeployment> {

@@ -3,12 +3,14 @@ package dev.gantry.operator;
 import dev.gantry.operator.config.OperatorConfig;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.config.dependent.DependentResourceSpec;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResourceFactory;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
+import java.util.function.Consumer;
 
 /**
  * Runs the reconciler without Quarkus, against a given client: what integration tests against a
@@ -32,12 +34,24 @@ public final class StandaloneOperator {
     }
 
     public static Operator create(KubernetesClient client, OperatorConfig config) {
-        Operator operator = new Operator(o -> o
-                .withKubernetesClient(client)
-                .withCloseClientOnStop(false)
-                // The CRD comes from crds/; the test installs it and the local model must match it.
-                .checkingCRDAndValidateLocalModel(false)
-                .withDependentResourceFactory(new ConfigInjectingFactory(config)));
+        return create(client, config, overrider -> {
+        });
+    }
+
+    /**
+     * As {@link #create(KubernetesClient, OperatorConfig)}, with further JOSDK settings applied last
+     * (a test's {@code withMetrics(...)} to count reconciles, say).
+     */
+    public static Operator create(KubernetesClient client, OperatorConfig config,
+            Consumer<ConfigurationServiceOverrider> settings) {
+        Operator operator = new Operator(o -> {
+            o.withKubernetesClient(client)
+                    .withCloseClientOnStop(false)
+                    // The CRD comes from crds/; the test installs it and the local model must match it.
+                    .checkingCRDAndValidateLocalModel(false)
+                    .withDependentResourceFactory(new ConfigInjectingFactory(config));
+            settings.accept(o);
+        });
         operator.register(new LLMDeploymentReconciler());
         return operator;
     }

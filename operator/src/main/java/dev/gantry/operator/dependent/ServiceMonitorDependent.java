@@ -9,7 +9,7 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernete
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /**
- * The workers' ServiceMonitor. Activated by JOSDK's CRDPresentActivationCondition: without the
+ * The workers' ServiceMonitor. Activated by {@link ServiceMonitorCrdPresent}: without the
  * Prometheus Operator's CRD there is no informer to start and nothing to create, and the
  * prometheus.io/* pod annotations remain for annotation-based scraping.
  */

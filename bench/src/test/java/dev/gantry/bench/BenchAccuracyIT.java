@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BenchAccuracyIT {
 
-    private static final double SCHEDULING_MS = 5;
+    private static final double SCHEDULING_MS = 10;
 
     private static final long TTFT_MS = 200;
     private static final long ITL_MS = 20;

@@ -56,6 +56,26 @@ public interface OperatorConfig {
     /** Defaults and metric names of autoscaled LLMDeployments. */
     Autoscaling autoscaling();
 
+    /** Leader election among replicas of the operator (see {@link LeaderElectionProducer}). */
+    LeaderElection leaderElection();
+
+    interface LeaderElection {
+        /**
+         * Whether replicas elect a leader through a Lease, and only the leader reconciles. Off for
+         * one replica (nothing to elect, and no Lease RBAC needed); the Helm chart turns it on
+         * when it runs more than one.
+         */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** The Lease's name. */
+        @WithDefault("gantry-operator")
+        String leaseName();
+
+        /** The Lease's namespace; default: the operator's own (its service account's). */
+        Optional<String> leaseNamespace();
+    }
+
     interface Probes {
         /** Covers model download and load: the pod gets period × failureThreshold (30 min) to become ready. */
         StartupProbe startup();

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = GantryCli.Version.class,
         description = "Serve and run large language models (GGUF) on CPU or GPU.",
-        subcommands = {GenerateCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ServeCommand.class, SynthCommand.class, BenchModelCommand.class,
+            CommandLine.HelpCommand.class})
 public final class GantryCli {
 
     public static void main(String[] args) {

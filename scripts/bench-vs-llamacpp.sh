@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Gantry vs llama.cpp on the same GGUF files, the same threads, in one run.
+#
+#   scripts/bench-vs-llamacpp.sh [--shape llama-3.2-1b] [--types q8_0,q4_0] [--threads 2]
+#                                [--batch 1,4,16] [--prompt-tokens 128] [--gen-tokens 128]
+#                                [--repetitions 1] [--activations f32|q8] [--quiet-wait 1200]
+#                                [--build-only]
+#   Raw outputs of every tool and summary.json go to $BENCH_DIR (default: <cache>/bench-results/SHAPE-TIME);
+#   BENCH_JSON=file.json writes the summary there instead.
+#
+# The peer is llama.cpp as vendored in the PyPI sdist of llama-cpp-python 0.3.16, the same
+# sources the parity tests build, so "llama.cpp" means one fixed version. Its llama-bench and
+# llama-batched-bench are built once (-DGGML_NATIVE=ON: tuned to this CPU, as a user would build
+# it) and cached with the synthesized models outside the repository, under
+# ${GANTRY_CACHE:-~/.cache/gantry} (llama-bench/, models/synth/). Models are random-weight GGUFs
+# of the real shape written by `gantry synth`: speed does not depend on weight values, and both
+# programs read the same file.
+#
+# Rows: prefill (pp: the prompt in one batch) from llama-bench; decode at batch 1 from llama-bench
+# (tg: from an empty context); decode at batch B from llama-batched-bench (B sequences behind one
+# shared prompt decoding together: aggregate tokens/s of its generation phase, S_TG), which is
+# what `gantry bench-model` measures for every B. llama-bench itself has no batched decode.
+# Timed runs wait for a quiet machine (1-minute load average < 1.0) up to --quiet-wait seconds
+# (120 s once a wait has run out: the machine is busy anyway), and the table shows the load each
+# run started under.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${GANTRY_CACHE:-$HOME/.cache/gantry}"
+peer_pkg="llama-cpp-python==0.3.16"
+peer_dir="$cache/llama-bench"
+
+shape=llama-3.2-1b types=q8_0,q4_0 threads=2 batch=1,4,16 pp=128 tg=128 reps=1 activations=f32
+quiet_wait=1200 build_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --shape) shape="$2"; shift 2 ;;
+    --types) types="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
+    --prompt-tokens) pp="$2"; shift 2 ;;
+    --gen-tokens) tg="$2"; shift 2 ;;
+    --repetitions) reps="$2"; shift 2 ;;
+    --activations) activations="$2"; shift 2 ;;
+    --quiet-wait) quiet_wait="$2"; shift 2 ;;
+    --build-only) build_only=1; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "bench-vs-llamacpp: $*" >&2; }
+
+# llama.cpp's sources from the sdist (also the source of the vocab GGUFs), then its two bench tools.
+build_peer() {
+  local src="$peer_dir/src/llama_cpp_python-0.3.16/vendor/llama.cpp"
+  if [ -x "$peer_dir/bin/llama-bench" ] && [ -x "$peer_dir/bin/llama-batched-bench" ]; then
+    echo "$src"; return
+  fi
+  mkdir -p "$peer_dir/src" "$peer_dir/bin"
+  if [ ! -d "$src" ]; then
+    log "downloading the $peer_pkg sdist"
+    ${PYTHON:-python3} -m pip download -q "$peer_pkg" --no-deps --no-binary :all: -d "$peer_dir/src" >&2
+    tar -xzf "$peer_dir/src/llama_cpp_python-0.3.16.tar.gz" -C "$peer_dir/src"
+  fi
+  log "building llama-bench and llama-batched-bench (GGML_NATIVE=ON; several minutes on 2 cores)"
+  local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+  cmake -S "$src" -B "$peer_dir/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+    -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
+  cmake --build "$peer_dir/build" --target llama-bench llama-batched-bench -j "$(nproc)" >&2
+  cp "$peer_dir/build/bin/llama-bench" "$peer_dir/build/bin/llama-batched-bench" "$peer_dir/bin/"
+  echo "$src"
+}
+
+llama_src="$(build_peer)"
+[ "$build_only" = 1 ] && { log "built: $peer_dir/bin"; exit 0; }
+
+# The vocabulary GGUF of each shape's tokenizer family: llama.cpp ships those of Llama 3 and Qwen2
+# with its sources; SmolLM2's is the real SmolLM2 file the tests fetch (TestModels.smolLm2()).
+vocab_for() {
+  case "$1" in
+    llama-3.*) echo "$llama_src/models/ggml-vocab-llama-bpe.gguf" ;;
+    qwen2.5-*) echo "$llama_src/models/ggml-vocab-qwen2.gguf" ;;
+    smollm2-*) echo "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" ;;
+    *) echo "no vocabulary known for shape $1" >&2; return 1 ;;
+  esac
+}
+
+# Waits for the 1-minute load average to drop below 1.0: a timed run on a busy machine measures
+# the other work as much as ours. Leaves the load it starts under in $load.
+wait_quiet() {
+  local waited=0
+  while :; do
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    if awk -v l="$load" 'BEGIN { exit !(l < 1.0) }'; then return; fi
+    if [ "$waited" -ge "$quiet_wait" ]; then
+      log "machine still busy after ${waited}s (load $load): measuring anyway; the table shows the load"
+      quiet_wait=120
+      return
+    fi
+    [ $((waited % 60)) -eq 0 ] && log "waiting for a quiet machine (1-minute load $load)"
+    sleep 10; waited=$((waited + 10))
+  done
+}
+
+models="$cache/models/synth"
+mkdir -p "$models"
+# Every tool's own output stays here, to check a figure or a failure afterwards.
+results="${BENCH_DIR:-$cache/bench-results/$shape-$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "$results"
+log "raw outputs in $results"
+max_batch="$(echo "$batch" | tr ',' '\n' | sort -n | tail -1)"
+ctx=$((pp + max_batch * tg + 16))
+
+# timed NAME COMMAND...: waits for quiet, runs COMMAND with stdout to NAME.out and stderr to
+# NAME.err, and records the 1-minute load before and after in NAME.load ("before after"; a run of
+# ours on N threads adds about N to the load by its end, so more than that means other work ran).
+timed() {
+  local name="$1"; shift
+  wait_quiet
+  local before="$load"
+  log "$name (load $before)"
+  "$@" > "$results/$name.out" 2> "$results/$name.err" || log "$name failed (exit $?): see $results/$name.err"
+  echo "$before $(cut -d' ' -f1 /proc/loadavg)" > "$results/$name.load"
+}
+
+for type in ${types//,/ }; do
+  model="$models/$shape-$type.gguf"
+  if [ ! -f "$model" ]; then
+    "$root/gantry" synth --shape "$shape" --type "$type" --vocab "$(vocab_for "$shape")" --out "$model" --seed 1
+  fi
+  timed "$type.gantry" "$root/gantry" bench-model --model "$model" --threads "$threads" --batch "$batch" \
+    --prompt-tokens "$pp" --gen-tokens "$tg" --repetitions "$reps" --activations "$activations" --json
+  timed "$type.llama-bench" "$peer_dir/bin/llama-bench" -m "$model" -t "$threads" -p "$pp" -n "$tg" -r "$reps" -o json
+  # -kvu: one KV pool for all sequences, holding the shared prompt once, as Gantry's paged cache
+  # does (without it each sequence gets a fixed 1/B of the context and B=16 does not fit).
+  timed "$type.batched" "$peer_dir/bin/llama-batched-bench" -m "$model" -t "$threads" -c "$ctx" -npp "$pp" \
+    -ntg "$tg" -npl "$batch" -pps -kvu --output-format jsonl
+done
+
+# The table: one row per figure, Gantry / llama.cpp.
+python3 - "$results" "$shape" "$types" "$threads" "$pp" "$tg" <<'PY'
+import json, sys, os
+res, shape, types, threads, pp, tg = sys.argv[1:]
+def load(p):
+    try: return "→".join(open(os.path.join(res, p)).read().split())
+    except OSError: return "?"
+def read_json(p):
+    try: return json.load(open(os.path.join(res, p)))
+    except (OSError, ValueError): return None
+print(f"\n{shape}, {threads} threads; prompt {pp} tokens, decode {tg} tokens; [1-minute load average at start→end of the run]\n")
+print(f"| type | figure | Gantry tok/s | llama.cpp tok/s | Gantry/llama.cpp |")
+print(f"|---|---|---:|---:|---:|")
+summary = {}
+for t in types.split(','):
+    g = read_json(f"{t}.gantry.out") or {"decode_tps": {}, "prefill_tps": None, "peak_rss_mb": None, "peak_heap_mb": None}
+    lb = read_json(f"{t}.llama-bench.out") or []
+    try: bb = [json.loads(l) for l in open(os.path.join(res, f"{t}.batched.out")) if l.startswith('{')]
+    except OSError: bb = []
+    lg, ll, lbt = load(f"{t}.gantry.load"), load(f"{t}.llama-bench.load"), load(f"{t}.batched.load")
+    lpp = next((r["avg_ts"] for r in lb if r["n_prompt"] > 0), None)
+    ltg = next((r["avg_ts"] for r in lb if r["n_gen"] > 0), None)
+    rows = [(f"prefill pp{pp} (llama-bench)", g["prefill_tps"], lpp, ll),
+            (f"decode B=1 (llama-bench tg{tg}, from empty context)", g["decode_tps"]["1"] if "1" in g["decode_tps"] else None, ltg, ll)]
+    for r in bb:
+        b = str(r["pl"])
+        rows.append((f"decode B={b} (batched-bench S_TG, after {pp}-token shared prompt)", g["decode_tps"].get(b), r["speed_tg"], lbt))
+    for name, ours, theirs, lpeer in rows:
+        ratio = f"{ours / theirs:.2f}x" if ours and theirs else "-"
+        th = f"{theirs:.2f}" if theirs else "-"
+        print(f"| {t} | {name} | {ours if ours is not None else '-'} [{lg}] | {th} [{lpeer}] | {ratio} |")
+    share = g.get("decode_1_bandwidth_share")
+    print(f"| {t} | memory read bandwidth {g.get('memory_bandwidth_gbps')} GB/s; Gantry decode B=1 reaches {share} of it; "
+          f"peak RSS {g['peak_rss_mb']} MB, heap {g['peak_heap_mb']} MB | | | |")
+    summary[t] = {"gantry": g, "llama_bench": lb, "llama_batched_bench": bb, "load": {"gantry": lg, "llama_bench": ll, "batched": lbt}}
+out = os.environ.get("BENCH_JSON") or os.path.join(res, "summary.json")
+if out:
+    json.dump(summary, open(out, "w"), indent=1)
+    print(f"\nraw results: {out}")
+PY

@@ -1,0 +1,179 @@
+package dev.gantry.worker.model.gguf;
+
+/**
+ * Encodes float values into ggml's block formats (the inverse of {@link Dequant}), so that
+ * generated weights can be written as real F16, Q8_0, Q4_0 and Q4_K tensors that llama.cpp and
+ * this worker both read.
+ *
+ * <p>Q8_0 and Q4_0 follow ggml's reference rounding rules (so a file written here holds the codes
+ * llama.cpp's own quantizer would pick for the same floats, up to float rounding of the scale).
+ * Q4_K uses a simpler rule than ggml's iterative fit: every scale and minimum is rounded
+ * <em>outwards</em>, so each sub-block's grid covers all its values and no value is clipped; the
+ * error of every value is then at most half a step of its sub-block. That is slightly less
+ * accurate on average than ggml's least-squares search, which does not matter for what the
+ * quantizer is for (benchmark files and tests), and the bound is something a test can check.
+ */
+public final class Quantize {
+    private Quantize() {}
+
+    /** Whether values can be encoded in {@code type} by {@link #values}. */
+    public static boolean supports(GgmlType type) {
+        return switch (type) {
+            case F32, F16, Q8_0, Q4_0, Q4_K -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Encodes {@code n} values (a multiple of the block size) of {@code x} from {@code off} into
+     * {@code dst} from byte {@code dstOff}, writing {@code type.byteSize(n)} bytes.
+     */
+    public static void values(GgmlType type, float[] x, int off, int n, byte[] dst, int dstOff) {
+        if (n % type.blockSize != 0) {
+            throw new IllegalArgumentException(n + " values are not whole blocks of " + type);
+        }
+        int at = dstOff;
+        for (int i = 0; i < n; i += type.blockSize, at += type.typeSize) {
+            switch (type) {
+                case F32 -> putF32(dst, at, x[off + i]);
+                case F16 -> putU16(dst, at, Float.floatToFloat16(x[off + i]));
+                case Q8_0 -> q8_0(x, off + i, dst, at);
+                case Q4_0 -> q4_0(x, off + i, dst, at);
+                case Q4_K -> q4k(x, off + i, dst, at);
+                default -> throw new IllegalArgumentException("no quantizer for " + type);
+            }
+        }
+    }
+
+    // block_q8_0: f16 d, i8 qs[32]; d = max|x| / 127, q = x / d rounded half away from zero
+    private static void q8_0(float[] x, int o, byte[] dst, int at) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) {
+            amax = Math.max(amax, Math.abs(x[o + j]));
+        }
+        float d = amax / 127;
+        float id = d != 0 ? 1 / d : 0;
+        putU16(dst, at, Float.floatToFloat16(d));
+        for (int j = 0; j < 32; j++) {
+            dst[at + 2 + j] = (byte) roundAway(x[o + j] * id);
+        }
+    }
+
+    // block_q4_0: f16 d, u8 qs[16]; value j in the low nibble of byte j, value j+16 in its high
+    // nibble. d = (the value of largest magnitude, sign kept) / -8, so that value maps to code 0
+    // exactly and the opposite extreme to 15 (clipped: the grid is one step short on that side).
+    private static void q4_0(float[] x, int o, byte[] dst, int at) {
+        float amax = 0;
+        float max = 0;
+        for (int j = 0; j < 32; j++) {
+            float v = x[o + j];
+            if (Math.abs(v) > amax) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / -8;
+        float id = d != 0 ? 1 / d : 0;
+        putU16(dst, at, Float.floatToFloat16(d));
+        for (int j = 0; j < 16; j++) {
+            int lo = Math.min(15, (int) (x[o + j] * id + 8.5f));
+            int hi = Math.min(15, (int) (x[o + j + 16] * id + 8.5f));
+            dst[at + 2 + j] = (byte) (lo | (hi << 4));
+        }
+    }
+
+    // block_q4_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]. Sub-block s (32 values) decodes as
+    // d * sc[s] * q - dmin * m[s], with 6-bit sc and m and 4-bit q.
+    private static void q4k(float[] x, int o, byte[] dst, int at) {
+        float[] lift = new float[8]; // -min(0, min x) per sub-block: what the offset must reach
+        float[] top = new float[8];  // max(0, max x) per sub-block
+        float maxLift = 0;
+        for (int s = 0; s < 8; s++) {
+            float lo = 0;
+            float hi = 0;
+            for (int j = 0; j < 32; j++) {
+                lo = Math.min(lo, x[o + 32 * s + j]);
+                hi = Math.max(hi, x[o + 32 * s + j]);
+            }
+            lift[s] = -lo;
+            top[s] = hi;
+            maxLift = Math.max(maxLift, lift[s]);
+        }
+        // Round the offsets up first, then size each step so that offset + top fits 15 steps.
+        short dminBits = f16AtLeast(maxLift / 63);
+        float dmin = Float.float16ToFloat(dminBits);
+        int[] m = new int[8];
+        float[] offset = new float[8];
+        float[] need = new float[8];
+        float maxNeed = 0;
+        for (int s = 0; s < 8; s++) {
+            m[s] = dmin == 0 ? 0 : Math.min(63, (int) Math.ceil(lift[s] / dmin));
+            offset[s] = dmin * m[s];
+            need[s] = (top[s] + offset[s]) / 15;
+            maxNeed = Math.max(maxNeed, need[s]);
+        }
+        short dBits = f16AtLeast(maxNeed / 63);
+        float d = Float.float16ToFloat(dBits);
+        int[] sc = new int[8];
+        for (int s = 0; s < 8; s++) {
+            sc[s] = d == 0 ? 0 : Math.min(63, (int) Math.ceil(need[s] / d));
+        }
+        putU16(dst, at, dBits);
+        putU16(dst, at + 2, dminBits);
+        packScales(sc, m, dst, at + 4);
+        for (int pair = 0; pair < 4; pair++) {
+            for (int l = 0; l < 32; l++) {
+                int lo = code4(x[o + 64 * pair + l], d * sc[2 * pair], offset[2 * pair]);
+                int hi = code4(x[o + 64 * pair + 32 + l], d * sc[2 * pair + 1], offset[2 * pair + 1]);
+                dst[at + 16 + 32 * pair + l] = (byte) (lo | (hi << 4));
+            }
+        }
+    }
+
+    private static int code4(float v, float step, float offset) {
+        if (step == 0) {
+            return 0;
+        }
+        return Math.clamp(Math.round((v + offset) / step), 0, 15);
+    }
+
+    /**
+     * The 12 bytes that {@link Dequant#scaleMinK4} unpacks: bytes 0-3 hold sc[0..3] in their low 6
+     * bits, bytes 4-7 m[0..3]; bytes 8-11 hold the low 4 bits of sc[4..7] and m[4..7], whose top 2
+     * bits go in the spare top bits of bytes 0-3 and 4-7.
+     */
+    static void packScales(int[] sc, int[] m, byte[] dst, int at) {
+        for (int j = 0; j < 4; j++) {
+            dst[at + j] = (byte) (sc[j] | ((sc[j + 4] >>> 4) << 6));
+            dst[at + j + 4] = (byte) (m[j] | ((m[j + 4] >>> 4) << 6));
+            dst[at + j + 8] = (byte) ((sc[j + 4] & 0xF) | ((m[j + 4] & 0xF) << 4));
+        }
+    }
+
+    /** The f16 nearest to {@code v >= 0} that is not below it, so a scale never shrinks when stored. */
+    static short f16AtLeast(float v) {
+        short h = Float.floatToFloat16(v);
+        if (Float.float16ToFloat(h) < v) {
+            h++; // positive f16 bit patterns grow with their value
+        }
+        return h;
+    }
+
+    /** C's roundf: halves away from zero (Math.round rounds them up). */
+    private static int roundAway(float v) {
+        // Math.round, unlike floor(v + 0.5f), is exact for values just below a half.
+        return v >= 0 ? Math.round(v) : -Math.round(-v);
+    }
+
+    private static void putU16(byte[] dst, int at, short v) {
+        dst[at] = (byte) v;
+        dst[at + 1] = (byte) (v >>> 8);
+    }
+
+    private static void putF32(byte[] dst, int at, float v) {
+        int b = Float.floatToRawIntBits(v);
+        for (int i = 0; i < 4; i++) {
+            dst[at + i] = (byte) (b >>> (8 * i));
+        }
+    }
+}

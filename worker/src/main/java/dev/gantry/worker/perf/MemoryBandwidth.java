@@ -1,0 +1,91 @@
+package dev.gantry.worker.perf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.concurrent.CountDownLatch;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A STREAM-like read bandwidth: threads sum disjoint slices of one large off-heap array with
+ * vector loads, the best of a few passes. It is the ceiling a memory-bound kernel can reach on
+ * this machine with these threads; decode at batch 1 reads every weight once per token, so its
+ * tokens/s times the bytes it reads, over this figure, says how close it is to that ceiling.
+ *
+ * <p>The array must be far larger than the last-level cache (the default 1 GiB is) so that what
+ * is measured is memory, not cache. Reading off-heap through a memory segment is what the matmul
+ * kernels do with the mapped model file, so the figure includes the same load path.
+ */
+public final class MemoryBandwidth {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** Keeps the sums alive so the JIT cannot drop the loads. */
+    private static volatile float sink;
+
+    private MemoryBandwidth() {}
+
+    /** Best read bandwidth in GB/s (10^9 bytes per second) over {@code passes} passes of {@code bytes} bytes. */
+    public static double measure(int threads, long bytes, int passes) {
+        long step = (long) threads * F.vectorByteSize() * 4;
+        long size = Math.max(step, bytes / step * step);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment a = arena.allocate(size, 64);
+            // Touch every page from the threads that will read it, as a first pass would.
+            run(threads, a, size, true);
+            // Compile sum() before timing it: interpreted, it reads at a few percent of the bandwidth.
+            for (int i = 0; i < 2000; i++) {
+                sink += sum(a, 0, Math.min(size, 64 << 10));
+            }
+            double best = 0;
+            for (int p = 0; p < passes; p++) {
+                long t0 = System.nanoTime();
+                run(threads, a, size, false);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                best = Math.max(best, size / secs / 1e9);
+            }
+            return best;
+        }
+    }
+
+    private static void run(int threads, MemorySegment a, long size, boolean fill) {
+        long slice = size / threads;
+        CountDownLatch done = new CountDownLatch(threads);
+        for (int t = 0; t < threads; t++) {
+            long from = t * slice;
+            long to = t == threads - 1 ? size : from + slice;
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    if (fill) {
+                        a.asSlice(from, to - from).fill((byte) 1);
+                    } else {
+                        sink += sum(a, from, to);
+                    }
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Sum of the floats in [from, to); four accumulators keep several loads in flight. */
+    private static float sum(MemorySegment a, long from, long to) {
+        int vb = F.vectorByteSize();
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        long i = from;
+        for (; i + 4L * vb <= to; i += 4L * vb) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, a, i, ByteOrder.LITTLE_ENDIAN));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, a, i + vb, ByteOrder.LITTLE_ENDIAN));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, a, i + 2L * vb, ByteOrder.LITTLE_ENDIAN));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, a, i + 3L * vb, ByteOrder.LITTLE_ENDIAN));
+        }
+        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -79,9 +79,40 @@ final class RequestBodyReader implements Handler<RoutingContext> {
     }
 
     private void tooLarge(RoutingContext ctx) {
-        // The rest of the body is not read: the connection cannot be reused.
+        HttpServerRequest request = ctx.request();
+        // The connection cannot be reused. But a client that is still sending (most do not wait
+        // for a 100-continue) would see a reset instead of the 413 if the server closed at once:
+        // read and drop the rest of the body, up to a bound, and close once both are done.
+        boolean[] requestDone = {request.isEnded()};
+        boolean[] responseDone = {false};
+        long[] dropped = {0};
+        Runnable closeWhenDone = () -> {
+            if (requestDone[0] && responseDone[0]) {
+                request.connection().close();
+            }
+        };
+        if (!request.isEnded()) {
+            request.handler(chunk -> {
+                dropped[0] += chunk.length();
+                if (dropped[0] > DRAIN_LIMIT) {
+                    requestDone[0] = true;
+                    closeWhenDone.run();
+                }
+            });
+            request.endHandler(v -> {
+                requestDone[0] = true;
+                closeWhenDone.run();
+            });
+            request.resume();
+        }
         ctx.response().putHeader("Connection", "close");
-        ctx.response().endHandler(v -> ctx.request().connection().close());
+        ctx.response().endHandler(v -> {
+            responseDone[0] = true;
+            closeWhenDone.run();
+        });
         ctx.fail(ApiException.bodyTooLarge(limit));
     }
+
+    /** The most of a refused body read and dropped before the connection is closed regardless. */
+    private static final long DRAIN_LIMIT = 64L << 20;
 }

@@ -85,7 +85,7 @@ class OpenLoopIT {
             // once (on two shared cores, some milliseconds): allowed for by the arrivals' spread.
             assertThat(level.path("ttft_ms").path("min").asDouble()).isGreaterThanOrEqualTo(200);
             assertThat(level.path("ttft_ms").path("p50").asDouble()).as("TTFT p50, arrivals spread over %.1f ms", spreadMs)
-                    .isLessThanOrEqualTo(200 * 1.05 + spreadMs);
+                    .isLessThanOrEqualTo(200 * 1.10 + spreadMs + 10); // 32 streams and the stub share the cores
             assertThat(level.path("tpot_ms").path("mean").asDouble()).isCloseTo(20, withPercentage(5));
             assertThat(level.path("itl_ms").path("p50").asDouble()).isCloseTo(20, withPercentage(5));
         }

@@ -24,6 +24,11 @@ import jdk.incubator.vector.VectorOperators;
  * tokens, each loaded activation vector 2 weight rows, and the 4 activation rows of a tile stay
  * in L1 while the group's weight rows stream past them.
  *
+ * <p>A few token rows (a small decode batch) of a Q8_0 or Q4_0 weight: a fused kernel converts
+ * each weight block once in registers and applies it to up to 4 token rows ({@link
+ * BatchDotKernels}), summing each row in exactly the single-row order, so those rows get the
+ * same bits as alone. More rows take the decoded path above, which is cheaper per token there.
+ *
  * <p>Under {@link ActivationPrecision#Q8}, a product with a Q4_0, Q4_1 or Q8_0 weight first
  * quantizes the activation rows ({@link ActivationQuant}) and runs the same two paths on the
  * result. Q4_1's offsets meet Q8_1's block sums: the single-row kernel takes the sums in place of
@@ -33,6 +38,17 @@ import jdk.incubator.vector.VectorOperators;
 final class Matmul {
     /** Bytes of decoded weight rows one thread keeps at a time (fits L2 beside the activations). */
     private static final int GROUP_BYTES = 128 * 1024;
+    /** Weight rows the fused batched path keeps hot while it runs every token tile over them. */
+    private static final int FUSED_GROUP = 16;
+    /**
+     * Most token rows that take the fused path. It spends 1.5 multiply-adds per weight vector and
+     * token (block sums, then the scale) and converts each block again for every tile of 4 rows,
+     * where the decoded path spends 1 multiply-add and dequantizes once per call. Measured on a
+     * 2-thread AVX-512 EPYC, synthetic Llama-3.2-1B Q8_0, decode tokens/s fused vs decoded:
+     * batch 2 34.5 vs 14.6, batch 4 34.8 vs 29.8, batch 6 35.3 vs 33.2, batch 8 40.8 vs 46.8,
+     * batch 16 24.1 vs 62.0. The property exists for tuning on other CPUs.
+     */
+    static final int FUSED_MAX_ROWS = Integer.getInteger("gantry.matmul.fusedMaxRows", 4);
 
     private final ThreadPool pool;
     private final Scratch scratch;
@@ -71,6 +87,8 @@ final class Matmul {
                 DotKernels.blockSums(x, 0, w.cols(), xsum);
             }
             single(w, bias, x, xsum, out);
+        } else if (rows <= FUSED_MAX_ROWS && BatchDotKernels.supports(w.type())) {
+            fusedBatch(w, bias, x, rows, out);
         } else {
             batch(w, bias, x, w.cols(), rows, out,
                     (at, wd, o) -> RowDequant.row(w.type(), w.data(), at, w.cols(), wd, o));
@@ -124,6 +142,46 @@ final class Matmul {
             for (int o = start; o < end; o++) {
                 float v = DotKernels.dot(w.type(), w.data(), o * rowBytes, x, 0, sums, cols);
                 out[o] = bias == null ? v : v + bias[o];
+            }
+        });
+    }
+
+    /**
+     * Several token rows of a Q8_0 or Q4_0 weight: fused dequantize-and-dot of each weight row
+     * with 4 token rows at a time ({@link BatchDotKernels}), so the weight bytes are converted
+     * once per tile in registers and never written out as floats. Each row's sum is computed in
+     * the order {@link #single} uses, so batching does not change any row's result. Weight rows go
+     * in groups of {@link #FUSED_GROUP} whose bytes stay in L1/L2 while every token tile passes.
+     */
+    private void fusedBatch(Weight w, float[] bias, float[] x, int rows, float[] out) {
+        int cols = w.cols();
+        int outRows = w.rows();
+        long rowBytes = w.rowBytes();
+        GgmlType type = w.type();
+        pool.parallelFor(outRows, FUSED_GROUP, (start, end, worker) -> {
+            float[] res = new float[BatchDotKernels.TILE];
+            for (int g = start; g < end; g += FUSED_GROUP) {
+                int gEnd = Math.min(end, g + FUSED_GROUP);
+                for (int r = 0; r < rows; r += BatchDotKernels.TILE) {
+                    int m = Math.min(BatchDotKernels.TILE, rows - r);
+                    // A partial tile repeats its first row; the duplicate sums are not stored. Tiles
+                    // of 1 or 2 rows take the 2-row kernel, 3 the 4-row one.
+                    int x0 = r * cols;
+                    int x1 = m > 1 ? x0 + cols : x0;
+                    int x2 = m > 2 ? x0 + 2 * cols : x0;
+                    int x3 = m > 3 ? x0 + 3 * cols : x0;
+                    for (int o = g; o < gEnd; o++) {
+                        if (m <= 2) {
+                            BatchDotKernels.dot2(type, w.data(), o * rowBytes, x, x0, x1, cols, res);
+                        } else {
+                            BatchDotKernels.dot4(type, w.data(), o * rowBytes, x, x0, x1, x2, x3, cols, res);
+                        }
+                        float b = bias == null ? 0 : bias[o];
+                        for (int t = 0; t < m; t++) {
+                            out[(r + t) * outRows + o] = bias == null ? res[t] : res[t] + b;
+                        }
+                    }
+                }
             }
         });
     }

@@ -1,0 +1,183 @@
+package dev.gantry.worker.backend.cpu;
+
+import static dev.gantry.worker.backend.cpu.Simd.BL;
+import static dev.gantry.worker.backend.cpu.Simd.F;
+import static dev.gantry.worker.backend.cpu.Simd.L;
+import static dev.gantry.worker.backend.cpu.Simd.PARTS;
+import static dev.gantry.worker.backend.cpu.Simd.bytes;
+import static dev.gantry.worker.backend.cpu.Simd.f16;
+import static dev.gantry.worker.backend.cpu.Simd.highNibbles;
+import static dev.gantry.worker.backend.cpu.Simd.toFloats;
+
+import dev.gantry.worker.model.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Fused dequantize-and-dot of one weight row with up to {@link #TILE} activation rows at once:
+ * each weight block is read from the mapped file and converted to float vectors once, in
+ * registers, and that vector is multiplied into the accumulators of every activation row of the
+ * tile. No decoded copy of the weight is written, so a small batch costs about one weight read
+ * plus TILE times the multiply-adds, instead of a full dequantization pass per step.
+ *
+ * <p>Batch invariance: for every activation row the float operations are exactly those of
+ * {@link DotKernels} for the same type, in the same order (block-local sum of {@code q * x},
+ * then {@code acc += s * d}, then one lane reduction). So a row's result is bit for bit the same
+ * whether it is computed alone ({@link DotKernels#dot}) or in a tile with other rows.
+ */
+final class BatchDotKernels {
+    /** Activation rows one call handles: 4 block sums + 4 row accumulators stay in registers. */
+    static final int TILE = 4;
+
+    private BatchDotKernels() {}
+
+    /** Types {@link #dot4} handles; others go through {@link DotKernels} or the decoded path. */
+    static boolean supports(GgmlType type) {
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
+    }
+
+    /**
+     * res[0..3] = dot of the weight row at byte {@code at} with the activation rows at x0..x3 of
+     * x. Callers with fewer than 4 rows repeat one offset; the duplicate results are ignored.
+     */
+    static void dot4(GgmlType type, MemorySegment w, long at, float[] x, int x0, int x1, int x2, int x3, int cols,
+            float[] res) {
+        switch (type) {
+            case Q8_0 -> q8_0(w, at, x, x0, x1, x2, x3, cols, res);
+            case Q4_0 -> q4_0(w, at, x, x0, x1, x2, x3, cols, res);
+            default -> throw new IllegalArgumentException("no batched dot for " + type);
+        }
+    }
+
+    /**
+     * res[0..1] = dot of the weight row at byte {@code at} with the activation rows at x0 and x1:
+     * for a batch of 2, where {@link #dot4} would spend twice the multiply-adds on duplicates.
+     */
+    static void dot2(GgmlType type, MemorySegment w, long at, float[] x, int x0, int x1, int cols, float[] res) {
+        switch (type) {
+            case Q8_0 -> q8_0x2(w, at, x, x0, x1, cols, res);
+            case Q4_0 -> q4_0x2(w, at, x, x0, x1, cols, res);
+            default -> throw new IllegalArgumentException("no batched dot for " + type);
+        }
+    }
+
+    private static void q8_0x2(MemorySegment w, long at, float[] x, int x0, int x1, int n, float[] res) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int b = 0; b < n; b += 32, at += 34) {
+            FloatVector s0 = FloatVector.zero(F), s1 = s0;
+            for (int j = 0; j < 32; j += BL) {
+                ByteVector q = bytes(w, at + 2 + j);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector v = toFloats(q, p);
+                    int i = b + j + p * L;
+                    s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+                    s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, f16(w, at));
+            acc0 = s0.fma(d, acc0);
+            acc1 = s1.fma(d, acc1);
+        }
+        res[0] = acc0.reduceLanes(VectorOperators.ADD);
+        res[1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void q4_0x2(MemorySegment w, long at, float[] x, int x0, int x1, int n, float[] res) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int b = 0; b < n; b += 32, at += 18) {
+            FloatVector s0 = FloatVector.zero(F), s1 = s0;
+            for (int j = 0; j < 16; j += BL) {
+                ByteVector q = bytes(w, at + 2 + j);
+                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = highNibbles(q).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector v = toFloats(lo, p);
+                    int i = b + j + p * L;
+                    s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+                    s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+                    v = toFloats(hi, p);
+                    i += 16;
+                    s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+                    s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, f16(w, at));
+            acc0 = s0.fma(d, acc0);
+            acc1 = s1.fma(d, acc1);
+        }
+        res[0] = acc0.reduceLanes(VectorOperators.ADD);
+        res[1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // block_q8_0 (34 bytes): f16 d, i8 qs[32]; same operations per row as DotKernels.q8_0
+    private static void q8_0(MemorySegment w, long at, float[] x, int x0, int x1, int x2, int x3, int n,
+            float[] res) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        for (int b = 0; b < n; b += 32, at += 34) {
+            FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+            for (int j = 0; j < 32; j += BL) {
+                ByteVector q = bytes(w, at + 2 + j);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector v = toFloats(q, p);
+                    int i = b + j + p * L;
+                    s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+                    s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+                    s2 = v.fma(FloatVector.fromArray(F, x, x2 + i), s2);
+                    s3 = v.fma(FloatVector.fromArray(F, x, x3 + i), s3);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, f16(w, at));
+            acc0 = s0.fma(d, acc0);
+            acc1 = s1.fma(d, acc1);
+            acc2 = s2.fma(d, acc2);
+            acc3 = s3.fma(d, acc3);
+        }
+        store(acc0, acc1, acc2, acc3, res);
+    }
+
+    // block_q4_0 (18 bytes): f16 d, u8 qs[16]; same operations per row as DotKernels.q4_0
+    private static void q4_0(MemorySegment w, long at, float[] x, int x0, int x1, int x2, int x3, int n,
+            float[] res) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        for (int b = 0; b < n; b += 32, at += 18) {
+            FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+            for (int j = 0; j < 16; j += BL) {
+                ByteVector q = bytes(w, at + 2 + j);
+                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = highNibbles(q).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    // Low nibble then high nibble into the same sum, as the single-row kernel does.
+                    FloatVector v = toFloats(lo, p);
+                    int i = b + j + p * L;
+                    s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+                    s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+                    s2 = v.fma(FloatVector.fromArray(F, x, x2 + i), s2);
+                    s3 = v.fma(FloatVector.fromArray(F, x, x3 + i), s3);
+                    v = toFloats(hi, p);
+                    i += 16;
+                    s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+                    s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+                    s2 = v.fma(FloatVector.fromArray(F, x, x2 + i), s2);
+                    s3 = v.fma(FloatVector.fromArray(F, x, x3 + i), s3);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, f16(w, at));
+            acc0 = s0.fma(d, acc0);
+            acc1 = s1.fma(d, acc1);
+            acc2 = s2.fma(d, acc2);
+            acc3 = s3.fma(d, acc3);
+        }
+        store(acc0, acc1, acc2, acc3, res);
+    }
+
+    private static void store(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] res) {
+        res[0] = a0.reduceLanes(VectorOperators.ADD);
+        res[1] = a1.reduceLanes(VectorOperators.ADD);
+        res[2] = a2.reduceLanes(VectorOperators.ADD);
+        res[3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+}

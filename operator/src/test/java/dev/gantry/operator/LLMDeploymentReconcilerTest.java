@@ -37,6 +37,7 @@ class LLMDeploymentReconcilerTest {
                 (proxy, method, args) -> switch (method.getName()) {
                     case "getSecondaryResource" -> args[0] == Deployment.class ? Optional.ofNullable(deployment) : Optional.empty();
                     case "getSecondaryResources" -> args[0] == Pod.class ? pods : Set.of();
+                    // Anything else the reconciler asks is a question this test does not model: fail loudly.
                     default -> throw new UnsupportedOperationException(method.getName());
                 });
     }

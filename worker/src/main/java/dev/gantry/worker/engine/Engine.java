@@ -160,32 +160,52 @@ public final class Engine implements AutoCloseable {
     private void run() {
         try {
             while (!closed) {
-                takeInbox(!scheduler.hasWork());
-                sweepCancelled();
+                if (takeInbox(!scheduler.hasWork())) {
+                    sweepCancelled();
+                }
                 if (closed || !scheduler.hasWork()) {
                     continue;
                 }
-                step();
+                try {
+                    step();
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    // A failed step must not take the engine down with it: the requests it held
+                    // end with an error, their blocks are freed, and the loop serves what comes next.
+                    LOG.error("an engine step failed; failing the requests it held", e);
+                    for (Sequence seq : scheduler.all()) {
+                        finish(seq, FinishReason.ERROR, null, "the engine failed while computing this request: " + e);
+                    }
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
-            LOG.error("the engine's step loop failed; failing every request", t);
+            LOG.error("the engine's step loop failed; refusing new requests", t);
         } finally {
+            synchronized (this) {
+                closed = true;   // a dead loop must refuse requests, not queue them forever
+            }
             abortAll();
         }
     }
 
-    /** Moves submissions into the scheduler; waits for one when there is nothing to do. */
-    private void takeInbox(boolean idle) throws InterruptedException {
+    /**
+     * Moves submissions into the scheduler; waits for one when there is nothing to do. Returns
+     * whether a wake-up came in (a cancellation, or close), i.e. whether to look for cancelled requests.
+     */
+    private boolean takeInbox(boolean idle) throws InterruptedException {
+        boolean woken = false;
         Object o = idle ? inbox.poll(1, TimeUnit.SECONDS) : inbox.poll();
         while (o != null) {
             if (o instanceof Sequence seq) {
                 scheduler.add(seq);
+            } else {
+                woken = true;
             }
             o = inbox.poll();
         }
         publishStats();
+        return woken;
     }
 
     private void sweepCancelled() {

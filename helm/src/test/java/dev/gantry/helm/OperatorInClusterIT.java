@@ -117,10 +117,7 @@ class OperatorInClusterIT {
                 .addNewVersion().withName("v1").withServed(true).withStorage(true)
                 .withNewSchema().withNewOpenAPIV3Schema().withType("object").withXKubernetesPreserveUnknownFields(true)
                 .endOpenAPIV3Schema().endSchema().endVersion().endSpec().build()).serverSideApply();
-        admin.apiextensions().v1().customResourceDefinitions().withName("servicemonitors.monitoring.coreos.com")
-                .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
-                        .anyMatch(x -> x.getType().equals("Established") && x.getStatus().equals("True")),
-                        60, TimeUnit.SECONDS);
+        await0(() -> established("servicemonitors.monitoring.coreos.com"));
         for (HasMetadata object : load(ChartRendering.render(ChartRendering.ALL_ON))) {
             if (object.getMetadata().getNamespace() != null) {
                 ensureNamespace(object.getMetadata().getNamespace());
@@ -264,8 +261,15 @@ class OperatorInClusterIT {
         for (HasMetadata crd : load(readChartCrds())) {
             admin.resource(crd).forceConflicts().serverSideApply();
         }
-        await0(() -> admin.apiextensions().v1().customResourceDefinitions().withName("llmdeployments.gantry.dev").get()
-                .getStatus().getConditions().stream().anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True")));
+        await0(() -> established("llmdeployments.gantry.dev"));
+    }
+
+    /** Whether the API server serves the CRD yet (its status and conditions appear a moment after creation). */
+    private static boolean established(String crd) {
+        var found = admin.apiextensions().v1().customResourceDefinitions().withName(crd).get();
+        return found != null && found.getStatus() != null && found.getStatus().getConditions() != null
+                && found.getStatus().getConditions().stream()
+                        .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True"));
     }
 
     private static String readChartCrds() {

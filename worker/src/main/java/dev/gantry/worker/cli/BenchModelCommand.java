@@ -59,7 +59,7 @@ final class BenchModelCommand implements Callable<Integer> {
             description = "Size of the array the bandwidth test reads, MiB; 0 skips the test (default: ${DEFAULT-VALUE}).")
     int bandwidthMb;
 
-    @Option(names = "--profile", description = "Time every op of prefill and of decode at batch 1, and report where the time goes.")
+    @Option(names = "--profile", description = "Time every op of prefill and of decode at each batch size, and report where the time goes (ms per token).")
     boolean profile;
 
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
@@ -101,8 +101,8 @@ final class BenchModelCommand implements Callable<Integer> {
                 Map<String, Double> decode = new LinkedHashMap<>();
                 for (int b : batches) {
                     double tps = bench.decode(b, reps);
-                    if (profile && b == 1) {
-                        profiles.put("decode_1", perToken(prof.millis(), (long) genTokens * reps));
+                    if (profile) {
+                        profiles.put("decode_" + b, perToken(prof.millis(), (long) genTokens * b * reps));
                     }
                     decode.put(String.valueOf(b), round(tps));
                     err.printf("bench-model: decode batch %d: %.2f tokens/s%n", b, tps);

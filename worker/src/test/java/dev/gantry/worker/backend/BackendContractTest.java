@@ -102,6 +102,8 @@ public abstract class BackendContractTest {
             cases.add(Arguments.of(t, 5, 33, cols[1], GgmlType.F32));
             cases.add(Arguments.of(t, 13, 17, cols[2], GgmlType.F32));
             cases.add(Arguments.of(t, 32, 97, cols[1], null));
+            // Rows longer than one column chunk of the many-token path, and a partial token block.
+            cases.add(Arguments.of(t, 21, 13, t.blockSize == 1 ? 1100 : t.blockSize == 32 ? 1088 : 1280, null));
         }
         return cases.stream();
     }

@@ -8,8 +8,6 @@ import dev.gantry.worker.backend.Q8Activations;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.model.gguf.GgmlType;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * out[r][o] = sum_i x[r][i] * w[o][i] (+ bias[o]), parallel over output rows o.
@@ -17,12 +15,11 @@ import jdk.incubator.vector.VectorOperators;
  * <p>One token row (decode): each output row is one fused dequantize-and-dot over the weight
  * bytes ({@link DotKernels}); the weight is read once, straight from the mapped file.
  *
- * <p>Several token rows: a thread takes a group of G weight rows (G*cols floats, sized to stay
- * in L2), dequantizes them once into its scratch ({@link RowDequant}), then for each tile of 4
- * token rows multiplies them two weight rows at a time by a 2x4 register tile of 8 vector
- * accumulators. So each weight byte is decoded once per batch, each loaded weight vector feeds 4
- * tokens, each loaded activation vector 2 weight rows, and the 4 activation rows of a tile stay
- * in L1 while the group's weight rows stream past them.
+ * <p>Several token rows: the activations are transposed once to blocks of L tokens along the
+ * vector lanes; a thread takes a group of G weight rows (G*cols floats, sized to stay in L2),
+ * dequantizes them once into its scratch ({@link RowDequant}), and multiplies them into every
+ * token block 6 rows at a time ({@link TokenLaneGemm}). So each weight byte is decoded once per
+ * call and each decoded weight value feeds up to 2L tokens from one broadcast.
  *
  * <p>A few token rows (a small decode batch) of a Q8_0 or Q4_0 weight: a fused kernel converts
  * each weight block once in registers and applies it to up to 4 token rows ({@link
@@ -37,7 +34,9 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Matmul {
     /** Bytes of decoded weight rows one thread keeps at a time (fits L2 beside the activations). */
-    private static final int GROUP_BYTES = 128 * 1024;
+    private static final int GROUP_BYTES = 384 * 1024;
+    /** Most weight rows one thread decodes at a time. */
+    private static final int MAX_GROUP = 48;
     /** Weight rows the fused batched path keeps hot while it runs every token tile over them. */
     private static final int FUSED_GROUP = 16;
     /**
@@ -56,6 +55,8 @@ final class Matmul {
     /** Quantized activation rows under Q8, grown on demand (calls do not overlap). */
     private float[] quantized = new float[0];
     private float[] quantizedSums = new float[0];
+    /** Activation rows transposed to tokens along lanes, grown on demand. */
+    private float[] transposed = new float[0];
 
     /** Decodes the weight row at byte {@code at} into wd[o..]. */
     private interface RowDecoder {
@@ -188,125 +189,65 @@ final class Matmul {
 
     /**
      * x: [rows][cols] where cols may exceed w.cols by columns the decoder fills on the weight
-     * side too (a multiple of the lane count beyond w.cols, zeros where unused).
+     * side too (zeros where unused). Tokens go along the vector lanes ({@link TokenLaneGemm}).
      */
     private void batch(Weight w, float[] bias, float[] x, int cols, int rows, float[] out, RowDecoder decoder) {
         int outRows = w.rows();
         long rowBytes = w.rowBytes();
-        // Weight rows per group: even, at most 16, small enough for L2 and to give every thread work.
-        int byBytes = Math.max(2, GROUP_BYTES / (4 * cols));
-        int byThreads = Math.max(2, outRows / (2 * pool.size()));
-        int group = Math.min(16, Math.min(byBytes, byThreads)) & ~1;
+        int blocks = TokenLaneGemm.blocks(rows);
+        // [blocks][cols][L]: the activations, tokens along lanes
+        float[] xt = transposed(blocks * TokenLaneGemm.blockStride(cols));
+        pool.parallelFor(blocks, 1, (start, end, worker) -> {
+            for (int b = start; b < end; b++) {
+                TokenLaneGemm.transposeBlock(x, rows, cols, b, xt);
+            }
+        });
+        int tile = TokenLaneGemm.TILE_ROWS;
+        // Weight rows per group: whole tiles, decoded rows within GROUP_BYTES, every thread busy.
+        int byBytes = GROUP_BYTES / (4 * cols) / tile * tile;
+        int byThreads = outRows / (2 * pool.size()) / tile * tile;
+        int group = Math.max(tile, Math.min(MAX_GROUP, Math.min(byBytes, byThreads)));
         int groups = (outRows + group - 1) / group;
+        int accFloats = group * blocks * L;
         pool.parallelFor(groups, 1, (start, end, worker) -> {
-            // [group][cols] decoded weight rows
-            float[] wd = scratch.floats(worker, group * cols);
+            // [group][cols] decoded weight rows, then [group][blocks][L] accumulators
+            float[] buf = scratch.floats(worker, group * cols + accFloats);
+            int acc = group * cols;
             for (int g = start; g < end; g++) {
                 int o0 = g * group;
                 int n = Math.min(group, outRows - o0);
                 for (int k = 0; k < n; k++) {
-                    decoder.decode((o0 + k) * rowBytes, wd, k * cols);
+                    decoder.decode((o0 + k) * rowBytes, buf, k * cols);
                 }
-                int r = 0;
-                for (; r + 4 <= rows; r += 4) {
-                    for (int k = 0; k < n; k += 2) {
-                        // An odd last row pairs with itself; its duplicate result is not stored.
-                        int k1 = Math.min(k + 1, n - 1);
-                        tile2x4(wd, k * cols, k1 * cols, x, r * cols, cols, out, r, outRows, o0 + k, k1 > k,
-                                bias);
+                Arrays.fill(buf, acc, acc + accFloats, 0f);
+                for (int lo = 0; lo < cols; lo += TokenLaneGemm.COLUMN_CHUNK) {
+                    int hi = Math.min(cols, lo + TokenLaneGemm.COLUMN_CHUNK);
+                    for (int k = 0; k < n; k += tile) {
+                        // A tile past the last row repeats it; those sums land in unused rows of acc.
+                        int last = n - 1;
+                        TokenLaneGemm.tile(buf, k * cols, Math.min(k + 1, last) * cols, Math.min(k + 2, last) * cols,
+                                Math.min(k + 3, last) * cols, Math.min(k + 4, last) * cols,
+                                Math.min(k + 5, last) * cols, xt, cols, blocks, lo, hi, buf, acc + k * blocks * L);
                     }
                 }
-                for (; r < rows; r++) {
-                    for (int k = 0; k < n; k += 2) {
-                        int k1 = Math.min(k + 1, n - 1);
-                        tile2x1(wd, k * cols, k1 * cols, x, r * cols, cols, out, r * outRows + o0 + k, k1 > k,
-                                bias, o0 + k);
+                // Token-major, so each token's outputs are written in one run: rows of out lie
+                // outRows floats apart, often a multiple of 4 KiB, where column-wise stores would
+                // all fall in the same L1 sets.
+                for (int t = 0; t < rows; t++) {
+                    int to = t * outRows + o0;
+                    for (int k = 0; k < n; k++) {
+                        float v = buf[acc + k * blocks * L + t];
+                        out[to + k] = bias == null ? v : v + bias[o0 + k];
                     }
                 }
             }
         });
     }
 
-    /**
-     * Weight rows at w0 and w1 of wd times the 4 token rows at xo of x; stores out[r..r+3][o]
-     * and, when {@code both}, out[r..r+3][o+1].
-     */
-    private static void tile2x4(float[] wd, int w0, int w1, float[] x, int xo, int cols, float[] out, int r,
-            int outRows, int o, boolean both, float[] bias) {
-        // a<weight row><token>: the 2x4 register tile
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
-        FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
-        int x1 = xo + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        int i = 0;
-        for (int bound = F.loopBound(cols); i < bound; i += L) {
-            FloatVector v0 = FloatVector.fromArray(F, wd, w0 + i);
-            FloatVector v1 = FloatVector.fromArray(F, wd, w1 + i);
-            FloatVector t = FloatVector.fromArray(F, x, xo + i);
-            a00 = v0.fma(t, a00);
-            a10 = v1.fma(t, a10);
-            t = FloatVector.fromArray(F, x, x1 + i);
-            a01 = v0.fma(t, a01);
-            a11 = v1.fma(t, a11);
-            t = FloatVector.fromArray(F, x, x2 + i);
-            a02 = v0.fma(t, a02);
-            a12 = v1.fma(t, a12);
-            t = FloatVector.fromArray(F, x, x3 + i);
-            a03 = v0.fma(t, a03);
-            a13 = v1.fma(t, a13);
+    private float[] transposed(int floats) {
+        if (transposed.length < floats) {
+            transposed = new float[Math.max(floats, transposed.length * 3 / 2)];
         }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s02 = a02.reduceLanes(VectorOperators.ADD), s03 = a03.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s12 = a12.reduceLanes(VectorOperators.ADD), s13 = a13.reduceLanes(VectorOperators.ADD);
-        // Tail of cols that are not a multiple of the lane count (plain float weights only).
-        for (; i < cols; i++) {
-            s00 += wd[w0 + i] * x[xo + i];
-            s01 += wd[w0 + i] * x[x1 + i];
-            s02 += wd[w0 + i] * x[x2 + i];
-            s03 += wd[w0 + i] * x[x3 + i];
-            s10 += wd[w1 + i] * x[xo + i];
-            s11 += wd[w1 + i] * x[x1 + i];
-            s12 += wd[w1 + i] * x[x2 + i];
-            s13 += wd[w1 + i] * x[x3 + i];
-        }
-        float b0 = bias == null ? 0 : bias[o];
-        int at = r * outRows + o;
-        out[at] = s00 + b0;
-        out[at + outRows] = s01 + b0;
-        out[at + 2 * outRows] = s02 + b0;
-        out[at + 3 * outRows] = s03 + b0;
-        if (both) {
-            float b1 = bias == null ? 0 : bias[o + 1];
-            out[at + 1] = s10 + b1;
-            out[at + 1 + outRows] = s11 + b1;
-            out[at + 1 + 2 * outRows] = s12 + b1;
-            out[at + 1 + 3 * outRows] = s13 + b1;
-        }
-    }
-
-    /** Weight rows at w0 and w1 of wd times the token row at xo; stores out[at] and, when {@code both}, out[at + 1]. */
-    private static void tile2x1(float[] wd, int w0, int w1, float[] x, int xo, int cols, float[] out, int at,
-            boolean both, float[] bias, int o) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(cols); i < bound; i += L) {
-            FloatVector t = FloatVector.fromArray(F, x, xo + i);
-            a0 = FloatVector.fromArray(F, wd, w0 + i).fma(t, a0);
-            a1 = FloatVector.fromArray(F, wd, w1 + i).fma(t, a1);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        for (; i < cols; i++) {
-            s0 += wd[w0 + i] * x[xo + i];
-            s1 += wd[w1 + i] * x[xo + i];
-        }
-        out[at] = bias == null ? s0 : s0 + bias[o];
-        if (both) {
-            out[at + 1] = bias == null ? s1 : s1 + bias[o + 1];
-        }
+        return transposed;
     }
 }

@@ -6,7 +6,8 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import static dev.gantry.worker.backend.cpu.Simd.PARTS;
 import static dev.gantry.worker.backend.cpu.Simd.bytes;
 import static dev.gantry.worker.backend.cpu.Simd.f16;
-import static dev.gantry.worker.backend.cpu.Simd.highNibbles;
+import static dev.gantry.worker.backend.cpu.Simd.highNibbleValues;
+import static dev.gantry.worker.backend.cpu.Simd.lowNibbleValues;
 import static dev.gantry.worker.backend.cpu.Simd.toFloats;
 
 import dev.gantry.worker.model.gguf.GgmlType;
@@ -90,14 +91,12 @@ final class BatchDotKernels {
             FloatVector s0 = FloatVector.zero(F), s1 = s0;
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 2 + j);
-                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = highNibbles(q).sub((byte) 8);
                 for (int p = 0; p < PARTS; p++) {
-                    FloatVector v = toFloats(lo, p);
+                    FloatVector v = lowNibbleValues(q, p);
                     int i = b + j + p * L;
                     s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
                     s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
-                    v = toFloats(hi, p);
+                    v = highNibbleValues(q, p);
                     i += 16;
                     s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
                     s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
@@ -147,17 +146,15 @@ final class BatchDotKernels {
             FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 2 + j);
-                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = highNibbles(q).sub((byte) 8);
                 for (int p = 0; p < PARTS; p++) {
                     // Low nibble then high nibble into the same sum, as the single-row kernel does.
-                    FloatVector v = toFloats(lo, p);
+                    FloatVector v = lowNibbleValues(q, p);
                     int i = b + j + p * L;
                     s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
                     s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);
                     s2 = v.fma(FloatVector.fromArray(F, x, x2 + i), s2);
                     s3 = v.fma(FloatVector.fromArray(F, x, x3 + i), s3);
-                    v = toFloats(hi, p);
+                    v = highNibbleValues(q, p);
                     i += 16;
                     s0 = v.fma(FloatVector.fromArray(F, x, x0 + i), s0);
                     s1 = v.fma(FloatVector.fromArray(F, x, x1 + i), s1);

@@ -7,7 +7,10 @@ import static dev.gantry.worker.backend.cpu.Simd.LE;
 import static dev.gantry.worker.backend.cpu.Simd.PARTS;
 import static dev.gantry.worker.backend.cpu.Simd.bytes;
 import static dev.gantry.worker.backend.cpu.Simd.f16;
-import static dev.gantry.worker.backend.cpu.Simd.highNibbles;
+import static dev.gantry.worker.backend.cpu.Simd.highNibbleFloats;
+import static dev.gantry.worker.backend.cpu.Simd.highNibbleValues;
+import static dev.gantry.worker.backend.cpu.Simd.lowNibbleFloats;
+import static dev.gantry.worker.backend.cpu.Simd.lowNibbleValues;
 import static dev.gantry.worker.backend.cpu.Simd.toFloats;
 
 import dev.gantry.worker.model.gguf.GgmlType;
@@ -132,11 +135,9 @@ final class DotKernels {
             FloatVector s = FloatVector.zero(F);
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 2 + j);
-                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = highNibbles(q).sub((byte) 8);
                 for (int p = 0; p < PARTS; p++) {
-                    s = toFloats(lo, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
-                    s = toFloats(hi, p).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L), s);
+                    s = lowNibbleValues(q, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
+                    s = highNibbleValues(q, p).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L), s);
                 }
             }
             acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
@@ -152,11 +153,9 @@ final class DotKernels {
             FloatVector s = FloatVector.zero(F);
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 4 + j);
-                ByteVector lo = q.and((byte) 0x0F);
-                ByteVector hi = highNibbles(q);
                 for (int p = 0; p < PARTS; p++) {
-                    s = toFloats(lo, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
-                    s = toFloats(hi, p).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L), s);
+                    s = lowNibbleFloats(q, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
+                    s = highNibbleFloats(q, p).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L), s);
                 }
             }
             acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
@@ -179,11 +178,9 @@ final class DotKernels {
                 FloatVector s2 = FloatVector.zero(F);
                 for (int j = 0; j < 32; j += BL) {
                     ByteVector q = bytes(w, at + 16 + 32 * k + j);
-                    ByteVector lo = q.and((byte) 0x0F);
-                    ByteVector hi = highNibbles(q);
                     for (int p = 0; p < PARTS; p++) {
-                        s1 = toFloats(lo, p).fma(FloatVector.fromArray(F, x, y + j + p * L), s1);
-                        s2 = toFloats(hi, p).fma(FloatVector.fromArray(F, x, y + 32 + j + p * L), s2);
+                        s1 = lowNibbleFloats(q, p).fma(FloatVector.fromArray(F, x, y + j + p * L), s1);
+                        s2 = highNibbleFloats(q, p).fma(FloatVector.fromArray(F, x, y + 32 + j + p * L), s2);
                     }
                 }
                 acc = s1.fma(FloatVector.broadcast(F, d * Simd.scaleMinK4(w, at + 4, 2 * k, 0)), acc);

@@ -6,7 +6,10 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import static dev.gantry.worker.backend.cpu.Simd.PARTS;
 import static dev.gantry.worker.backend.cpu.Simd.bytes;
 import static dev.gantry.worker.backend.cpu.Simd.f16;
-import static dev.gantry.worker.backend.cpu.Simd.highNibbles;
+import static dev.gantry.worker.backend.cpu.Simd.highNibbleFloats;
+import static dev.gantry.worker.backend.cpu.Simd.highNibbleValues;
+import static dev.gantry.worker.backend.cpu.Simd.lowNibbleFloats;
+import static dev.gantry.worker.backend.cpu.Simd.lowNibbleValues;
 import static dev.gantry.worker.backend.cpu.Simd.toFloats;
 
 import dev.gantry.worker.model.gguf.GgmlType;
@@ -97,11 +100,9 @@ final class RowDequant {
             float d = f16(w, at);
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 2 + j);
-                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = highNibbles(q).sub((byte) 8);
                 for (int p = 0; p < PARTS; p++) {
-                    toFloats(lo, p).mul(d).intoArray(out, o + b + j + p * L);
-                    toFloats(hi, p).mul(d).intoArray(out, o + b + 16 + j + p * L);
+                    lowNibbleValues(q, p).mul(d).intoArray(out, o + b + j + p * L);
+                    highNibbleValues(q, p).mul(d).intoArray(out, o + b + 16 + j + p * L);
                 }
             }
         }
@@ -114,11 +115,9 @@ final class RowDequant {
             float m = f16(w, at + 2);
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 4 + j);
-                ByteVector lo = q.and((byte) 0x0F);
-                ByteVector hi = highNibbles(q);
                 for (int p = 0; p < PARTS; p++) {
-                    toFloats(lo, p).mul(d).add(m).intoArray(out, o + b + j + p * L);
-                    toFloats(hi, p).mul(d).add(m).intoArray(out, o + b + 16 + j + p * L);
+                    lowNibbleFloats(q, p).mul(d).add(m).intoArray(out, o + b + j + p * L);
+                    highNibbleFloats(q, p).mul(d).add(m).intoArray(out, o + b + 16 + j + p * L);
                 }
             }
         }
@@ -135,11 +134,9 @@ final class RowDequant {
             out[o + cols + b / 32] = f16(w, at + 2);
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 4 + j);
-                ByteVector lo = q.and((byte) 0x0F);
-                ByteVector hi = highNibbles(q);
                 for (int p = 0; p < PARTS; p++) {
-                    toFloats(lo, p).mul(d).intoArray(out, o + b + j + p * L);
-                    toFloats(hi, p).mul(d).intoArray(out, o + b + 16 + j + p * L);
+                    lowNibbleFloats(q, p).mul(d).intoArray(out, o + b + j + p * L);
+                    highNibbleFloats(q, p).mul(d).intoArray(out, o + b + 16 + j + p * L);
                 }
             }
         }
@@ -159,11 +156,9 @@ final class RowDequant {
                 int y = o + b + 64 * k;
                 for (int j = 0; j < 32; j += BL) {
                     ByteVector q = bytes(w, at + 16 + 32 * k + j);
-                    ByteVector lo = q.and((byte) 0x0F);
-                    ByteVector hi = highNibbles(q);
                     for (int p = 0; p < PARTS; p++) {
-                        toFloats(lo, p).mul(d1).sub(m1).intoArray(out, y + j + p * L);
-                        toFloats(hi, p).mul(d2).sub(m2).intoArray(out, y + 32 + j + p * L);
+                        lowNibbleFloats(q, p).mul(d1).sub(m1).intoArray(out, y + j + p * L);
+                        highNibbleFloats(q, p).mul(d2).sub(m2).intoArray(out, y + 32 + j + p * L);
                     }
                 }
             }

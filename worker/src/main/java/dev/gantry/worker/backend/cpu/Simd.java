@@ -62,6 +62,35 @@ final class Simd {
         return (FloatVector) v.convertShape(VectorOperators.B2F, F, part);
     }
 
+    /**
+     * Part {@code part} of a byte vector of Q4_0 nibbles as the values {@code (low nibble - 8)}:
+     * zero-extended to int lanes, masked and offset there, then converted. The same floats as
+     * masking and offsetting bytes first, in fewer instructions (x86 has no byte shift, and a
+     * byte-to-float conversion is two instructions).
+     */
+    static FloatVector lowNibbleValues(ByteVector v, int part) {
+        IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+        return (FloatVector) q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    /** As {@link #lowNibbleValues} for the high nibbles: {@code (byte >>> 4) - 8}. */
+    static FloatVector highNibbleValues(ByteVector v, int part) {
+        IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Part {@code part} of the low nibbles (0..15) as floats, by the route of {@link #lowNibbleValues}. */
+    static FloatVector lowNibbleFloats(ByteVector v, int part) {
+        IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+        return (FloatVector) q.and(0x0F).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Part {@code part} of the high nibbles (0..15) as floats. */
+    static FloatVector highNibbleFloats(ByteVector v, int part) {
+        IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+    }
+
     /** Loads {@link #BL} bytes. */
     static ByteVector bytes(MemorySegment m, long at) {
         return ByteVector.fromMemorySegment(B, m, at, LE);

@@ -6,6 +6,7 @@ import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Backends;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.source.ModelLocator;
+import dev.gantry.worker.perf.ArithmeticPeak;
 import dev.gantry.worker.perf.MemoryBandwidth;
 import dev.gantry.worker.perf.ModelBenchmark;
 import dev.gantry.worker.perf.PeakMemory;
@@ -59,6 +60,11 @@ final class BenchModelCommand implements Callable<Integer> {
             description = "Size of the array the bandwidth test reads, MiB; 0 skips the test (default: ${DEFAULT-VALUE}).")
     int bandwidthMb;
 
+    @Option(names = "--flops-test", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Measure this machine's float multiply-add peak with these threads (about 3 s) and report the "
+                    + "share of it that prefill and each decode batch reach (default: on; --no-flops-test skips it).")
+    boolean flopsTest;
+
     @Option(names = "--profile", description = "Time every op of prefill and of decode at each batch size, and report where the time goes (ms per token).")
     boolean profile;
 
@@ -76,11 +82,16 @@ final class BenchModelCommand implements Callable<Integer> {
         Map<String, Object> o = new LinkedHashMap<>();
         Map<String, Object> profiles = new LinkedHashMap<>();
         long bytesPerToken;
+        long macsPerToken;
+        double prefillMacsPerToken;
         try (Model m = Model.load(path); Backend cpu = Backends.create("cpu", n, activations)) {
             ProfilingBackend prof = profile ? new ProfilingBackend(cpu) : null;
             Backend be = profile ? prof : cpu;
             be.prepare(m.weights().all());
             bytesPerToken = ModelBenchmark.weightBytesPerToken(m);
+            macsPerToken = ModelBenchmark.multiplyAddsPerToken(m);
+            long output = ModelBenchmark.outputMultiplyAdds(m);
+            prefillMacsPerToken = macsPerToken - output + (double) output / promptTokens;
             err.printf("bench-model: %s (%s), %d threads, activations %s%n", path.getFileName(), m.config(), n, activations);
             o.put("model", m.name());
             o.put("threads", n);
@@ -123,6 +134,18 @@ final class BenchModelCommand implements Callable<Integer> {
                 o.put("decode_1_bandwidth_share", Math.round(bytesPerToken * d1 / 1e9 / gbps * 1000) / 1000.0);
             }
         }
+        if (flopsTest) {
+            double peak = ArithmeticPeak.measure(n, 1000, 3);
+            o.put("arithmetic_peak_gflops", round(peak));
+            o.put("multiply_adds_per_token", macsPerToken);
+            @SuppressWarnings("unchecked")
+            Map<String, Double> decodeTps = (Map<String, Double>) o.get("decode_tps");
+            Map<String, Double> shares = new LinkedHashMap<>();
+            decodeTps.forEach((b, tps) -> shares.put(b, share(2.0 * macsPerToken * tps, peak)));
+            o.put("decode_arithmetic_share", shares);
+            double pp = (Double) o.get("prefill_tps");
+            o.put("prefill_arithmetic_share", share(2.0 * prefillMacsPerToken * pp, peak));
+        }
         if (profile) {
             o.put("profile_ms_per_token", profiles);
         }
@@ -135,6 +158,11 @@ final class BenchModelCommand implements Callable<Integer> {
     }
 
     /** Op -> milliseconds per token, largest first. */
+    /** FLOP/s over the peak in GFLOP/s, to 3 decimals. */
+    private static double share(double flopsPerSecond, double peakGflops) {
+        return Math.round(flopsPerSecond / 1e9 / peakGflops * 1000) / 1000.0;
+    }
+
     private static Map<String, Double> perToken(Map<String, Double> millis, long tokens) {
         Map<String, Double> out = new LinkedHashMap<>();
         millis.forEach((op, ms) -> out.put(op, Math.round(ms / tokens * 10000) / 10000.0));

@@ -3,7 +3,6 @@ package dev.gantry.worker.perf;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import java.util.concurrent.CountDownLatch;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -51,28 +50,15 @@ public final class MemoryBandwidth {
 
     private static void run(int threads, MemorySegment a, long size, boolean fill) {
         long slice = size / threads;
-        CountDownLatch done = new CountDownLatch(threads);
-        for (int t = 0; t < threads; t++) {
+        OnThreads.run(threads, t -> {
             long from = t * slice;
             long to = t == threads - 1 ? size : from + slice;
-            Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    if (fill) {
-                        a.asSlice(from, to - from).fill((byte) 1);
-                    } else {
-                        sink += sum(a, from, to);
-                    }
-                } finally {
-                    done.countDown();
-                }
-            });
-        }
-        try {
-            done.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+            if (fill) {
+                a.asSlice(from, to - from).fill((byte) 1);
+            } else {
+                sink += sum(a, from, to);
+            }
+        });
     }
 
     /** Sum of the floats in [from, to); four accumulators keep several loads in flight. */

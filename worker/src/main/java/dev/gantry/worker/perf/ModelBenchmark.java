@@ -165,6 +165,29 @@ public final class ModelBenchmark implements AutoCloseable {
         return bytes;
     }
 
+    /**
+     * Multiply-adds of the matrix products of one decode step for one token: rows x cols of every
+     * matrix, the output layer included, an untied token embedding (a row lookup) not. Attention
+     * over the context is left out (small at the context lengths benchmarked).
+     */
+    public static long multiplyAddsPerToken(Model model) {
+        long macs = 0;
+        Weight embd = model.weights().tokenEmbedding();
+        boolean tied = model.weights().output() == embd;
+        for (Weight w : model.weights().all()) {
+            if (w.rows() > 1 && (w != embd || tied)) {
+                macs += (long) w.rows() * w.cols();
+            }
+        }
+        return macs;
+    }
+
+    /** Multiply-adds of the output layer, which prefill runs for the last prompt token only. */
+    public static long outputMultiplyAdds(Model model) {
+        Weight out = model.weights().output();
+        return (long) out.rows() * out.cols();
+    }
+
     @Override
     public void close() {
         kv.close();

@@ -48,6 +48,13 @@ class BenchModelCommandTest {
         assertThat(decodeProfile.has("matmul ffn_up")).isTrue();
         assertThat(decodeProfile.has("attention")).isTrue();
         assertThat(j.get("profile_ms_per_token").get("prefill").has("matmul attn_q")).isTrue();
+        assertThat(j.get("profile_ms_per_token").get("decode_3").has("matmul ffn_down")).isTrue();
+        // Matrix products only: the norms are vectors, the tied table counts once as the output layer.
+        long macs = 5L * (64 * 64 * 2 + 32 * 64 * 2 + 172 * 64 * 3) + 512 * 64;
+        assertThat(j.get("multiply_adds_per_token").asLong()).isEqualTo(macs);
+        assertThat(j.get("arithmetic_peak_gflops").asDouble()).isPositive();
+        assertThat(j.get("decode_arithmetic_share").get("3").asDouble()).isPositive();
+        assertThat(j.get("prefill_arithmetic_share").asDouble()).isPositive();
     }
 
     @Test
@@ -62,11 +69,12 @@ class BenchModelCommandTest {
         long expected = ModelShape.named("smollm2-135m").parameters() - (30 * 2 + 1) * 576L; // minus the F32 norms
         assertThat(Files.size(out)).isGreaterThan(GgmlType.Q8_0.byteSize(expected));
         GenerateCommandTest.Run b = GenerateCommandTest.run("bench-model", "--model", out.toString(), "--threads", "2",
-                "--batch", "2", "--prompt-tokens", "4", "--gen-tokens", "2", "--bandwidth-mb", "0", "--json");
+                "--batch", "2", "--prompt-tokens", "4", "--gen-tokens", "2", "--bandwidth-mb", "0", "--no-flops-test", "--json");
         assertThat(b.exit()).as(b.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(b.out());
         assertThat(j.get("decode_tps").get("2").asDouble()).isPositive();
         assertThat(j.has("memory_bandwidth_gbps")).isFalse();
+        assertThat(j.has("arithmetic_peak_gflops")).isFalse();
     }
 
     @Test

@@ -18,7 +18,7 @@ import java.util.Arrays;
  * <p>Several token rows: the activations are transposed once to blocks of L tokens along the
  * vector lanes; a thread takes a group of G weight rows (G*cols floats, sized to stay in L2),
  * dequantizes them once into its scratch ({@link RowDequant}), and multiplies them into every
- * token block 6 rows at a time ({@link TokenLaneGemm}). So each weight byte is decoded once per
+ * token block in register tiles ({@link TokenLaneGemm}). So each weight byte is decoded once per
  * call and each decoded weight value feeds up to 2L tokens from one broadcast.
  *
  * <p>A few token rows (a small decode batch) of a Q8_0 or Q4_0 weight: a fused kernel converts
@@ -202,7 +202,7 @@ final class Matmul {
                 TokenLaneGemm.transposeBlock(x, rows, cols, b, xt);
             }
         });
-        int tile = TokenLaneGemm.TILE_ROWS;
+        int tile = TokenLaneGemm.ROW_MULTIPLE;
         // Weight rows per group: whole tiles, decoded rows within GROUP_BYTES, every thread busy.
         int byBytes = GROUP_BYTES / (4 * cols) / tile * tile;
         int byThreads = outRows / (2 * pool.size()) / tile * tile;
@@ -222,13 +222,7 @@ final class Matmul {
                 Arrays.fill(buf, acc, acc + accFloats, 0f);
                 for (int lo = 0; lo < cols; lo += TokenLaneGemm.COLUMN_CHUNK) {
                     int hi = Math.min(cols, lo + TokenLaneGemm.COLUMN_CHUNK);
-                    for (int k = 0; k < n; k += tile) {
-                        // A tile past the last row repeats it; those sums land in unused rows of acc.
-                        int last = n - 1;
-                        TokenLaneGemm.tile(buf, k * cols, Math.min(k + 1, last) * cols, Math.min(k + 2, last) * cols,
-                                Math.min(k + 3, last) * cols, Math.min(k + 4, last) * cols,
-                                Math.min(k + 5, last) * cols, xt, cols, blocks, lo, hi, buf, acc + k * blocks * L);
-                    }
+                    TokenLaneGemm.multiply(buf, n, cols, xt, blocks, lo, hi, buf, acc);
                 }
                 // Token-major, so each token's outputs are written in one run: rows of out lie
                 // outRows floats apart, often a multiple of 4 KiB, where column-wise stores would

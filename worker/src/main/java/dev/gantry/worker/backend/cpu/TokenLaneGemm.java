@@ -27,8 +27,8 @@ import jdk.incubator.vector.FloatVector;
  * group live in a small array between chunks.
  */
 final class TokenLaneGemm {
-    /** Weight rows per micro-tile. */
-    static final int TILE_ROWS = 6;
+    /** Weight rows a group must be a multiple of: the micro-tiles take 6 or 12. */
+    static final int ROW_MULTIPLE = 12;
     /** Columns of one pass over the activations (a multiple of every block size). */
     static final int COLUMN_CHUNK = 1024;
 
@@ -67,25 +67,39 @@ final class TokenLaneGemm {
     }
 
     /**
-     * Adds columns [lo, hi) of 6 weight rows times every token block into acc. wd holds the
-     * decoded rows at offsets w0..w5 (a row repeated where the tile runs past the group's last
-     * row); acc: [6][blocks][L] from accOffset, zeroed by the caller before the first chunk.
+     * Adds columns [lo, hi) of the weight rows 0..n-1 of wd ([n][cols] decoded) times every
+     * token block into acc: [rows of the group][blocks][L] from accOffset, zeroed by the caller
+     * before the first chunk. Tiles past row n-1 repeat it, and their sums land in acc rows past
+     * n-1, so acc must hold n rounded up to {@link #ROW_MULTIPLE}.
      */
-    static void tile(float[] wd, int w0, int w1, int w2, int w3, int w4, int w5, float[] xt, int cols, int blocks,
-            int lo, int hi, float[] acc, int accOffset) {
+    static void multiply(float[] wd, int n, int cols, float[] xt, int blocks, int lo, int hi, float[] acc,
+            int accOffset) {
+        int last = n - 1;
+        int rowStride = blocks * L;
         int b = 0;
         for (; b + 2 <= blocks; b += 2) {
-            tile6x2(wd, w0, w1, w2, w3, w4, w5, xt, b * blockStride(cols), (b + 1) * blockStride(cols), lo, hi, acc,
-                    accOffset + b * L, blocks * L);
+            int x0 = b * blockStride(cols);
+            for (int k = 0; k < n; k += 6) {
+                tile6x2(wd, k, last, cols, xt, x0, x0 + blockStride(cols), lo, hi, acc,
+                        accOffset + k * rowStride + b * L, rowStride);
+            }
         }
         if (b < blocks) {
-            tile6x1(wd, w0, w1, w2, w3, w4, w5, xt, b * blockStride(cols), lo, hi, acc, accOffset + b * L, blocks * L);
+            // One block: 12 rows, for 12 independent accumulator chains (6 would leave the FMA
+            // units waiting on latency: 2 per cycle, 4 cycles each, needs 8 in flight).
+            for (int k = 0; k < n; k += 12) {
+                tile12x1(wd, k, last, cols, xt, b * blockStride(cols), lo, hi, acc,
+                        accOffset + k * rowStride + b * L, rowStride);
+            }
         }
     }
 
-    /** 6 weight rows x 2 token blocks (at x0 and x1 of xt): 12 accumulators. */
-    private static void tile6x2(float[] wd, int w0, int w1, int w2, int w3, int w4, int w5, float[] xt, int x0,
-            int x1, int lo, int hi, float[] acc, int a, int rowStride) {
+    /** 6 weight rows from {@code first} (repeating {@code last} past it) x 2 token blocks (at x0, x1 of xt). */
+    private static void tile6x2(float[] wd, int first, int last, int cols, float[] xt, int x0, int x1, int lo, int hi,
+            float[] acc, int a, int rowStride) {
+        int w0 = Math.min(first, last) * cols, w1 = Math.min(first + 1, last) * cols;
+        int w2 = Math.min(first + 2, last) * cols, w3 = Math.min(first + 3, last) * cols;
+        int w4 = Math.min(first + 4, last) * cols, w5 = Math.min(first + 5, last) * cols;
         // a<weight row><token block>
         FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + L);
         FloatVector a10 = FloatVector.fromArray(F, acc, a + rowStride);
@@ -134,15 +148,27 @@ final class TokenLaneGemm {
         a51.intoArray(acc, a + 5 * rowStride + L);
     }
 
-    /** 6 weight rows x 1 token block (at x0 of xt). */
-    private static void tile6x1(float[] wd, int w0, int w1, int w2, int w3, int w4, int w5, float[] xt, int x0,
-            int lo, int hi, float[] acc, int a, int rowStride) {
+    /** 12 weight rows from {@code first} (repeating {@code last} past it) x 1 token block (at x0 of xt). */
+    private static void tile12x1(float[] wd, int first, int last, int cols, float[] xt, int x0, int lo, int hi,
+            float[] acc, int a, int rowStride) {
+        int w0 = Math.min(first, last) * cols, w1 = Math.min(first + 1, last) * cols;
+        int w2 = Math.min(first + 2, last) * cols, w3 = Math.min(first + 3, last) * cols;
+        int w4 = Math.min(first + 4, last) * cols, w5 = Math.min(first + 5, last) * cols;
+        int w6 = Math.min(first + 6, last) * cols, w7 = Math.min(first + 7, last) * cols;
+        int w8 = Math.min(first + 8, last) * cols, w9 = Math.min(first + 9, last) * cols;
+        int w10 = Math.min(first + 10, last) * cols, w11 = Math.min(first + 11, last) * cols;
         FloatVector a0 = FloatVector.fromArray(F, acc, a);
         FloatVector a1 = FloatVector.fromArray(F, acc, a + rowStride);
         FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * rowStride);
         FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * rowStride);
         FloatVector a4 = FloatVector.fromArray(F, acc, a + 4 * rowStride);
         FloatVector a5 = FloatVector.fromArray(F, acc, a + 5 * rowStride);
+        FloatVector a6 = FloatVector.fromArray(F, acc, a + 6 * rowStride);
+        FloatVector a7 = FloatVector.fromArray(F, acc, a + 7 * rowStride);
+        FloatVector a8 = FloatVector.fromArray(F, acc, a + 8 * rowStride);
+        FloatVector a9 = FloatVector.fromArray(F, acc, a + 9 * rowStride);
+        FloatVector a10 = FloatVector.fromArray(F, acc, a + 10 * rowStride);
+        FloatVector a11 = FloatVector.fromArray(F, acc, a + 11 * rowStride);
         for (int k = lo; k < hi; k++) {
             FloatVector t = FloatVector.fromArray(F, xt, x0 + k * L);
             a0 = FloatVector.broadcast(F, wd[w0 + k]).fma(t, a0);
@@ -151,6 +177,12 @@ final class TokenLaneGemm {
             a3 = FloatVector.broadcast(F, wd[w3 + k]).fma(t, a3);
             a4 = FloatVector.broadcast(F, wd[w4 + k]).fma(t, a4);
             a5 = FloatVector.broadcast(F, wd[w5 + k]).fma(t, a5);
+            a6 = FloatVector.broadcast(F, wd[w6 + k]).fma(t, a6);
+            a7 = FloatVector.broadcast(F, wd[w7 + k]).fma(t, a7);
+            a8 = FloatVector.broadcast(F, wd[w8 + k]).fma(t, a8);
+            a9 = FloatVector.broadcast(F, wd[w9 + k]).fma(t, a9);
+            a10 = FloatVector.broadcast(F, wd[w10 + k]).fma(t, a10);
+            a11 = FloatVector.broadcast(F, wd[w11 + k]).fma(t, a11);
         }
         a0.intoArray(acc, a);
         a1.intoArray(acc, a + rowStride);
@@ -158,5 +190,11 @@ final class TokenLaneGemm {
         a3.intoArray(acc, a + 3 * rowStride);
         a4.intoArray(acc, a + 4 * rowStride);
         a5.intoArray(acc, a + 5 * rowStride);
+        a6.intoArray(acc, a + 6 * rowStride);
+        a7.intoArray(acc, a + 7 * rowStride);
+        a8.intoArray(acc, a + 8 * rowStride);
+        a9.intoArray(acc, a + 9 * rowStride);
+        a10.intoArray(acc, a + 10 * rowStride);
+        a11.intoArray(acc, a + 11 * rowStride);
     }
 }

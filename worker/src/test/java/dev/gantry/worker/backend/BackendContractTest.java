@@ -104,6 +104,10 @@ public abstract class BackendContractTest {
             cases.add(Arguments.of(t, 32, 97, cols[1], null));
             // Rows longer than one column chunk of the many-token path, and a partial token block.
             cases.add(Arguments.of(t, 21, 13, t.blockSize == 1 ? 1100 : t.blockSize == 32 ? 1088 : 1280, null));
+            // Rows of several column segments (repacked for Q8_0 and Q4_0): alone, fused, decoded.
+            for (int rows : new int[] {1, 3, 7}) {
+                cases.add(Arguments.of(t, rows, 11, 4096, rows == 3 ? GgmlType.F32 : null));
+            }
         }
         return cases.stream();
     }

@@ -40,32 +40,35 @@ final class BatchDotKernels {
     }
 
     /**
-     * res[0..3] = dot of the weight row at byte {@code at} with the activation rows at x0..x3 of
-     * x. Callers with fewer than 4 rows repeat one offset; the duplicate results are ignored.
+     * Adds the dot of the weight row (or row piece) at byte {@code at} with the activation rows at
+     * x0..x3 of x into the 4 vector accumulators at acc[ao..] ([4][L]; zero them before a row's first
+     * piece, then {@link #sum} each). Callers with fewer than 4 rows repeat one offset; the
+     * duplicate results are ignored.
      */
     static void dot4(GgmlType type, MemorySegment w, long at, float[] x, int x0, int x1, int x2, int x3, int cols,
-            float[] res) {
+            float[] acc, int ao) {
         switch (type) {
-            case Q8_0 -> q8_0(w, at, x, x0, x1, x2, x3, cols, res);
-            case Q4_0 -> q4_0(w, at, x, x0, x1, x2, x3, cols, res);
+            case Q8_0 -> q8_0(w, at, x, x0, x1, x2, x3, cols, acc, ao);
+            case Q4_0 -> q4_0(w, at, x, x0, x1, x2, x3, cols, acc, ao);
             default -> throw new IllegalArgumentException("no batched dot for " + type);
         }
     }
 
     /**
-     * res[0..1] = dot of the weight row at byte {@code at} with the activation rows at x0 and x1:
-     * for a batch of 2, where {@link #dot4} would spend twice the multiply-adds on duplicates.
+     * {@link #dot4} for the activation rows at x0 and x1 (acc: [2][L]): for a batch of 2, where
+     * {@link #dot4} would spend twice the multiply-adds on duplicates.
      */
-    static void dot2(GgmlType type, MemorySegment w, long at, float[] x, int x0, int x1, int cols, float[] res) {
+    static void dot2(GgmlType type, MemorySegment w, long at, float[] x, int x0, int x1, int cols, float[] acc,
+            int ao) {
         switch (type) {
-            case Q8_0 -> q8_0x2(w, at, x, x0, x1, cols, res);
-            case Q4_0 -> q4_0x2(w, at, x, x0, x1, cols, res);
+            case Q8_0 -> q8_0x2(w, at, x, x0, x1, cols, acc, ao);
+            case Q4_0 -> q4_0x2(w, at, x, x0, x1, cols, acc, ao);
             default -> throw new IllegalArgumentException("no batched dot for " + type);
         }
     }
 
-    private static void q8_0x2(MemorySegment w, long at, float[] x, int x0, int x1, int n, float[] res) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+    private static void q8_0x2(MemorySegment w, long at, float[] x, int x0, int x1, int n, float[] acc, int ao) {
+        FloatVector acc0 = FloatVector.fromArray(F, acc, ao), acc1 = FloatVector.fromArray(F, acc, ao + L);
         for (int b = 0; b < n; b += 32, at += 34) {
             FloatVector s0 = FloatVector.zero(F), s1 = s0;
             for (int j = 0; j < 32; j += BL) {
@@ -81,12 +84,12 @@ final class BatchDotKernels {
             acc0 = s0.fma(d, acc0);
             acc1 = s1.fma(d, acc1);
         }
-        res[0] = acc0.reduceLanes(VectorOperators.ADD);
-        res[1] = acc1.reduceLanes(VectorOperators.ADD);
+        acc0.intoArray(acc, ao);
+        acc1.intoArray(acc, ao + L);
     }
 
-    private static void q4_0x2(MemorySegment w, long at, float[] x, int x0, int x1, int n, float[] res) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+    private static void q4_0x2(MemorySegment w, long at, float[] x, int x0, int x1, int n, float[] acc, int ao) {
+        FloatVector acc0 = FloatVector.fromArray(F, acc, ao), acc1 = FloatVector.fromArray(F, acc, ao + L);
         for (int b = 0; b < n; b += 32, at += 18) {
             FloatVector s0 = FloatVector.zero(F), s1 = s0;
             for (int j = 0; j < 16; j += BL) {
@@ -106,15 +109,16 @@ final class BatchDotKernels {
             acc0 = s0.fma(d, acc0);
             acc1 = s1.fma(d, acc1);
         }
-        res[0] = acc0.reduceLanes(VectorOperators.ADD);
-        res[1] = acc1.reduceLanes(VectorOperators.ADD);
+        acc0.intoArray(acc, ao);
+        acc1.intoArray(acc, ao + L);
     }
 
     // block_q8_0 (34 bytes): f16 d, i8 qs[32]; same operations per row as DotKernels.q8_0
     private static void q8_0(MemorySegment w, long at, float[] x, int x0, int x1, int x2, int x3, int n,
-            float[] res) {
+            float[] acc, int ao) {
         FloatVector zero = FloatVector.zero(F);
-        FloatVector acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        FloatVector acc0 = FloatVector.fromArray(F, acc, ao), acc1 = FloatVector.fromArray(F, acc, ao + L);
+        FloatVector acc2 = FloatVector.fromArray(F, acc, ao + 2 * L), acc3 = FloatVector.fromArray(F, acc, ao + 3 * L);
         for (int b = 0; b < n; b += 32, at += 34) {
             FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
             for (int j = 0; j < 32; j += BL) {
@@ -134,14 +138,15 @@ final class BatchDotKernels {
             acc2 = s2.fma(d, acc2);
             acc3 = s3.fma(d, acc3);
         }
-        store(acc0, acc1, acc2, acc3, res);
+        store(acc0, acc1, acc2, acc3, acc, ao);
     }
 
     // block_q4_0 (18 bytes): f16 d, u8 qs[16]; same operations per row as DotKernels.q4_0
     private static void q4_0(MemorySegment w, long at, float[] x, int x0, int x1, int x2, int x3, int n,
-            float[] res) {
+            float[] acc, int ao) {
         FloatVector zero = FloatVector.zero(F);
-        FloatVector acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        FloatVector acc0 = FloatVector.fromArray(F, acc, ao), acc1 = FloatVector.fromArray(F, acc, ao + L);
+        FloatVector acc2 = FloatVector.fromArray(F, acc, ao + 2 * L), acc3 = FloatVector.fromArray(F, acc, ao + 3 * L);
         for (int b = 0; b < n; b += 32, at += 18) {
             FloatVector s0 = zero, s1 = zero, s2 = zero, s3 = zero;
             for (int j = 0; j < 16; j += BL) {
@@ -168,13 +173,18 @@ final class BatchDotKernels {
             acc2 = s2.fma(d, acc2);
             acc3 = s3.fma(d, acc3);
         }
-        store(acc0, acc1, acc2, acc3, res);
+        store(acc0, acc1, acc2, acc3, acc, ao);
     }
 
-    private static void store(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] res) {
-        res[0] = a0.reduceLanes(VectorOperators.ADD);
-        res[1] = a1.reduceLanes(VectorOperators.ADD);
-        res[2] = a2.reduceLanes(VectorOperators.ADD);
-        res[3] = a3.reduceLanes(VectorOperators.ADD);
+    private static void store(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] acc, int ao) {
+        a0.intoArray(acc, ao);
+        a1.intoArray(acc, ao + L);
+        a2.intoArray(acc, ao + 2 * L);
+        a3.intoArray(acc, ao + 3 * L);
+    }
+
+    /** The dot product of tile row {@code t} from the vector accumulators the kernels left at acc[ao..]. */
+    static float sum(float[] acc, int ao, int t) {
+        return FloatVector.fromArray(F, acc, ao + t * L).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -7,7 +7,12 @@ import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Q8Activations;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.model.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * out[r][o] = sum_i x[r][i] * w[o][i] (+ bias[o]), parallel over output rows o.
@@ -25,6 +30,10 @@ import java.util.Arrays;
  * each weight block once in registers and applies it to up to 4 token rows ({@link
  * BatchDotKernels}), summing each row in exactly the single-row order, so those rows get the
  * same bits as alone. More rows take the decoded path above, which is cheaper per token there.
+ *
+ * <p>A Q8_0 or Q4_0 weight with rows of several {@link ColumnSegments} (an FFN down projection)
+ * has been repacked segment-major at load; the one- and few-row paths then sum it a segment at a
+ * time with the accumulators carried between segments, to the same bits as whole rows.
  *
  * <p>Under {@link ActivationPrecision#Q8}, a product with a Q4_0, Q4_1 or Q8_0 weight first
  * quantizes the activation rows ({@link ActivationQuant}) and runs the same two paths on the
@@ -58,15 +67,27 @@ final class Matmul {
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
-    /** Decodes the weight row at byte {@code at} into wd[o..]. */
+    /** Weights repacked into column segments ({@link ColumnSegments}), by identity. */
+    private final Map<Weight, MemorySegment> segmented = new IdentityHashMap<>();
+
+    /** Decodes weight rows first .. first+n-1 into wd[k * stride ..] for k < n. */
     private interface RowDecoder {
-        void decode(long at, float[] wd, int o);
+        void decode(int first, int n, float[] wd, int stride);
     }
 
     Matmul(ThreadPool pool, Scratch scratch, ActivationPrecision precision) {
         this.pool = pool;
         this.scratch = scratch;
         this.precision = precision;
+    }
+
+    /** From now on, products with {@code w} read {@code data}: its {@link ColumnSegments} repacking. */
+    void useSegments(Weight w, MemorySegment data) {
+        segmented.put(w, data);
+    }
+
+    boolean hasSegments(Weight w) {
+        return segmented.containsKey(w);
     }
 
     /** x: [rows][w.cols]; out: [rows][w.rows]; bias: [w.rows] or null. */
@@ -91,8 +112,7 @@ final class Matmul {
         } else if (rows <= FUSED_MAX_ROWS && BatchDotKernels.supports(w.type())) {
             fusedBatch(w, bias, x, rows, out);
         } else {
-            batch(w, bias, x, w.cols(), rows, out,
-                    (at, wd, o) -> RowDequant.row(w.type(), w.data(), at, w.cols(), wd, o));
+            batch(w, bias, x, w.cols(), rows, out, rowDecoder(w));
         }
     }
 
@@ -120,12 +140,36 @@ final class Matmul {
             }
         });
         RowDecoder decoder = offsets
-                ? (at, wd, o) -> {
-                    RowDequant.q4_1ScaledThenOffsets(w.data(), at, cols, wd, o);
-                    Arrays.fill(wd, o + cols + blocks, o + stride, 0f);
+                ? (first, n, wd, ws) -> {
+                    for (int k = 0; k < n; k++) {
+                        RowDequant.q4_1ScaledThenOffsets(w.data(), (first + k) * w.rowBytes(), cols, wd, k * ws);
+                        Arrays.fill(wd, k * ws + cols + blocks, (k + 1) * ws, 0f);
+                    }
                 }
-                : (at, wd, o) -> RowDequant.row(w.type(), w.data(), at, cols, wd, o);
+                : rowDecoder(w);
         batch(w, bias, xq, stride, rows, out, decoder);
+    }
+
+    /** Decodes whole rows of w (stride: floats from one decoded row to the next), from its column segments where it has them. */
+    private RowDecoder rowDecoder(Weight w) {
+        MemorySegment seg = segmented.get(w);
+        if (seg == null) {
+            return (first, n, wd, ws) -> {
+                for (int k = 0; k < n; k++) {
+                    RowDequant.row(w.type(), w.data(), (first + k) * w.rowBytes(), w.cols(), wd, k * ws);
+                }
+            };
+        }
+        int segments = w.cols() / ColumnSegments.COLS;
+        // Segment by segment, so that the rows' pieces of a segment are read one after another.
+        return (first, n, wd, ws) -> {
+            for (int s = 0; s < segments; s++) {
+                for (int k = 0; k < n; k++) {
+                    RowDequant.row(w.type(), seg, ColumnSegments.at(w, first + k, s), ColumnSegments.COLS, wd,
+                            k * ws + s * ColumnSegments.COLS);
+                }
+            }
+        };
     }
 
     private float[] quantizedRows(int floats) {
@@ -139,9 +183,41 @@ final class Matmul {
     private void single(Weight w, float[] bias, float[] x, float[] sums, float[] out) {
         int cols = w.cols();
         long rowBytes = w.rowBytes();
+        if (segmented.containsKey(w)) {
+            piecewise(w, bias, x, out);
+            return;
+        }
         pool.parallelFor(w.rows(), 16, (start, end, worker) -> {
             for (int o = start; o < end; o++) {
                 float v = DotKernels.dot(w.type(), w.data(), o * rowBytes, x, 0, sums, cols);
+                out[o] = bias == null ? v : v + bias[o];
+            }
+        });
+    }
+
+    /**
+     * One activation row times a Q8_0 or Q4_0 weight, a row piece at a time: the whole row is one
+     * piece, a weight in column segments has one per segment, taken segment by segment over the
+     * thread's rows (whose pieces of a segment lie one after another) with the rows' vector
+     * accumulators in scratch between segments.
+     */
+    private void piecewise(Weight w, float[] bias, float[] x, float[] out) {
+        MemorySegment seg = segmented.get(w);
+        MemorySegment data = seg == null ? w.data() : seg;
+        int pieces = seg == null ? 1 : w.cols() / ColumnSegments.COLS;
+        int pieceCols = w.cols() / pieces;
+        pool.parallelFor(w.rows(), 16, (start, end, worker) -> {
+            // [end - start][L] the rows' vector accumulators
+            float[] acc = scratch.floats(worker, (end - start) * L);
+            Arrays.fill(acc, 0, (end - start) * L, 0f);
+            for (int p = 0; p < pieces; p++) {
+                for (int o = start; o < end; o++) {
+                    long at = seg == null ? o * w.rowBytes() : ColumnSegments.at(w, o, p);
+                    DotKernels.accumulate(w.type(), data, at, x, p * pieceCols, pieceCols, acc, (o - start) * L);
+                }
+            }
+            for (int o = start; o < end; o++) {
+                float v = FloatVector.fromArray(F, acc, (o - start) * L).reduceLanes(VectorOperators.ADD);
                 out[o] = bias == null ? v : v + bias[o];
             }
         });
@@ -157,30 +233,45 @@ final class Matmul {
     private void fusedBatch(Weight w, float[] bias, float[] x, int rows, float[] out) {
         int cols = w.cols();
         int outRows = w.rows();
-        long rowBytes = w.rowBytes();
         GgmlType type = w.type();
+        MemorySegment seg = segmented.get(w);
+        // A whole row is one piece, a segmented one a piece per segment.
+        MemorySegment data = seg == null ? w.data() : seg;
+        int pieces = seg == null ? 1 : cols / ColumnSegments.COLS;
+        int pieceCols = cols / pieces;
+        int tiles = (rows + BatchDotKernels.TILE - 1) / BatchDotKernels.TILE;
+        int tileFloats = BatchDotKernels.TILE * L;
         pool.parallelFor(outRows, FUSED_GROUP, (start, end, worker) -> {
-            float[] res = new float[BatchDotKernels.TILE];
+            // [FUSED_GROUP][tiles][TILE][L] vector accumulators of the group's rows and token tiles
+            float[] acc = scratch.floats(worker, FUSED_GROUP * tiles * tileFloats);
             for (int g = start; g < end; g += FUSED_GROUP) {
                 int gEnd = Math.min(end, g + FUSED_GROUP);
-                for (int r = 0; r < rows; r += BatchDotKernels.TILE) {
-                    int m = Math.min(BatchDotKernels.TILE, rows - r);
-                    // A partial tile repeats its first row; the duplicate sums are not stored. Tiles
-                    // of 1 or 2 rows take the 2-row kernel, 3 the 4-row one.
-                    int x0 = r * cols;
-                    int x1 = m > 1 ? x0 + cols : x0;
-                    int x2 = m > 2 ? x0 + 2 * cols : x0;
-                    int x3 = m > 3 ? x0 + 3 * cols : x0;
+                Arrays.fill(acc, 0, (gEnd - g) * tiles * tileFloats, 0f);
+                for (int p = 0; p < pieces; p++) {
                     for (int o = g; o < gEnd; o++) {
-                        if (m <= 2) {
-                            BatchDotKernels.dot2(type, w.data(), o * rowBytes, x, x0, x1, cols, res);
-                        } else {
-                            BatchDotKernels.dot4(type, w.data(), o * rowBytes, x, x0, x1, x2, x3, cols, res);
+                        long at = seg == null ? o * w.rowBytes() : ColumnSegments.at(w, o, p);
+                        for (int r = 0, tile = 0; r < rows; r += BatchDotKernels.TILE, tile++) {
+                            int m = Math.min(BatchDotKernels.TILE, rows - r);
+                            // A partial tile repeats its first row; the duplicate sums are not stored. Tiles
+                            // of 1 or 2 rows take the 2-row kernel, 3 the 4-row one.
+                            int x0 = r * cols + p * pieceCols;
+                            int x1 = m > 1 ? x0 + cols : x0;
+                            int x2 = m > 2 ? x0 + 2 * cols : x0;
+                            int x3 = m > 3 ? x0 + 3 * cols : x0;
+                            int ao = ((o - g) * tiles + tile) * tileFloats;
+                            if (m <= 2) {
+                                BatchDotKernels.dot2(type, data, at, x, x0, x1, pieceCols, acc, ao);
+                            } else {
+                                BatchDotKernels.dot4(type, data, at, x, x0, x1, x2, x3, pieceCols, acc, ao);
+                            }
                         }
-                        float b = bias == null ? 0 : bias[o];
-                        for (int t = 0; t < m; t++) {
-                            out[(r + t) * outRows + o] = bias == null ? res[t] : res[t] + b;
-                        }
+                    }
+                }
+                for (int o = g; o < gEnd; o++) {
+                    for (int r = 0; r < rows; r++) {
+                        int ao = ((o - g) * tiles + r / BatchDotKernels.TILE) * tileFloats;
+                        float v = BatchDotKernels.sum(acc, ao, r % BatchDotKernels.TILE);
+                        out[r * outRows + o] = bias == null ? v : v + bias[o];
                     }
                 }
             }
@@ -193,7 +284,6 @@ final class Matmul {
      */
     private void batch(Weight w, float[] bias, float[] x, int cols, int rows, float[] out, RowDecoder decoder) {
         int outRows = w.rows();
-        long rowBytes = w.rowBytes();
         int blocks = TokenLaneGemm.blocks(rows);
         // [blocks][cols][L]: the activations, tokens along lanes
         float[] xt = transposed(blocks * TokenLaneGemm.blockStride(cols));
@@ -216,9 +306,7 @@ final class Matmul {
             for (int g = start; g < end; g++) {
                 int o0 = g * group;
                 int n = Math.min(group, outRows - o0);
-                for (int k = 0; k < n; k++) {
-                    decoder.decode((o0 + k) * rowBytes, buf, k * cols);
-                }
+                decoder.decode(o0, n, buf, cols);
                 Arrays.fill(buf, acc, acc + accFloats, 0f);
                 for (int lo = 0; lo < cols; lo += TokenLaneGemm.COLUMN_CHUNK) {
                     int hi = Math.min(cols, lo + TokenLaneGemm.COLUMN_CHUNK);

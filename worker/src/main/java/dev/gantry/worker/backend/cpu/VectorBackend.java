@@ -12,6 +12,8 @@ import dev.gantry.worker.backend.HostMemoryBackend;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeTable;
 import dev.gantry.worker.backend.Weight;
+import java.lang.foreign.Arena;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -35,6 +37,8 @@ public final class VectorBackend extends HostMemoryBackend {
     private final Matmul matmul;
     private final Attention attention;
     private final Rope rope;
+    /** Holds the column-segment copies of long-row weights ({@link ColumnSegments}); closed with the backend. */
+    private final Arena segments = Arena.ofShared();
 
     /** One thread per available processor. */
     public VectorBackend() {
@@ -57,6 +61,17 @@ public final class VectorBackend extends HostMemoryBackend {
         this.matmul = new Matmul(pool, scratch, precision);
         this.attention = new Attention(pool, scratch);
         this.rope = new Rope(pool);
+    }
+
+    /**
+     * Repacks the weights with long rows into column segments ({@link ColumnSegments}): a copy of
+     * those tensors (the FFN down projections of most models) in a mapped temporary file. A
+     * weight passed again keeps its first copy.
+     */
+    @Override
+    public void prepare(List<Weight> weights) {
+        List<Weight> todo = weights.stream().filter(w -> !matmul.hasSegments(w)).toList();
+        ColumnSegments.repackAll(todo, segments).forEach(matmul::useSegments);
     }
 
     @Override
@@ -191,5 +206,6 @@ public final class VectorBackend extends HostMemoryBackend {
     @Override
     public void close() {
         pool.close();
+        segments.close();
     }
 }

@@ -26,11 +26,38 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class MatmulBatchInvarianceTest {
     @ParameterizedTest(name = "{0}: rows of {2}, {1} outputs")
-    @CsvSource({"Q8_0, 33, 96", "Q8_0, 19, 320", "Q8_0, 40, 2048", "Q4_0, 33, 96", "Q4_0, 17, 320",
-            "Q4_0, 40, 2048"})
+    @CsvSource({"Q8_0, 33, 96", "Q8_0, 19, 320", "Q8_0, 40, 2048", "Q8_0, 21, 6144", "Q4_0, 33, 96",
+            "Q4_0, 17, 320", "Q4_0, 40, 2048", "Q4_0, 23, 4096"})
     void batchedRowsEqualRowsAlone(GgmlType type, int outRows, int cols) {
         for (int rows = 2; rows <= Matmul.FUSED_MAX_ROWS; rows++) {
             check(type, rows, outRows, cols);
+        }
+    }
+
+    /**
+     * A weight with rows of several column segments is repacked ({@link ColumnSegments}) and
+     * summed piece by piece; its results have the bits of the whole-row kernel on the original
+     * layout, alone and in every fused batch size.
+     */
+    @ParameterizedTest(name = "{0}: {1} outputs of {2} columns")
+    @CsvSource({"Q8_0, 37, 6144", "Q4_0, 19, 4096"})
+    void segmentedRowsEqualWholeRows(GgmlType type, int outRows, int cols) {
+        Random rng = new Random(Objects.hash(type, outRows, cols));
+        try (Arena arena = Arena.ofShared(); VectorBackend backend = new VectorBackend(3)) {
+            Weight w = TestTensors.weight(arena, rng, type, outRows, cols, "w");
+            org.assertj.core.api.Assertions.assertThat(ColumnSegments.applies(w)).isTrue();
+            backend.prepare(List.of(w));
+            for (int rows = 1; rows <= Matmul.FUSED_MAX_ROWS; rows++) {
+                float[] x = floats(rng, rows * cols, 1); // [rows][cols]
+                float[] got = matmul(backend, w, null, x, rows, outRows);
+                float[] want = new float[rows * outRows];
+                for (int r = 0; r < rows; r++) {
+                    for (int o = 0; o < outRows; o++) {
+                        want[r * outRows + o] = DotKernels.dot(type, w.data(), o * w.rowBytes(), x, r * cols, null, cols);
+                    }
+                }
+                assertExact(got, want, want.length, type + " batch of " + rows);
+            }
         }
     }
 

@@ -93,7 +93,7 @@ final class Attention {
         for (int bound = F.loopBound(n); i < bound; i += L) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Simd.sum(acc);
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
@@ -109,7 +109,7 @@ final class Attention {
             e.intoArray(p, t);
             sum = sum.add(e);
         }
-        float s = sum.reduceLanes(VectorOperators.ADD);
+        float s = Simd.sum(sum);
         for (; t < n; t++) {
             p[t] = (float) Math.exp(p[t] - max);
             s += p[t];

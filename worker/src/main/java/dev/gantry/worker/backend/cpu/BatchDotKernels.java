@@ -14,7 +14,6 @@ import dev.gantry.worker.model.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Fused dequantize-and-dot of one weight row with up to {@link #TILE} activation rows at once:
@@ -185,6 +184,6 @@ final class BatchDotKernels {
 
     /** The dot product of tile row {@code t} from the vector accumulators the kernels left at acc[ao..]. */
     static float sum(float[] acc, int ao, int t) {
-        return FloatVector.fromArray(F, acc, ao + t * L).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(FloatVector.fromArray(F, acc, ao + t * L));
     }
 }

@@ -17,7 +17,6 @@ import dev.gantry.worker.model.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Fused dequantize-and-dot of one weight row with one activation row, reading the weight bytes
@@ -43,7 +42,7 @@ final class DotKernels {
             for (int j = 0; j < 32; j += L) {
                 s = s.add(FloatVector.fromArray(F, x, xo + 32 * b + j));
             }
-            sums[b] = s.reduceLanes(VectorOperators.ADD);
+            sums[b] = Simd.sum(s);
         }
     }
 
@@ -118,7 +117,7 @@ final class DotKernels {
             a1 = FloatVector.fromMemorySegment(F, w, at + 4L * (i + L), LE)
                     .fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(a0.add(a1));
         for (; i < n; i++) {
             sum += w.get(Simd.FLOAT_LE, at + 4L * i) * x[xo + i];
         }
@@ -133,7 +132,7 @@ final class DotKernels {
             a0 = Simd.halfToFloat(w, at + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = Simd.halfToFloat(w, at + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(a0.add(a1));
         for (; i < n; i++) {
             sum += f16(w, at + 2L * i) * x[xo + i];
         }
@@ -148,7 +147,7 @@ final class DotKernels {
             a0 = Simd.bf16ToFloat(w, at + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = Simd.bf16ToFloat(w, at + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(a0.add(a1));
         for (; i < n; i++) {
             sum += Simd.bf16(w, at + 2L * i) * x[xo + i];
         }
@@ -168,7 +167,7 @@ final class DotKernels {
             }
             acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 
     // block_q4_0 (18 bytes): f16 d, u8 qs[16]; value j is the low nibble of qs[j], value 16 + j the high one
@@ -185,7 +184,7 @@ final class DotKernels {
             }
             acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 
     // block_q4_1 (20 bytes): f16 d, f16 m, u8 qs[16]; sum((q*d + m) * x) = d * sum(q*x) + m * sum(x)
@@ -204,7 +203,7 @@ final class DotKernels {
             acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
             offsets += f16(w, at + 2) * xsum[b / 32];
         }
-        return acc.reduceLanes(VectorOperators.ADD) + offsets;
+        return Simd.sum(acc) + offsets;
     }
 
     // block_q4_K (144 bytes): f16 d, f16 dmin, u8 scales[12], u8 qs[128]; sub-block j of 32 values
@@ -233,7 +232,7 @@ final class DotKernels {
                         + dmin * Simd.scaleMinK4(w, at + 4, 2 * k + 1, 1) * xsum[sb + 1];
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return Simd.sum(acc) - mins;
     }
 
     // block_q6_K (210 bytes): u8 ql[128], u8 qh[64], i8 scales[16], f16 d; one scale per 16 values
@@ -276,6 +275,6 @@ final class DotKernels {
                 }
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 }

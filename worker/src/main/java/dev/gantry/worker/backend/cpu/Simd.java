@@ -9,6 +9,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -55,6 +56,30 @@ final class Simd {
             throw new IllegalArgumentException("gantry.vector.bits must be 128, 256 or 512, not " + forced);
         }
         return VectorSpecies.of(float.class, VectorShape.forBitSize(clamped));
+    }
+
+    /** Lane i to lane i ^ k, for the pairwise steps of {@link #sum} (null where k >= L). */
+    private static final VectorShuffle<Float> XOR8 = L > 8 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;
+    private static final VectorShuffle<Float> XOR4 = L > 4 ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
+    private static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    private static final VectorShuffle<Float> XOR1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+
+    /**
+     * The sum of the lanes in one fixed order: halves added lanewise, then quarters, and so on.
+     * {@code reduceLanes(ADD)} may add in a different order when C2 compiles it than when it is
+     * interpreted, so two paths that must agree to the bit (a row alone and in a batch) could
+     * differ while one of them is still warming up; lanewise adds and rearranges cannot.
+     */
+    static float sum(FloatVector v) {
+        if (L > 8) {
+            v = v.add(v.rearrange(XOR8));
+        }
+        if (L > 4) {
+            v = v.add(v.rearrange(XOR4));
+        }
+        v = v.add(v.rearrange(XOR2));
+        v = v.add(v.rearrange(XOR1));
+        return v.lane(0);
     }
 
     /** Part {@code part} (0 .. PARTS-1) of a byte vector as floats, sign-extended. */

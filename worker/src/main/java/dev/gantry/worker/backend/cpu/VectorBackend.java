@@ -130,7 +130,7 @@ public final class VectorBackend extends HostMemoryBackend {
             FloatVector v = FloatVector.fromArray(F, xs, at + i);
             ss = v.fma(v, ss);
         }
-        float sum = ss.reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(ss);
         for (; i < dim; i++) {
             sum += xs[at + i] * xs[at + i];
         }

@@ -168,9 +168,20 @@ for t in types.split(','):
         ratio = f"{ours / theirs:.2f}x" if ours and theirs else "-"
         th = f"{theirs:.2f}" if theirs else "-"
         print(f"| {t} | {name} | {ours if ours is not None else '-'} [{lg}] | {th} [{lpeer}] | {ratio} |")
+    d = g["decode_tps"]
+    top = max((int(b) for b in d), default=None)
+    if top and top > 1 and "1" in d:
+        print(f"| {t} | Gantry decode B={top} / Gantry decode B=1 | {d[str(top)] / d['1']:.2f}x | | |")
     share = g.get("decode_1_bandwidth_share")
-    print(f"| {t} | memory read bandwidth {g.get('memory_bandwidth_gbps')} GB/s; Gantry decode B=1 reaches {share} of it; "
+    bw = g.get("memory_bandwidth_gbps")
+    peer_share = f"{g['weight_bytes_per_token'] * ltg / 1e9 / bw:.3f}" if bw and ltg and g.get("weight_bytes_per_token") else "-"
+    print(f"| {t} | memory read bandwidth {bw} GB/s; decode B=1 reads weights at {share} of it (llama.cpp: {peer_share}); "
           f"peak RSS {g['peak_rss_mb']} MB, heap {g['peak_heap_mb']} MB | | | |")
+    peak = g.get("arithmetic_peak_gflops")
+    if peak:
+        ds = g.get("decode_arithmetic_share", {})
+        print(f"| {t} | float FMA peak {peak} GFLOP/s ({threads} threads); share of it in matrix products: prefill "
+              f"{g.get('prefill_arithmetic_share')}, " + ", ".join(f"decode B={b} {v}" for b, v in ds.items()) + " | | | |")
     summary[t] = {"gantry": g, "llama_bench": lb, "llama_batched_bench": bb, "load": {"gantry": lg, "llama_bench": ll, "batched": lbt}}
 out = os.environ.get("BENCH_JSON") or os.path.join(res, "summary.json")
 if out:

@@ -74,37 +74,47 @@ final class DotKernels {
      * values of a row piece at byte {@code at} (whole blocks) times x[xo..] into the L floats at
      * acc[ao..]. A row summed piece by piece through this, then reduced, has the bits of {@link
      * #dot} of the whole row: the same operations in the same order, with the accumulator stored
-     * and reloaded between pieces. (The single-row kernels keep their own copy of these loops:
-     * routed through this, with the accumulator in an array, whole-row decode ran at half speed.)
+     * and reloaded between pieces. (The whole-row kernels keep their own copy of these loops:
+     * routed through these, with the accumulator in a fresh array per row, an 8192x2048 Q8_0
+     * product took 0.71 ms instead of 0.50.)
      */
     static void accumulate(GgmlType type, MemorySegment w, long at, float[] x, int xo, int n, float[] acc, int ao) {
-        FloatVector a = FloatVector.fromArray(F, acc, ao);
-        for (int b = 0; b < n; b += 32) {
-            FloatVector s = FloatVector.zero(F);
-            long block = at + (long) b / 32 * type.typeSize;
-            switch (type) {
-                case Q8_0 -> {
-                    for (int j = 0; j < 32; j += BL) {
-                        ByteVector q = bytes(w, block + 2 + j);
-                        for (int p = 0; p < PARTS; p++) {
-                            s = toFloats(q, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
-                        }
-                    }
-                }
-                case Q4_0 -> {
-                    for (int j = 0; j < 16; j += BL) {
-                        ByteVector q = bytes(w, block + 2 + j);
-                        for (int p = 0; p < PARTS; p++) {
-                            s = lowNibbleValues(q, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
-                            s = highNibbleValues(q, p).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L), s);
-                        }
-                    }
-                }
-                default -> throw new IllegalArgumentException("no piecewise dot for " + type);
-            }
-            a = s.fma(FloatVector.broadcast(F, f16(w, block)), a);
+        switch (type) {
+            case Q8_0 -> q8_0Piece(w, at, x, xo, n, acc, ao);
+            case Q4_0 -> q4_0Piece(w, at, x, xo, n, acc, ao);
+            default -> throw new IllegalArgumentException("no piecewise dot for " + type);
         }
-        a.intoArray(acc, ao);
+    }
+
+    private static void q8_0Piece(MemorySegment w, long at, float[] x, int xo, int n, float[] accs, int ao) {
+        FloatVector acc = FloatVector.fromArray(F, accs, ao);
+        for (int b = 0; b < n; b += 32, at += 34) {
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += BL) {
+                ByteVector q = bytes(w, at + 2 + j);
+                for (int p = 0; p < PARTS; p++) {
+                    s = toFloats(q, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
+        }
+        acc.intoArray(accs, ao);
+    }
+
+    private static void q4_0Piece(MemorySegment w, long at, float[] x, int xo, int n, float[] accs, int ao) {
+        FloatVector acc = FloatVector.fromArray(F, accs, ao);
+        for (int b = 0; b < n; b += 32, at += 18) {
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += BL) {
+                ByteVector q = bytes(w, at + 2 + j);
+                for (int p = 0; p < PARTS; p++) {
+                    s = lowNibbleValues(q, p).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), s);
+                    s = highNibbleValues(q, p).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
+        }
+        acc.intoArray(accs, ao);
     }
 
     private static float f32(MemorySegment w, long at, float[] x, int xo, int n) {

@@ -1,6 +1,7 @@
 package dev.gantry.worker.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -52,9 +53,15 @@ class BenchModelCommandTest {
         // Matrix products only: the norms are vectors, the tied table counts once as the output layer.
         long macs = 5L * (64 * 64 * 2 + 32 * 64 * 2 + 172 * 64 * 3) + 512 * 64;
         assertThat(j.get("multiply_adds_per_token").asLong()).isEqualTo(macs);
-        assertThat(j.get("arithmetic_peak_gflops").asDouble()).isPositive();
-        assertThat(j.get("decode_arithmetic_share").get("3").asDouble()).isPositive();
-        assertThat(j.get("prefill_arithmetic_share").asDouble()).isPositive();
+        double peak = j.get("arithmetic_peak_gflops").asDouble();
+        assertThat(peak).isPositive();
+        // Shares are 2 FLOPs per multiply-add times tokens/s over the peak (to 3 decimals); prefill
+        // runs the output layer for the last of its 20 prompt tokens only.
+        double decode3 = 2.0 * macs * j.get("decode_tps").get("3").asDouble() / 1e9 / peak;
+        assertThat(j.get("decode_arithmetic_share").get("3").asDouble()).isCloseTo(decode3, within(0.0006));
+        double prefillMacs = macs - 512 * 64 + 512 * 64 / 20.0;
+        double prefill = 2.0 * prefillMacs * j.get("prefill_tps").asDouble() / 1e9 / peak;
+        assertThat(j.get("prefill_arithmetic_share").asDouble()).isCloseTo(prefill, within(0.0006));
     }
 
     @Test

@@ -19,7 +19,8 @@ import jdk.incubator.vector.FloatVector;
  * <p>One token row (decode): each output row is one fused dequantize-and-dot over the weight
  * bytes ({@link DotKernels}); the weight is read once, straight from the mapped file.
  *
- * <p>Several token rows: the activations are transposed once to blocks of L tokens along the
+ * <p>Several token rows (more than L/2; fewer go through {@link RowTileGemm}'s dot-product
+ * tiles over the same decoded rows): the activations are transposed once to blocks of L tokens along the
  * vector lanes; a thread takes a group of G weight rows (G*cols floats, sized to stay in L2),
  * dequantizes them once into its scratch ({@link RowDequant}), and multiplies them into every
  * token block in register tiles ({@link TokenLaneGemm}). So each weight byte is decoded once per
@@ -58,6 +59,8 @@ final class Matmul {
      * other CPUs.
      */
     static final int FUSED_MAX_ROWS = Integer.getInteger("gantry.matmul.fusedMaxRows", 8);
+    /** Most token rows the decoded path multiplies as row tiles ({@link RowTileGemm}), not along lanes. */
+    static final int ROW_TILE_MAX_ROWS = Integer.getInteger("gantry.matmul.rowTileMaxRows", L / 2);
 
     private final ThreadPool pool;
     private final Scratch scratch;
@@ -284,6 +287,10 @@ final class Matmul {
      * side too (zeros where unused). Tokens go along the vector lanes ({@link TokenLaneGemm}).
      */
     private void batch(Weight w, float[] bias, float[] x, int cols, int rows, float[] out, RowDecoder decoder) {
+        if (rows <= ROW_TILE_MAX_ROWS) {
+            rowTiles(w, bias, x, cols, rows, out, decoder);
+            return;
+        }
         int outRows = w.rows();
         int blocks = TokenLaneGemm.blocks(rows);
         // [blocks][cols][L]: the activations, tokens along lanes
@@ -323,6 +330,26 @@ final class Matmul {
                         out[to + k] = bias == null ? v : v + bias[o0 + k];
                     }
                 }
+            }
+        });
+    }
+
+    /** A few token rows times decoded weight rows by {@link RowTileGemm}. */
+    private void rowTiles(Weight w, float[] bias, float[] x, int cols, int rows, float[] out, RowDecoder decoder) {
+        int outRows = w.rows();
+        // Weight rows per group: even, at most 16, small enough for L2 and to give every thread work.
+        int byBytes = Math.max(2, GROUP_BYTES / (4 * cols));
+        int byThreads = Math.max(2, outRows / (2 * pool.size()));
+        int group = Math.min(16, Math.min(byBytes, byThreads)) & ~1;
+        int groups = (outRows + group - 1) / group;
+        pool.parallelFor(groups, 1, (start, end, worker) -> {
+            // [group][cols] decoded weight rows
+            float[] wd = scratch.floats(worker, group * cols);
+            for (int g = start; g < end; g++) {
+                int o0 = g * group;
+                int n = Math.min(group, outRows - o0);
+                decoder.decode(o0, n, wd, cols);
+                RowTileGemm.multiply(wd, n, cols, x, rows, out, outRows, o0, bias);
             }
         });
     }

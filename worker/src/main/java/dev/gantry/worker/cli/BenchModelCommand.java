@@ -157,12 +157,12 @@ final class BenchModelCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Op -> milliseconds per token, largest first. */
     /** FLOP/s over the peak in GFLOP/s, to 3 decimals. */
     private static double share(double flopsPerSecond, double peakGflops) {
         return Math.round(flopsPerSecond / 1e9 / peakGflops * 1000) / 1000.0;
     }
 
+    /** Op -> milliseconds per token, largest first. */
     private static Map<String, Double> perToken(Map<String, Double> millis, long tokens) {
         Map<String, Double> out = new LinkedHashMap<>();
         millis.forEach((op, ms) -> out.put(op, Math.round(ms / tokens * 10000) / 10000.0));

@@ -24,8 +24,7 @@ public final class ArithmeticPeak {
 
     /** Best of {@code passes} passes of about {@code millis} ms each, in GFLOP/s, over {@code threads} threads. */
     public static double measure(int threads, int millis, int passes) {
-        // Compile chains() before timing it (short calls, so C2 compiles the method itself), and
-        // size the passes.
+        // Compile chains() before timing it, and size the passes from one timed call.
         double perIteration = onThreads(1, () -> {
             for (int i = 0; i < 3000; i++) {
                 sink += chains(1000, i);
@@ -54,7 +53,6 @@ public final class ArithmeticPeak {
         return Arrays.stream(secs).max().orElse(0);
     }
 
-    /** An int trip count: C2 unrolls counted int loops, not long ones, and the loop overhead would halve the rate. */
     /**
      * 12 chains of {@code a = a * m + c}. The shape matters to C2: an int trip count (it unrolls
      * counted int loops, not long ones) and a float seed; with a long counter, or with an int

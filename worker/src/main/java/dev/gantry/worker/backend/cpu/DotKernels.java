@@ -64,11 +64,6 @@ final class DotKernels {
         };
     }
 
-    /** Whether {@link #accumulate} takes this type. */
-    static boolean accumulates(GgmlType type) {
-        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
-    }
-
     /**
      * The vector accumulator of {@link #dot} carried across calls, in memory: adds the {@code n}
      * values of a row piece at byte {@code at} (whole blocks) times x[xo..] into the L floats at

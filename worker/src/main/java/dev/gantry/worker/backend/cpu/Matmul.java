@@ -26,8 +26,9 @@ import jdk.incubator.vector.FloatVector;
  * token block in register tiles ({@link TokenLaneGemm}). So each weight byte is decoded once per
  * call and each decoded weight value feeds up to 2L tokens from one broadcast.
  *
- * <p>A few token rows (a small decode batch) of a Q8_0 or Q4_0 weight: a fused kernel converts
- * each weight block once in registers and applies it to up to 4 token rows ({@link
+ * <p>A few token rows (a small decode batch, up to {@link #FUSED_MAX_ROWS}) of a Q8_0 or Q4_0
+ * weight: a fused kernel converts each weight block once in registers and applies it to 4 token
+ * rows at a time ({@link
  * BatchDotKernels}), summing each row in exactly the single-row order, so those rows get the
  * same bits as alone. More rows take the decoded path above, which is cheaper per token there.
  *
@@ -187,8 +188,9 @@ final class Matmul {
     private void single(Weight w, float[] bias, float[] x, float[] sums, float[] out) {
         int cols = w.cols();
         long rowBytes = w.rowBytes();
-        if (segmented.containsKey(w)) {
-            piecewise(w, bias, x, out);
+        MemorySegment seg = segmented.get(w);
+        if (seg != null) {
+            segmentedSingle(w, seg, bias, x, out);
             return;
         }
         pool.parallelFor(w.rows(), 16, (start, end, worker) -> {
@@ -200,24 +202,20 @@ final class Matmul {
     }
 
     /**
-     * One activation row times a Q8_0 or Q4_0 weight, a row piece at a time: the whole row is one
-     * piece, a weight in column segments has one per segment, taken segment by segment over the
-     * thread's rows (whose pieces of a segment lie one after another) with the rows' vector
-     * accumulators in scratch between segments.
+     * One activation row times a weight in column segments: segment by segment over the thread's
+     * rows (whose pieces of a segment lie one after another), with the rows' vector accumulators
+     * in scratch between segments.
      */
-    private void piecewise(Weight w, float[] bias, float[] x, float[] out) {
-        MemorySegment seg = segmented.get(w);
-        MemorySegment data = seg == null ? w.data() : seg;
-        int pieces = seg == null ? 1 : w.cols() / ColumnSegments.COLS;
-        int pieceCols = w.cols() / pieces;
+    private void segmentedSingle(Weight w, MemorySegment seg, float[] bias, float[] x, float[] out) {
+        int segments = w.cols() / ColumnSegments.COLS;
         pool.parallelFor(w.rows(), 16, (start, end, worker) -> {
             // [end - start][L] the rows' vector accumulators
             float[] acc = scratch.floats(worker, (end - start) * L);
             Arrays.fill(acc, 0, (end - start) * L, 0f);
-            for (int p = 0; p < pieces; p++) {
+            for (int s = 0; s < segments; s++) {
                 for (int o = start; o < end; o++) {
-                    long at = seg == null ? o * w.rowBytes() : ColumnSegments.at(w, o, p);
-                    DotKernels.accumulate(w.type(), data, at, x, p * pieceCols, pieceCols, acc, (o - start) * L);
+                    DotKernels.accumulate(w.type(), seg, ColumnSegments.at(w, o, s), x, s * ColumnSegments.COLS,
+                            ColumnSegments.COLS, acc, (o - start) * L);
                 }
             }
             for (int o = start; o < end; o++) {

@@ -13,7 +13,7 @@ import jdk.incubator.vector.FloatVector;
  * <p>Why this shape: a product of two row-major matrices along their rows (a dot product per
  * output) needs two vector loads per multiply-add pair and a lane reduction per output, and on a
  * 2-core AVX-512 EPYC reached 110-130 GFLOP/s of the 268 one core can do. With the activations
- * transposed once per call into blocks of L tokens ({@link #transpose}), a micro-tile of 6
+ * transposed once per call into blocks of L tokens ({@link #transposeBlock}), a micro-tile of 6
  * weight rows by 2 token blocks keeps 12 accumulators in registers and spends 2 vector loads and
  * 6 scalar broadcasts per 12 multiply-adds, with no reductions at all: 210-220 GFLOP/s measured
  * on the same core. The weights need no repacking: each weight row is read as a stream of
@@ -46,7 +46,7 @@ final class TokenLaneGemm {
 
     /**
      * xt[b][k][lane] = x[b * L + lane][k] for the tokens of block b, zero in the lanes past the
-     * last token. x: [rows][cols] from xOffset; xt: [blocks(rows)][cols][L].
+     * last token. x: [rows][cols]; xt: [blocks(rows)][cols][L].
      */
     static void transposeBlock(float[] x, int rows, int cols, int block, float[] xt) {
         int base = block * blockStride(cols);
@@ -85,8 +85,9 @@ final class TokenLaneGemm {
             }
         }
         if (b < blocks) {
-            // One block: 12 rows, for 12 independent accumulator chains (6 would leave the FMA
-            // units waiting on latency: 2 per cycle, 4 cycles each, needs 8 in flight).
+            // One block: 12 rows, so that 12 accumulator chains cover the FMA latency (2 per
+            // cycle, 4 cycles each: 8 in flight). On the 2-core EPYC it measured no faster than
+            // 6 rows: one broadcast per multiply-add bounds this tile there.
             for (int k = 0; k < n; k += 12) {
                 tile12x1(wd, k, last, cols, xt, b * blockStride(cols), lo, hi, acc,
                         accOffset + k * rowStride + b * L, rowStride);

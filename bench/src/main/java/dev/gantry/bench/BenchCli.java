@@ -32,6 +32,11 @@ public final class BenchCli {
 
     /** The command line with its error handling, for callers (tests) that redirect its output. */
     public static CommandLine commandLine() {
+        // --header Host:...: the JDK's HTTP client sets Host itself unless allowed here, before
+        // its first use (the property is read once).
+        if (System.getProperty("jdk.httpclient.allowRestrictedHeaders") == null) {
+            System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+        }
         CommandLine cli = new CommandLine(new BenchCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof IllegalArgumentException) {

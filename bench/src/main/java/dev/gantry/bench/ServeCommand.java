@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -117,6 +118,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Sent as 'Authorization: Bearer KEY' (default: $OPENAI_API_KEY, if set).")
     String apiKey;
 
+    @Option(names = "--header", paramLabel = "NAME:VALUE",
+            description = "A header for every request and /metrics read, e.g. 'Host: llm.example.com' to go "
+                    + "through an ingress that routes by host name; repeatable.")
+    List<String> headers;
+
     @Option(names = "--extra-body", paramLabel = "JSON",
             description = "A JSON object merged into every request body, for a server's own options.")
     String extraBody;
@@ -158,8 +164,10 @@ public final class ServeCommand implements Callable<Integer> {
         Sweep.Outcome outcome;
         Calibration calibration;
         Workload work;
-        try (StreamingClient client = new StreamingClient(s.url(), s.endpoint(), model, apiKey, s.timeout(), s.extraBody());
-                ServerMetrics metrics = noMetrics ? null : new ServerMetrics(s.url())) {
+        Map<String, String> extraHeaders = RequestHeaders.parse(headers);
+        try (StreamingClient client = new StreamingClient(s.url(), s.endpoint(), model, apiKey, s.timeout(), s.extraBody(),
+                        extraHeaders);
+                ServerMetrics metrics = noMetrics ? null : new ServerMetrics(s.url(), extraHeaders)) {
             out.printf(Locale.ROOT, "gantry bench serve: %s  model %s  workload %s  seed %d%n",
                     client.uri(), model, s.workloadKind().optionName(), s.seed());
             out.flush();

@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -55,9 +56,14 @@ public final class ServerMetrics implements AutoCloseable {
 
     private final URI uri;
     private final HttpClient http;
+    private final Map<String, String> headers;
 
-    /** @param baseUrl the server; {@code /metrics} is read at its root (a trailing {@code /v1} is dropped) */
-    public ServerMetrics(URI baseUrl) {
+    /**
+     * @param baseUrl the server; {@code /metrics} is read at its root (a trailing {@code /v1} is dropped)
+     * @param headers sent with every scrape ({@code --header})
+     */
+    public ServerMetrics(URI baseUrl, Map<String, String> headers) {
+        this.headers = Map.copyOf(headers);
         String base = baseUrl.toString().replaceAll("/+$", "");
         if (base.endsWith("/v1")) {
             base = base.substring(0, base.length() - 3);
@@ -70,7 +76,7 @@ public final class ServerMetrics implements AutoCloseable {
     /** One scrape, or null when the server has no readable {@code /metrics}. */
     PrometheusText scrape() {
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).GET().build(),
+            HttpResponse<String> r = http.send(RequestHeaders.apply(HttpRequest.newBuilder(uri), headers).timeout(Duration.ofSeconds(2)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? PrometheusText.parse(r.body()) : null;
         } catch (java.io.IOException e) {

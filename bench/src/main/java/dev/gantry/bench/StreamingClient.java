@@ -15,6 +15,7 @@ import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -39,6 +40,7 @@ public final class StreamingClient implements AutoCloseable {
     private final Endpoint endpoint;
     private final String model;
     private final String apiKey;
+    private final Map<String, String> headers;
     private final Duration timeout;
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
@@ -49,9 +51,11 @@ public final class StreamingClient implements AutoCloseable {
      * @param apiKey  sent as {@code Authorization: Bearer}; null or blank for none
      * @param timeout for a whole request, from sending it to the end of its stream
      * @param extraBody fields merged into every request body ({@code --extra-body}), or null
+     * @param headers sent with every request ({@code --header})
      */
     public StreamingClient(URI baseUrl, Endpoint endpoint, String model, String apiKey, Duration timeout,
-            ObjectNode extraBody) {
+            ObjectNode extraBody, Map<String, String> headers) {
+        this.headers = Map.copyOf(headers);
         this.extraBody = extraBody;
         this.uri = resolve(baseUrl, endpoint);
         this.endpoint = endpoint;
@@ -102,6 +106,7 @@ public final class StreamingClient implements AutoCloseable {
         if (apiKey != null) {
             request.header("Authorization", "Bearer " + apiKey);
         }
+        RequestHeaders.apply(request, headers);
         long start = System.nanoTime();
         SseStream stream = new SseStream(start, endpoint, json, onToken);
         CompletableFuture<HttpResponse<RequestResult>> response =

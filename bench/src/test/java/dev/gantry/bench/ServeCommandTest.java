@@ -49,6 +49,19 @@ class ServeCommandTest {
     }
 
     @Test
+    void headersGoWithEveryRequestIncludingHostForAnIngressThatRoutesByName() throws Exception {
+        try (var stub = new StubOpenAiServer()) {
+            stub.answerWith(stub.streaming(FAST, FAST, 2));
+            CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "tiny", "--concurrency", "1",
+                    "--num-requests", "2", "--warmup", "0", "--input-len", "5", "--output-len", "2", "--no-calibrate",
+                    "--header", "Host: llm.example.test", "--header", "X-Tenant:blue");
+
+            assertThat(run.exit()).as(run.err()).isZero();
+            assertThat(stub.hosts()).hasSize(2).containsOnly("llm.example.test");
+        }
+    }
+
+    @Test
     void httpErrorsAreCountedByStatusWithTheServersMessageAndTheRestStillReported() throws Exception {
         try (var stub = new StubOpenAiServer()) {
             stub.answerWith(stub.streaming(FAST, FAST, 3), StubOpenAiServer.status(429, "queue is full, retry later"));
@@ -139,6 +152,8 @@ class ServeCommandTest {
         assertUsageError("error: unknown endpoint 'embeddings'", "--endpoint", "embeddings");
         assertUsageError("error: --output-len must be 1 or more", "--output-len", "0");
         assertUsageError("Invalid value for option '--num-requests'", "--num-requests", "many");
+        assertUsageError("error: --header must be NAME:VALUE", "--header", "no-colon");
+        assertUsageError("error: --header Content-Length cannot be set", "--header", "Content-Length: 3");
     }
 
     private static void assertUsageError(String message, String... override) {

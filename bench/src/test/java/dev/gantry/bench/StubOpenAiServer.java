@@ -44,6 +44,7 @@ final class StubOpenAiServer implements AutoCloseable {
     private final AtomicInteger requestCount = new AtomicInteger();
     private final List<JsonNode> requests = new CopyOnWriteArrayList<>();
     private final List<String> authorizations = new CopyOnWriteArrayList<>();
+    private final List<String> hosts = new CopyOnWriteArrayList<>();
     private final List<long[]> emissions = new CopyOnWriteArrayList<>();
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
     private volatile java.util.function.Supplier<String> metrics;
@@ -108,6 +109,11 @@ final class StubOpenAiServer implements AutoCloseable {
         return requests;
     }
 
+    /** The Host header of every completion request. */
+    List<String> hosts() {
+        return hosts;
+    }
+
     List<String> authorizations() {
         return authorizations;
     }
@@ -127,6 +133,7 @@ final class StubOpenAiServer implements AutoCloseable {
             JsonNode request = JSON.readTree(exchange.getRequestBody());
             requests.add(request);
             authorizations.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
+            hosts.add(String.valueOf(exchange.getRequestHeaders().getFirst("Host")));
             int n = requestCount.getAndIncrement();
             behaviors.get(n % behaviors.size()).respond(exchange, request, arrival);
         }

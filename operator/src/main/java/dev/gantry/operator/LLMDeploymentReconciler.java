@@ -2,17 +2,21 @@ package dev.gantry.operator;
 
 import dev.gantry.operator.api.LLMDeployment;
 import dev.gantry.operator.api.LLMDeploymentStatus;
+import dev.gantry.operator.dependent.ApiKeySecrets;
 import dev.gantry.operator.dependent.AutoscalingEnabled;
+import dev.gantry.operator.dependent.IngressEnabled;
 import dev.gantry.operator.dependent.MultipleWorkers;
 import dev.gantry.operator.dependent.ServiceMonitorCrdPresent;
 import dev.gantry.operator.dependent.ServiceMonitorDependent;
 import dev.gantry.operator.dependent.WorkerAutoscalerDependent;
 import dev.gantry.operator.dependent.WorkerDeploymentDependent;
 import dev.gantry.operator.dependent.WorkerDisruptionBudgetDependent;
+import dev.gantry.operator.dependent.WorkerIngressDependent;
 import dev.gantry.operator.dependent.WorkerServiceDependent;
 import dev.gantry.operator.desired.WorkerLabels;
 import dev.gantry.operator.status.StatusAggregator;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -51,6 +55,7 @@ import java.util.concurrent.TimeUnit;
                 reconcilePrecondition = AutoscalingEnabled.class, dependsOn = LLMDeploymentReconciler.DEPLOYMENT),
         @Dependent(name = "disruption-budget", type = WorkerDisruptionBudgetDependent.class,
                 reconcilePrecondition = MultipleWorkers.class),
+        @Dependent(name = "ingress", type = WorkerIngressDependent.class, reconcilePrecondition = IngressEnabled.class),
         @Dependent(name = "service-monitor", type = ServiceMonitorDependent.class,
                 activationCondition = ServiceMonitorCrdPresent.class),
 })
@@ -60,8 +65,10 @@ import java.util.concurrent.TimeUnit;
 @ControllerConfiguration(name = "llmdeployment",
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 // Beyond the dependents' rules, which quarkus-operator-sdk derives: the pod informer of the status,
-// and ServiceMonitorCrdPresent's look-up of the ServiceMonitor CRD.
+// the Secret informer of the API keys (ApiKeySecrets), and ServiceMonitorCrdPresent's look-up of
+// the ServiceMonitor CRD.
 @RBACRule(apiGroups = "", resources = "pods", verbs = {RBACVerbs.GET, RBACVerbs.LIST, RBACVerbs.WATCH})
+@RBACRule(apiGroups = "", resources = "secrets", verbs = {RBACVerbs.GET, RBACVerbs.LIST, RBACVerbs.WATCH})
 @RBACRule(apiGroups = "apiextensions.k8s.io", resources = "customresourcedefinitions", verbs = RBACVerbs.GET)
 public class LLMDeploymentReconciler implements Reconciler<LLMDeployment> {
     static final String DEPLOYMENT = "deployment";
@@ -80,6 +87,7 @@ public class LLMDeploymentReconciler implements Reconciler<LLMDeployment> {
     /**
      * Worker pods, watched for the status only (crash loops, unschedulable pods). Pods are owned
      * by ReplicaSets, not by the LLMDeployment, so they map to it through the instance label.
+     * And the API keys' Secrets, for the Deployment's {@code ApiKeyHash} and the status.
      */
     @Override
     public List<EventSource<?, LLMDeployment>> prepareEventSources(EventSourceContext<LLMDeployment> context) {
@@ -88,7 +96,7 @@ public class LLMDeploymentReconciler implements Reconciler<LLMDeployment> {
                 .withLabelSelector(WorkerLabels.MANAGED_BY + "=" + WorkerLabels.OPERATOR)
                 .withSecondaryToPrimaryMapper(LLMDeploymentReconciler::ownerOf)
                 .build();
-        return List.of(new InformerEventSource<>(config, context));
+        return List.of(new InformerEventSource<>(config, context), ApiKeySecrets.eventSource(context));
     }
 
     static Set<ResourceID> ownerOf(Pod pod) {
@@ -101,7 +109,8 @@ public class LLMDeploymentReconciler implements Reconciler<LLMDeployment> {
     public UpdateControl<LLMDeployment> reconcile(LLMDeployment llmd, Context<LLMDeployment> context) {
         Optional<Deployment> deployment = context.getSecondaryResource(Deployment.class);
         List<Pod> pods = List.copyOf(context.getSecondaryResources(Pod.class));
-        LLMDeploymentStatus status = StatusAggregator.aggregate(llmd, deployment, pods, clock.instant());
+        Optional<Secret> apiKeySecret = ApiKeySecrets.observed(llmd, context);
+        LLMDeploymentStatus status = StatusAggregator.aggregate(llmd, deployment, pods, apiKeySecret, clock.instant());
         if (status.equals(llmd.getStatus())) {
             return UpdateControl.noUpdate();
         }

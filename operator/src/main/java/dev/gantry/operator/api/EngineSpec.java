@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import java.util.List;
 
 /** Serving-engine settings; each unset field keeps the worker's own default. */
@@ -44,9 +43,6 @@ public class EngineSpec {
 
     @JsonPropertyDescription("Extra command-line arguments appended to the worker's serve command.")
     public List<String> args;
-
-    @JsonPropertyDescription("Extra environment variables of the worker container; they win over those the operator sets.")
-    public List<EnvVar> env;
 
     /** The worker's activation precisions ({@code gantry.activations}). */
     public enum Activations { f32, q8 }

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Affinity;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.model.annotation.SpecReplicas;
 import java.util.List;
@@ -17,6 +19,11 @@ import java.util.Map;
 @ValidationRule(value = "!(has(self.replicas) && has(self.autoscaling))",
         message = "set either replicas or autoscaling, not both", reason = "FieldValueForbidden")
 public class LLMDeploymentSpec {
+    /** Variables spec.env may not set (the CRD's CEL rule refuses them): other objects depend on their values. */
+    public static final List<String> RESERVED_ENV = List.of("GANTRY_MODEL", "GANTRY_CACHE", "QUARKUS_HTTP_PORT");
+    static final String RESERVED_ENV_CEL = "['GANTRY_MODEL', 'GANTRY_CACHE', 'QUARKUS_HTTP_PORT']";
+    /** Bounds the CEL rule's cost, which the API server estimates from the list's largest size. */
+    static final int MAX_ENV = 256;
 
     @Required
     @JsonPropertyDescription("The model to serve and how the workers see it.")
@@ -51,4 +58,17 @@ public class LLMDeploymentSpec {
 
     @JsonPropertyDescription("How the workers serve: port, API key, response cache.")
     public ServingSpec serving;
+
+    @JsonPropertyDescription("An Ingress in front of the workers' Service; none: reachable in the cluster only.")
+    public IngressSpec ingress;
+
+    @Size(max = MAX_ENV)
+    @ValidationRule(value = "self.all(e, !has(e.name) || !(e.name in " + RESERVED_ENV_CEL + "))",
+            message = "GANTRY_MODEL, GANTRY_CACHE and QUARKUS_HTTP_PORT are set by the operator from spec.model and "
+                    + "spec.serving.port", reason = "FieldValueForbidden")
+    @JsonPropertyDescription("Extra environment variables of the worker container (value or valueFrom), applied after "
+            + "the operator's own: a name the operator also sets (HF_ENDPOINT, GANTRY_DRAIN_TIMEOUT, ...) takes this "
+            + "value. GANTRY_MODEL, GANTRY_CACHE and QUARKUS_HTTP_PORT are reserved: the model's volume, the Service "
+            + "and the probes depend on them.")
+    public List<EnvVar> env;
 }

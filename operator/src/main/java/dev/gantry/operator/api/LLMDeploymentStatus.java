@@ -26,7 +26,8 @@ public class LLMDeploymentStatus {
     @JsonPropertyDescription("Workers that pass their readiness probe.")
     public Integer readyReplicas;
 
-    @JsonPropertyDescription("The in-cluster URL of the OpenAI-compatible API.")
+    @JsonPropertyDescription("The URL of the OpenAI-compatible API: through the Ingress (http(s)://host/path) when "
+            + "spec.ingress names a host, else the in-cluster Service URL.")
     public String url;
 
     @JsonPropertyDescription("The metadata.generation this status was computed for.")

@@ -47,6 +47,13 @@ public interface OperatorConfig {
     @WithDefault("10s")
     Duration terminationGraceMargin();
 
+    /**
+     * The hub that workers of hf:// models download from (their HF_ENDPOINT), e.g. an in-cluster
+     * mirror; none: the worker's default, https://huggingface.co. An LLMDeployment's spec.env
+     * setting HF_ENDPOINT wins.
+     */
+    Optional<String> hfEndpoint();
+
     /** Size limit of the emptyDir that caches downloaded (hf://) models; none: bounded only by the node. */
     Optional<String> modelCacheSizeLimit();
 

@@ -6,7 +6,6 @@ import dev.gantry.operator.desired.WorkerAutoscaler;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import jakarta.inject.Inject;
 
@@ -15,7 +14,7 @@ import jakarta.inject.Inject;
  * when it stops holding, the workflow deletes the HPA.
  */
 @KubernetesDependent(informer = @Informer(labelSelector = Selectors.MANAGED))
-public class WorkerAutoscalerDependent extends CRUDKubernetesDependentResource<HorizontalPodAutoscaler, LLMDeployment> {
+public class WorkerAutoscalerDependent extends ConditionalDependent<HorizontalPodAutoscaler> {
     /** Injected under Quarkus; given to the other constructor by {@code StandaloneOperator}. */
     @Inject
     OperatorConfig config;

@@ -10,7 +10,10 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernete
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import jakarta.inject.Inject;
 
-/** The workers' Deployment, applied server-side; see {@link WorkerDeployment} for what it holds. */
+/**
+ * The workers' Deployment, applied server-side; see {@link WorkerDeployment} for what it holds. The
+ * API key's Secret comes from the reconciler's {@link ApiKeySecrets} event source.
+ */
 @KubernetesDependent(informer = @Informer(labelSelector = Selectors.MANAGED))
 public class WorkerDeploymentDependent extends CRUDKubernetesDependentResource<Deployment, LLMDeployment> {
     /** Injected under Quarkus; given to the other constructor by {@code StandaloneOperator}. */
@@ -32,6 +35,6 @@ public class WorkerDeploymentDependent extends CRUDKubernetesDependentResource<D
 
     @Override
     protected Deployment desired(LLMDeployment llmd, Context<LLMDeployment> context) {
-        return WorkerDeployment.of(llmd, config);
+        return WorkerDeployment.of(llmd, config, ApiKeySecrets.observed(llmd, context));
     }
 }

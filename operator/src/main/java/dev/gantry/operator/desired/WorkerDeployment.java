@@ -6,6 +6,7 @@ import dev.gantry.operator.api.ServingSpec;
 import dev.gantry.operator.config.OperatorConfig;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** The desired Deployment of an LLMDeployment's workers. */
 public final class WorkerDeployment {
@@ -23,7 +25,16 @@ public final class WorkerDeployment {
     private WorkerDeployment() {
     }
 
+    /** The Deployment of an LLMDeployment whose API-key Secret (if it names one) is not known. */
     public static Deployment of(LLMDeployment llmd, OperatorConfig config) {
+        return of(llmd, config, Optional.empty());
+    }
+
+    /**
+     * @param apiKeySecret the Secret of spec.serving.apiKeySecretRef as observed, for
+     *     {@link ApiKeyHash}; empty when there is none or it is missing
+     */
+    public static Deployment of(LLMDeployment llmd, OperatorConfig config, Optional<Secret> apiKeySecret) {
         LLMDeploymentSpec spec = llmd.getSpec();
         List<Volume> volumes = volumes(ModelSource.of(spec.model.uri), config);
         Container worker = WorkerContainer.of(llmd, config);
@@ -41,7 +52,7 @@ public final class WorkerDeployment {
                 .withNewTemplate()
                 .withNewMetadata()
                 .withLabels(WorkerLabels.of(llmd))
-                .withAnnotations(podAnnotations(llmd, worker, volumes))
+                .withAnnotations(podAnnotations(llmd, worker, volumes, ApiKeyHash.of(llmd, apiKeySecret)))
                 .endMetadata()
                 .withNewSpec()
                 .withContainers(worker)
@@ -89,12 +100,14 @@ public final class WorkerDeployment {
                 .build();
     }
 
-    static Map<String, String> podAnnotations(LLMDeployment llmd, Container worker, List<Volume> volumes) {
+    static Map<String, String> podAnnotations(LLMDeployment llmd, Container worker, List<Volume> volumes,
+            Optional<String> apiKeyHash) {
         Map<String, String> annotations = new LinkedHashMap<>();
         annotations.put("prometheus.io/scrape", "true");
         annotations.put("prometheus.io/port", String.valueOf(ServingSpec.portOf(llmd.getSpec().serving)));
         annotations.put("prometheus.io/path", WorkerContainer.METRICS_PATH);
         annotations.put(ConfigHash.ANNOTATION, ConfigHash.of(worker, volumes));
+        apiKeyHash.ifPresent(hash -> annotations.put(ApiKeyHash.ANNOTATION, hash));
         return annotations;
     }
 

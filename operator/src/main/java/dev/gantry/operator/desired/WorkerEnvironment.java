@@ -28,7 +28,7 @@ public final class WorkerEnvironment {
     public static List<EnvVar> of(LLMDeployment llmd, OperatorConfig config) {
         LLMDeploymentSpec spec = llmd.getSpec();
         ModelSource source = ModelSource.of(spec.model.uri);
-        // Ordered, and keyed by name so that spec.engine.env can replace what the operator sets.
+        // Ordered, and keyed by name so that spec.env can replace what the operator sets.
         Map<String, EnvVar> env = new LinkedHashMap<>();
         put(env, "GANTRY_MODEL", source.model());
         put(env, "GANTRY_CACHE", source.cacheDir());
@@ -53,9 +53,14 @@ public final class WorkerEnvironment {
         }
         put(env, "GANTRY_DRAIN_TIMEOUT", seconds(config.drainTimeout()));
         put(env, "QUARKUS_HTTP_PORT", ServingSpec.portOf(spec.serving));
+        // Only workers that download: a change of the operator's hub would roll the others for nothing.
+        if (!source.fromClaim() && source.model().startsWith("hf://")) {
+            put(env, "HF_ENDPOINT", config.hfEndpoint().filter(e -> !e.isBlank()).orElse(null));
+        }
 
-        if (engine.env != null) {
-            engine.env.forEach(e -> env.put(e.getName(), e));
+        // Last, so that they win; the CRD refuses LLMDeploymentSpec.RESERVED_ENV here.
+        if (spec.env != null) {
+            spec.env.forEach(e -> env.put(e.getName(), e));
         }
         return new ArrayList<>(env.values());
     }

@@ -3,34 +3,51 @@ package dev.gantry.operator.status;
 import dev.gantry.operator.api.LLMDeployment;
 import dev.gantry.operator.api.LLMDeploymentSpec;
 import dev.gantry.operator.api.LLMDeploymentStatus;
+import dev.gantry.operator.api.SecretKeyRef;
+import dev.gantry.operator.desired.ApiKeyHash;
+import dev.gantry.operator.desired.WorkerIngress;
 import dev.gantry.operator.desired.WorkerLabels;
 import dev.gantry.operator.desired.WorkerService;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentCondition;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * The one place an LLMDeployment's status is computed: a pure function of the resource (its
- * generation, spec and previous status), the observed worker Deployment, the worker pods and the
- * time. Same inputs, equal status, so the reconciler writes only real changes; a condition keeps
+ * generation, spec and previous status), the observed worker Deployment, the worker pods, the API
+ * key's Secret and the time. Same inputs, equal status, so the reconciler writes only real changes; a condition keeps
  * its lastTransitionTime until its status flips, so reason or message updates cause no churn.
  */
 public final class StatusAggregator {
+    /** Degraded reason: the Secret of spec.serving.apiKeySecretRef does not exist. */
+    public static final String API_KEY_SECRET_NOT_FOUND = "ApiKeySecretNotFound";
+    /** Degraded reason: that Secret exists but lacks the key. */
+    public static final String API_KEY_NOT_IN_SECRET = "ApiKeyNotInSecret";
 
     private StatusAggregator() {
     }
 
+    /**
+     * @param apiKeySecret the Secret spec.serving.apiKeySecretRef names, as observed; empty when
+     *     there is no reference or no such Secret
+     */
     public static LLMDeploymentStatus aggregate(LLMDeployment llmd, Optional<Deployment> deployment, List<Pod> pods,
-            Instant now) {
+            Optional<Secret> apiKeySecret, Instant now) {
         long generation = llmd.getMetadata().getGeneration() == null ? 0 : llmd.getMetadata().getGeneration();
         DeploymentStatus observed = deployment.map(Deployment::getStatus).orElse(null);
         int replicas = count(observed == null ? null : observed.getReplicas());
@@ -42,7 +59,11 @@ public final class StatusAggregator {
                 && Objects.equals(observed.getObservedGeneration(), deployment.get().getMetadata().getGeneration());
         boolean rolledOut = caughtUp && updated >= desired && replicas == updated && available >= desired;
 
-        Optional<WorkerProblems.Problem> problem = WorkerProblems.find(pods);
+        // The missing key first: the pods only say CreateContainerConfigError, this says what to create.
+        Optional<WorkerProblems.Problem> problem = apiKeyProblem(llmd, apiKeySecret);
+        if (problem.isEmpty()) {
+            problem = WorkerProblems.find(pods);
+        }
         if (problem.isEmpty()) {
             problem = progressDeadlineExceeded(observed);
         }
@@ -74,7 +95,7 @@ public final class StatusAggregator {
         status.conditions = conditions;
         status.replicas = replicas;
         status.readyReplicas = ready;
-        status.url = WorkerService.url(llmd);
+        status.url = url(llmd);
         status.observedGeneration = generation;
         status.selector = WorkerLabels.selectorString(llmd);
         return status;
@@ -90,15 +111,60 @@ public final class StatusAggregator {
         LLMDeploymentStatus status = new LLMDeploymentStatus();
         status.conditions = new ArrayList<>(old.conditions.stream()
                 .filter(c -> !ConditionType.DEGRADED.equals(c.getType())).toList());
-        String message = error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
+        String message = describe(error);
         status.conditions.add(condition(old.conditions, ConditionType.DEGRADED, true, "ReconcileFailed",
                 message, generation, now));
         status.replicas = old.replicas;
         status.readyReplicas = old.readyReplicas;
-        status.url = WorkerService.url(llmd);
+        status.url = url(llmd);
         status.observedGeneration = old.observedGeneration;
         status.selector = WorkerLabels.selectorString(llmd);
         return status;
+    }
+
+    /**
+     * One line per failed dependent ("ingress: ..."), without the stack traces JOSDK's aggregated
+     * message carries, which would make the condition unreadable.
+     */
+    static String describe(Exception error) {
+        if (error instanceof AggregatedOperatorException aggregated && !aggregated.getAggregatedExceptions().isEmpty()) {
+            return new TreeMap<>(aggregated.getAggregatedExceptions()).entrySet().stream()
+                    .map(e -> e.getKey() + ": " + messageOf(e.getValue()))
+                    .collect(Collectors.joining("; "));
+        }
+        return messageOf(error);
+    }
+
+    private static String messageOf(Throwable error) {
+        return error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
+    }
+
+    /** Where clients reach the API: the Ingress URL when the Ingress names a host, else the Service's. */
+    static String url(LLMDeployment llmd) {
+        return WorkerIngress.url(llmd).orElseGet(() -> WorkerService.url(llmd));
+    }
+
+    /** The API key's Secret or key is missing: no worker can start until it exists. */
+    static Optional<WorkerProblems.Problem> apiKeyProblem(LLMDeployment llmd, Optional<Secret> secret) {
+        Optional<SecretKeyRef> ref = ApiKeyHash.ref(llmd);
+        if (ref.isEmpty()) {
+            return Optional.empty();
+        }
+        String name = ref.get().name;
+        String namespace = llmd.getMetadata().getNamespace();
+        if (secret.isEmpty()) {
+            return Optional.of(new WorkerProblems.Problem(API_KEY_SECRET_NOT_FOUND, "Secret " + name
+                    + " (spec.serving.apiKeySecretRef) not found in namespace " + namespace
+                    + ": the workers cannot start without their API key"));
+        }
+        Map<String, String> data = secret.get().getData();
+        if (data == null || !data.containsKey(ref.get().key)) {
+            return Optional.of(new WorkerProblems.Problem(API_KEY_NOT_IN_SECRET, "Secret " + name + " in namespace "
+                    + namespace + " has no key " + ref.get().key + " (spec.serving.apiKeySecretRef.key)"
+                    + (data == null || data.isEmpty() ? "; it has no keys" : "; it has " + String.join(", ",
+                            new TreeSet<>(data.keySet())))));
+        }
+        return Optional.empty();
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.gantry.operator.status;
 
+import dev.gantry.operator.desired.WorkerContainer;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import java.util.Comparator;
@@ -12,8 +15,18 @@ import java.util.stream.Stream;
 final class WorkerProblems {
     /** Waiting reasons that do not clear by themselves: a human must fix the image, spec or Secret. */
     static final Set<String> STUCK_WAITING_REASONS = Set.of(
-            "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+            "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName",
             "CreateContainerConfigError", "CreateContainerError");
+
+    /**
+     * The reasons a worker that cannot start writes first in its termination message
+     * ({@code <Reason>: <message>}, the worker's {@code StartFailure}); they become Degraded's reason.
+     */
+    static final Set<String> WORKER_START_REASONS = Set.of(
+            "ModelNotFound", "ModelInvalid", "ModelDownloadFailed", "InvalidConfiguration", "StartFailed");
+
+    /** The longest worker message carried into the condition: the kubelet allows 4 KiB, a condition less is kinder. */
+    static final int MAX_WORKER_MESSAGE = 1024;
 
     /** A problem: the condition's reason and message. */
     record Problem(String reason, String message) {
@@ -24,13 +37,20 @@ final class WorkerProblems {
 
     /**
      * The first problem, pods in name order so that the message is stable between reconciles
-     * (a changing message would rewrite the status every time).
+     * (a changing message would rewrite the status every time). A worker that said why it exited
+     * comes first: its reason is the most precise there is.
      */
     static Optional<Problem> find(List<Pod> pods) {
         List<Pod> sorted = pods.stream()
                 .filter(p -> p.getMetadata() != null && p.getMetadata().getDeletionTimestamp() == null)
                 .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
                 .toList();
+        for (Pod pod : sorted) {
+            Optional<Problem> failed = workerStartFailure(pod, sorted.size());
+            if (failed.isPresent()) {
+                return failed;
+            }
+        }
         for (Pod pod : sorted) {
             Optional<Problem> stuck = stuckContainer(pod, sorted.size());
             if (stuck.isPresent()) {
@@ -44,6 +64,54 @@ final class WorkerProblems {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The worker container exited non-zero with a classified termination message, and is not
+     * ready since. Seen from the first exit on: the kubelet shows it as the current state for a
+     * moment, then as the last state while the container waits in CrashLoopBackOff or runs (and
+     * loads) again; only a ready worker has left it behind.
+     */
+    private static Optional<Problem> workerStartFailure(Pod pod, int podCount) {
+        if (pod.getStatus() == null) {
+            return Optional.empty();
+        }
+        return stream(pod.getStatus().getContainerStatuses())
+                .filter(cs -> WorkerContainer.NAME.equals(cs.getName()) && !Boolean.TRUE.equals(cs.getReady()))
+                .flatMap(cs -> lastFailure(cs).stream())
+                .flatMap(t -> classified(t.getMessage()).stream()
+                        .map(reason -> new Problem(reason, "pod " + pod.getMetadata().getName() + " (of " + podCount
+                                + "): the worker exited with code " + t.getExitCode() + ": "
+                                + oneLine(t.getMessage()))))
+                .findFirst();
+    }
+
+    /** The container's latest non-zero exit: the current state while it is terminated, else the last one. */
+    private static Optional<ContainerStateTerminated> lastFailure(ContainerStatus cs) {
+        ContainerStateTerminated now = cs.getState() == null ? null : cs.getState().getTerminated();
+        ContainerStateTerminated last = cs.getLastState() == null ? null : cs.getLastState().getTerminated();
+        ContainerStateTerminated latest = now != null ? now : last;
+        return latest != null && latest.getExitCode() != null && latest.getExitCode() != 0
+                ? Optional.of(latest) : Optional.empty();
+    }
+
+    /** The reason a termination message starts with, when it is one of the worker's. */
+    static Optional<String> classified(String message) {
+        if (message == null) {
+            return Optional.empty();
+        }
+        String text = message.strip();
+        int colon = text.indexOf(':');
+        return colon > 0 && WORKER_START_REASONS.contains(text.substring(0, colon))
+                ? Optional.of(text.substring(0, colon)) : Optional.empty();
+    }
+
+    /** The first line (the worker writes one; a log tail under FallbackToLogsOnError has more), bounded. */
+    private static String oneLine(String message) {
+        String text = message.strip();
+        int newline = text.indexOf('\n');
+        String line = newline < 0 ? text : text.substring(0, newline).strip();
+        return line.length() <= MAX_WORKER_MESSAGE ? line : line.substring(0, MAX_WORKER_MESSAGE) + "...";
     }
 
     private static Optional<Problem> stuckContainer(Pod pod, int podCount) {
@@ -73,6 +141,7 @@ final class WorkerProblems {
                 });
     }
 
+    /** The scheduler's verdict on a pod it cannot place, with its per-node reasons (resources, taints, affinity). */
     private static Optional<Problem> unschedulable(Pod pod) {
         if (pod.getStatus() == null) {
             return Optional.empty();
@@ -82,7 +151,8 @@ final class WorkerProblems {
                         && "Unschedulable".equals(c.getReason()))
                 .findFirst()
                 .map((PodCondition c) -> new Problem("Unschedulable", "pod " + pod.getMetadata().getName()
-                        + " cannot be scheduled" + (c.getMessage() == null ? "" : ": " + c.getMessage())));
+                        + " cannot be scheduled" + (c.getMessage() == null || c.getMessage().isBlank()
+                                ? " (the scheduler gave no reason)" : ": " + c.getMessage())));
     }
 
     private static <T> Stream<T> stream(List<T> list) {

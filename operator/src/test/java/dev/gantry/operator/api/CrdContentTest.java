@@ -65,6 +65,22 @@ class CrdContentTest {
                 .containsExactly("!(has(self.replicas) && has(self.autoscaling))");
         assertThat(spec.getProperties().get("autoscaling").getXKubernetesValidations()).extracting(ValidationRule::getRule)
                 .containsExactly("!has(self.minReplicas) || self.minReplicas <= self.maxReplicas");
+        assertThat(spec.getProperties().get("ingress").getXKubernetesValidations()).extracting(ValidationRule::getRule)
+                .containsExactly("!has(self.tls) || has(self.host)");
+        JSONSchemaProps env = spec.getProperties().get("env");
+        assertThat(env.getXKubernetesValidations()).extracting(ValidationRule::getRule).singleElement()
+                .satisfies(rule -> assertThat(rule).contains(LLMDeploymentSpec.RESERVED_ENV));
+        // The API server refuses a CEL rule over a list whose estimated cost has no bound.
+        assertThat(env.getMaxItems()).isEqualTo((long) LLMDeploymentSpec.MAX_ENV);
+    }
+
+    @Test
+    void ingressFields() {
+        JSONSchemaProps ingress = spec.getProperties().get("ingress");
+        assertThat(ingress.getProperties()).containsOnlyKeys("host", "path", "className", "annotations", "tls");
+        assertThat(ingress.getProperties().get("path").getDefault().asText()).isEqualTo("/");
+        assertThat(ingress.getProperties().get("tls").getRequired()).containsExactly("secretName");
+        assertThat(spec.getProperties().get("engine").getProperties()).as("env moved to spec.env").doesNotContainKey("env");
     }
 
     @Test

@@ -13,12 +13,16 @@ import dev.gantry.operator.api.WorkerResources;
 import dev.gantry.operator.config.OperatorConfig;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -97,13 +101,71 @@ class WorkerDeploymentTest {
     void userEnvironmentWinsAndArgsAreAppended() {
         LLMDeployment llmd = Fixtures.llmd();
         llmd.getSpec().engine = new EngineSpec();
-        llmd.getSpec().engine.env = List.of(new EnvVar("GANTRY_DRAIN_TIMEOUT", "2m", null), new EnvVar("HF_TOKEN", "t", null));
+        llmd.getSpec().env = List.of(new EnvVar("GANTRY_DRAIN_TIMEOUT", "2m", null),
+                new EnvVarBuilder().withName("HF_TOKEN").withNewValueFrom().withNewSecretKeyRef("token", "hub", false)
+                        .endValueFrom().build(),
+                new EnvVar("JAVA_TOOL_OPTIONS", "-Xss2m", null));
         llmd.getSpec().engine.args = List.of("--threads", "4");
         Deployment d = WorkerDeployment.of(llmd, config);
         assertThat(value(d, "GANTRY_DRAIN_TIMEOUT")).isEqualTo("2m");
-        assertThat(value(d, "HF_TOKEN")).isEqualTo("t");
+        assertThat(env(d).get("HF_TOKEN").getValueFrom().getSecretKeyRef().getName()).isEqualTo("hub");
         assertThat(worker(d).getEnv().stream().filter(e -> e.getName().equals("GANTRY_DRAIN_TIMEOUT"))).hasSize(1);
+        // The operator's own first, then the user's in their order.
+        assertThat(worker(d).getEnv()).extracting(EnvVar::getName).endsWith("HF_TOKEN", "JAVA_TOOL_OPTIONS");
         assertThat(worker(d).getArgs()).containsExactly("--threads", "4");
+        assertThat(hash(llmd)).as("the environment is configuration: it rolls the workers")
+                .isNotEqualTo(hash(Fixtures.llmd()));
+    }
+
+    @Test
+    void theOperatorsHubEndpointReachesWorkersThatDownload() {
+        OperatorConfig mirror = Fixtures.config(Map.of("gantry.operator.hf-endpoint", "http://hub.models.svc:8080"));
+        assertThat(value(WorkerDeployment.of(Fixtures.llmd(), mirror), "HF_ENDPOINT")).isEqualTo("http://hub.models.svc:8080");
+        assertThat(value(WorkerDeployment.of(Fixtures.llmd(), config), "HF_ENDPOINT")).as("none configured").isNull();
+        // Models from a claim or the image download nothing: their workers do not get it (nor roll when it changes).
+        assertThat(env(WorkerDeployment.of(Fixtures.llmd("pvc://weights/m.gguf"), mirror))).doesNotContainKey("HF_ENDPOINT");
+        assertThat(env(WorkerDeployment.of(Fixtures.llmd("/models/m.gguf"), mirror))).doesNotContainKey("HF_ENDPOINT");
+
+        LLMDeployment own = Fixtures.llmd();
+        own.getSpec().env = List.of(new EnvVar("HF_ENDPOINT", "https://mirror.example.com", null));
+        Deployment d = WorkerDeployment.of(own, mirror);
+        assertThat(value(d, "HF_ENDPOINT")).as("spec.env wins").isEqualTo("https://mirror.example.com");
+        assertThat(worker(d).getEnv().stream().filter(e -> e.getName().equals("HF_ENDPOINT"))).hasSize(1);
+    }
+
+    @Test
+    void theApiKeyHashFollowsTheSecretsValue() {
+        LLMDeployment llmd = Fixtures.llmd();
+        llmd.getSpec().serving = new ServingSpec();
+        llmd.getSpec().serving.apiKeySecretRef = new SecretKeyRef("chat-key", "token");
+        String first = apiKeyHash(llmd, secret("token", "c2VjcmV0LTE="));
+        assertThat(first).hasSize(16).matches("[0-9a-f]+");
+        assertThat(apiKeyHash(llmd, secret("token", "c2VjcmV0LTE="))).as("stable").isEqualTo(first);
+        assertThat(apiKeyHash(llmd, secret("token", "c2VjcmV0LTI="))).as("a new key rolls the workers").isNotEqualTo(first);
+        Secret withOtherKeys = secret("token", "c2VjcmV0LTE=");
+        withOtherKeys.getData().put("unrelated", "eA==");
+        assertThat(apiKeyHash(llmd, withOtherKeys)).as("other keys do not count").isEqualTo(first);
+
+        assertThat(apiKeyHash(llmd, secret("other", "eA=="))).as("key missing: no annotation").isNull();
+        assertThat(annotations(WorkerDeployment.of(llmd, config, Optional.empty()))).doesNotContainKey(ApiKeyHash.ANNOTATION);
+        LLMDeployment keyless = Fixtures.llmd();
+        assertThat(apiKeyHash(keyless, secret("token", "c2VjcmV0LTE="))).as("no API key: no annotation").isNull();
+        // The value is not in the config hash: the env var only names the Secret.
+        assertThat(hash(llmd)).isEqualTo(WorkerDeployment.of(llmd, config, Optional.of(secret("token", "eA=="))).getSpec()
+                .getTemplate().getMetadata().getAnnotations().get(ConfigHash.ANNOTATION));
+    }
+
+    private static Secret secret(String key, String base64) {
+        return new SecretBuilder().withNewMetadata().withName("chat-key").withNamespace("llm").endMetadata()
+                .withData(new java.util.HashMap<>(Map.of(key, base64))).build();
+    }
+
+    private String apiKeyHash(LLMDeployment llmd, Secret secret) {
+        return annotations(WorkerDeployment.of(llmd, config, Optional.of(secret))).get(ApiKeyHash.ANNOTATION);
+    }
+
+    private static Map<String, String> annotations(Deployment d) {
+        return d.getSpec().getTemplate().getMetadata().getAnnotations();
     }
 
     @Test
@@ -127,6 +189,14 @@ class WorkerDeploymentTest {
         assertThat(c.getLivenessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("http");
         // Generous: 10s × 180 = 30 minutes for download and load before liveness starts.
         assertThat(c.getStartupProbe().getPeriodSeconds() * c.getStartupProbe().getFailureThreshold()).isEqualTo(1800);
+    }
+
+    @Test
+    void aWorkerThatCannotStartLeavesItsReasonInTheTerminationMessage() {
+        Container c = worker(WorkerDeployment.of(Fixtures.llmd(), config));
+        assertThat(c.getTerminationMessagePolicy()).isEqualTo("FallbackToLogsOnError");
+        // The kubelet's default, /dev/termination-log: where the worker writes "<Reason>: <message>".
+        assertThat(c.getTerminationMessagePath()).isNull();
     }
 
     @Test

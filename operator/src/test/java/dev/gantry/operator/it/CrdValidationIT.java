@@ -137,6 +137,55 @@ class CrdValidationIT {
     }
 
     @Test
+    void anIngressAndExtraEnvironmentAreKept() {
+        client.resource(manifest("exposed", """
+                model: {uri: "hf://acme/m-GGUF/m.gguf"}
+                ingress:
+                  host: chat.example.com
+                  className: nginx
+                  annotations: {nginx.ingress.kubernetes.io/proxy-body-size: 8m}
+                  tls: {secretName: chat-tls}
+                env:
+                - {name: HF_ENDPOINT, value: "http://hub.e2e.svc"}
+                - name: HF_TOKEN
+                  valueFrom: {secretKeyRef: {name: hub, key: token}}
+                """)).create();
+        LLMDeployment read = client.resources(LLMDeployment.class).inNamespace(NS).withName("exposed").get();
+        assertThat(read.getSpec().ingress.host).isEqualTo("chat.example.com");
+        assertThat(read.getSpec().ingress.path).as("the schema's default").isEqualTo("/");
+        assertThat(read.getSpec().ingress.tls.secretName).isEqualTo("chat-tls");
+        assertThat(read.getSpec().env).extracting(e -> e.getName()).containsExactly("HF_ENDPOINT", "HF_TOKEN");
+        assertThat(read.getSpec().env.get(1).getValueFrom().getSecretKeyRef().getName()).isEqualTo("hub");
+    }
+
+    @Test
+    void tlsWithoutAHostIsRejectedByTheCelRule() {
+        KubernetesClientException e = rejected("tlsnohost", """
+                model: {uri: /models/m.gguf}
+                ingress: {tls: {secretName: chat-tls}}
+                """);
+        assertThat(e.getMessage()).contains("spec.ingress").contains("tls needs a host");
+    }
+
+    @Test
+    void anIngressHostThatIsNoHostNameIsRejectedByThePattern() {
+        KubernetesClientException e = rejected("badhost", """
+                model: {uri: /models/m.gguf}
+                ingress: {host: "https://chat.example.com"}
+                """);
+        assertThat(e.getMessage()).contains("spec.ingress.host").contains("should match");
+    }
+
+    @Test
+    void settingAReservedVariableIsRejectedByTheCelRule() {
+        KubernetesClientException e = rejected("reserved", """
+                model: {uri: /models/m.gguf}
+                env: [{name: HF_TOKEN, value: t}, {name: QUARKUS_HTTP_PORT, value: "9000"}]
+                """);
+        assertThat(e.getMessage()).contains("spec.env").contains("set by the operator from spec.model and spec.serving.port");
+    }
+
+    @Test
     void missingModelIsRejected() {
         KubernetesClientException e = rejected("nomodel", """
                 replicas: 1

@@ -111,6 +111,36 @@ public final class FakeKubelet {
         writeStatus(pod, "Running", false, statuses);
     }
 
+    /**
+     * The worker exited with {@code exitCode}, leaving {@code message} in its termination-message
+     * file: the first exit, as the kubelet shows it until it restarts the container.
+     */
+    public void exit(Pod pod, int exitCode, String message) {
+        String now = now();
+        List<ContainerStatus> statuses = pod.getSpec().getContainers().stream()
+                .map(c -> new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
+                        .withReady(false).withStarted(false).withRestartCount(0)
+                        .withNewState().withNewTerminated().withExitCode(exitCode).withReason("Error").withMessage(message)
+                        .withStartedAt(now).withFinishedAt(now).endTerminated().endState()
+                        .build())
+                .toList();
+        writeStatus(pod, "Running", false, statuses);
+    }
+
+    /** After such an exit: restarted, running (loading again), not ready; the exit is the last state. */
+    public void restartAfterExit(Pod pod, int exitCode, String message) {
+        String now = now();
+        List<ContainerStatus> statuses = pod.getSpec().getContainers().stream()
+                .map(c -> new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
+                        .withReady(false).withStarted(true).withRestartCount(1)
+                        .withNewState().withNewRunning().withStartedAt(now).endRunning().endState()
+                        .withNewLastState().withNewTerminated().withExitCode(exitCode).withReason("Error")
+                        .withMessage(message).withStartedAt(now).withFinishedAt(now).endTerminated().endLastState()
+                        .build())
+                .toList();
+        writeStatus(pod, "Running", false, statuses);
+    }
+
     public static boolean isReady(Pod pod) {
         return pod.getStatus() != null && pod.getStatus().getConditions() != null && pod.getStatus().getConditions().stream()
                 .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));

@@ -3,23 +3,35 @@ package dev.gantry.operator.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gantry.operator.api.AutoscalingSpec;
+import dev.gantry.operator.api.IngressSpec;
 import dev.gantry.operator.api.LLMDeployment;
+import dev.gantry.operator.api.SecretKeyRef;
+import dev.gantry.operator.api.ServingSpec;
+import dev.gantry.operator.desired.ApiKeyHash;
 import dev.gantry.operator.desired.ConfigHash;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** What the operator makes of an LLMDeployment over its life: create, update, scale, autoscale, delete. */
+/**
+ * What the operator makes of an LLMDeployment over its life: create, update, scale, autoscale,
+ * expose through an Ingress, roll on a new API key, delete.
+ */
 class LLMDeploymentLifecycleIT extends OperatorClusterTest {
 
     @BeforeAll
@@ -174,6 +186,115 @@ class LLMDeploymentLifecycleIT extends OperatorClusterTest {
         assertThat(deploymentResource().get().getSpec().getReplicas()).as("the operator must not revert the HPA's count")
                 .isEqualTo(4);
         assertThat(pdb()).as("minReplicas 1: no PDB").isNull();
+
+        // Back to a fixed count: the HPA goes, and the operator sets spec.replicas again.
+        editSpec(l -> {
+            l.getSpec().autoscaling = null;
+            l.getSpec().replicas = 2;
+            return l;
+        });
+        eventually().until(() -> hpa() == null);
+        eventually().until(() -> deploymentResource().get().getSpec().getReplicas(), n -> n == 2);
+    }
+
+    @Test
+    void anIngressFollowsSpecIngressAndGoesWithIt() {
+        LLMDeployment llmd = llmd();
+        llmd.getSpec().ingress = new IngressSpec();
+        llmd.getSpec().ingress.host = "chat.example.com";
+        llmd.getSpec().ingress.className = "nginx";
+        llmd.getSpec().ingress.annotations = Map.of("nginx.ingress.kubernetes.io/proxy-read-timeout", "600");
+        llmd.getSpec().ingress.tls = new IngressSpec.Tls("chat-tls");
+        LLMDeployment created = create(llmd);
+
+        Ingress ingress = eventually().until(this::ingress, i -> i != null);
+        assertOwnedBy(ingress, created);
+        assertThat(ingress.getSpec().getIngressClassName()).isEqualTo("nginx");
+        assertThat(ingress.getMetadata().getAnnotations()).containsEntry("nginx.ingress.kubernetes.io/proxy-read-timeout", "600");
+        var rule = ingress.getSpec().getRules().getFirst();
+        assertThat(rule.getHost()).isEqualTo("chat.example.com");
+        var path = rule.getHttp().getPaths().getFirst();
+        assertThat(path.getPath()).as("the CRD's default").isEqualTo("/");
+        assertThat(path.getPathType()).isEqualTo("Prefix");
+        assertThat(path.getBackend().getService().getName()).isEqualTo(NAME);
+        assertThat(path.getBackend().getService().getPort().getNumber()).isEqualTo(ServingSpec.DEFAULT_PORT);
+        assertThat(ingress.getSpec().getTls().getFirst().getSecretName()).isEqualTo("chat-tls");
+        eventually().until(() -> llmdResource().get().getStatus(), s -> s != null && "https://chat.example.com/".equals(s.url));
+
+        // A new host moves the Ingress and the URL.
+        editSpec(l -> {
+            l.getSpec().ingress.host = "llm.example.com";
+            l.getSpec().ingress.tls = null;
+            return l;
+        });
+        eventually().until(() -> ingress().getSpec().getRules().getFirst().getHost(), "llm.example.com"::equals);
+        eventually().until(() -> llmdResource().get().getStatus().url, "http://llm.example.com/"::equals);
+        assertThat(ingress().getSpec().getTls()).isNullOrEmpty();
+
+        // Without spec.ingress the Ingress goes, and the URL is the Service's again.
+        editSpec(l -> {
+            l.getSpec().ingress = null;
+            return l;
+        });
+        eventually().until(() -> ingress() == null);
+        eventually().until(() -> llmdResource().get().getStatus().url,
+                ("http://" + NAME + "." + ns + ".svc:" + ServingSpec.DEFAULT_PORT)::equals);
+        assertThat(service()).as("the Service stays").isNotNull();
+    }
+
+    @Test
+    void aNewApiKeyInTheSecretRollsTheWorkers() {
+        client.resource(apiKeySecret("key-1")).create();
+        LLMDeployment llmd = llmd();
+        llmd.getSpec().serving = new ServingSpec();
+        llmd.getSpec().serving.apiKeySecretRef = new SecretKeyRef("chat-key", "token");
+        create(llmd);
+        runWorkersUntilAvailable(1);
+        String first = eventually().until(this::apiKeyHash, h -> h != null);
+        String configHash = templateAnnotation(ConfigHash.ANNOTATION);
+        long generation = llmdResource().get().getMetadata().getGeneration();
+
+        // Only the Secret changes, as a key rotation does.
+        client.resource(apiKeySecret("key-2")).update();
+        String second = eventually().until(this::apiKeyHash, h -> h != null && !h.equals(first));
+        assertThat(templateAnnotation(ConfigHash.ANNOTATION)).as("the rest of the configuration is as it was").isEqualTo(configHash);
+        assertThat(llmdResource().get().getMetadata().getGeneration()).as("the LLMDeployment is untouched").isEqualTo(generation);
+        // The Deployment controller rolls the workers onto the new template.
+        runWorkersUntilAvailable(1);
+        assertThat(client.apps().replicaSets().inNamespace(ns).list().getItems()).hasSize(2);
+
+        // A change to another key of the Secret, or to another Secret, rolls nothing.
+        long rolled = deploymentResource().get().getMetadata().getGeneration();
+        int before = reconciles();
+        Secret other = apiKeySecret("key-3");
+        other.getMetadata().setName("other-key");
+        client.resource(other).create();
+        Secret withMore = apiKeySecret("key-2");
+        withMore.getData().put("unrelated", "eA==");
+        client.resource(withMore).update();
+        // The update maps to this LLMDeployment: reconciled, and nothing to apply.
+        eventually().until(() -> reconciles() > before);
+        assertThat(apiKeyHash()).isEqualTo(second);
+        assertThat(deploymentResource().get().getMetadata().getGeneration()).isEqualTo(rolled);
+    }
+
+    private Secret apiKeySecret(String key) {
+        return new SecretBuilder().withNewMetadata().withName("chat-key").withNamespace(ns).endMetadata()
+                .withType("Opaque").withData(new java.util.HashMap<>(Map.of("token",
+                        Base64.getEncoder().encodeToString(key.getBytes(StandardCharsets.UTF_8))))).build();
+    }
+
+    private String apiKeyHash() {
+        return templateAnnotation(ApiKeyHash.ANNOTATION);
+    }
+
+    private String templateAnnotation(String name) {
+        Deployment d = deploymentResource().get();
+        return d == null ? null : d.getSpec().getTemplate().getMetadata().getAnnotations().get(name);
+    }
+
+    private Ingress ingress() {
+        return client.network().v1().ingresses().inNamespace(ns).withName(NAME).get();
     }
 
     @Test

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gantry.operator.api.AutoscalingSpec;
 import dev.gantry.operator.api.LLMDeployment;
+import dev.gantry.operator.api.SecretKeyRef;
 import dev.gantry.operator.api.ServingSpec;
 import dev.gantry.operator.api.WorkerResources;
+import dev.gantry.operator.desired.ApiKeyHash;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -87,6 +90,54 @@ class WorkerStatusIT extends OperatorClusterTest {
         assertThat(condition("Ready").orElseThrow().getStatus()).isEqualTo("False");
 
         kubelet.start(kubelet.pods(ns, NAME).getFirst());
+        assertThat(awaitCondition("Degraded", "False").getReason()).isEqualTo("AsExpected");
+        awaitCondition("Ready", "True");
+    }
+
+    @Test
+    void aWorkerThatCannotStartSaysWhyFromItsFirstExit() {
+        create(llmd());
+        Pod pod = awaitPod(p -> p.getSpec().getNodeName() != null);
+        String message = "ModelNotFound: model " + MODEL + ": not found on hub: bartowski/SmolLM2-135M-Instruct-GGUF/"
+                + "SmolLM2-135M-Instruct-Q8_0.gguf at revision main (HTTP 404 from http://hub.e2e.svc:80)";
+        kubelet.exit(pod, 1, message);
+        Condition degraded = awaitCondition("Degraded", "True");
+        assertThat(degraded.getReason()).isEqualTo("ModelNotFound");
+        assertThat(degraded.getMessage()).isEqualTo("pod " + pod.getMetadata().getName()
+                + " (of 1): the worker exited with code 1: " + message);
+
+        // Restarted and loading again: still the reason of the last exit, not a clean bill.
+        kubelet.restartAfterExit(kubelet.pods(ns, NAME).getFirst(), 1, message);
+        eventually().during(java.time.Duration.ofSeconds(2)).until(() -> condition("Degraded").orElseThrow().getReason(),
+                "ModelNotFound"::equals);
+
+        // Ready at last (the hub got the file): the exit is history.
+        kubelet.start(kubelet.pods(ns, NAME).getFirst());
+        assertThat(awaitCondition("Degraded", "False").getReason()).isEqualTo("AsExpected");
+    }
+
+    @Test
+    void aMissingApiKeySecretIsDegradedUntilItExists() {
+        LLMDeployment llmd = llmd();
+        llmd.getSpec().serving = new ServingSpec();
+        llmd.getSpec().serving.apiKeySecretRef = new SecretKeyRef("chat-key", "token");
+        create(llmd);
+        Condition degraded = awaitCondition("Degraded", "True");
+        assertThat(degraded.getReason()).isEqualTo("ApiKeySecretNotFound");
+        assertThat(degraded.getMessage()).contains("Secret chat-key").contains("not found in namespace " + ns);
+        assertThat(deploymentResource().get()).as("the workers are still made: they start once the Secret exists").isNotNull();
+
+        client.resource(new SecretBuilder().withNewMetadata().withName("chat-key").withNamespace(ns).endMetadata()
+                .addToData("wrong", "eA==").build()).create();
+        eventually().until(() -> condition("Degraded").orElseThrow().getReason(), "ApiKeyNotInSecret"::equals);
+
+        client.secrets().inNamespace(ns).withName("chat-key").edit(s -> {
+            s.getData().put("token", "eA==");
+            return s;
+        });
+        eventually().until(() -> deploymentResource().get().getSpec().getTemplate().getMetadata().getAnnotations()
+                .get(ApiKeyHash.ANNOTATION) != null);
+        runWorkersUntilAvailable(1);
         assertThat(awaitCondition("Degraded", "False").getReason()).isEqualTo("AsExpected");
         awaitCondition("Ready", "True");
     }

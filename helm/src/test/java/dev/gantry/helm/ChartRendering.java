@@ -48,7 +48,8 @@ public final class ChartRendering {
             "grafana.dashboard.enabled", true,
             "watchNamespaces[0]", "llm",
             "watchNamespaces[1]", "llm-staging",
-            "operator.modelCacheSizeLimit", "50Gi");
+            "operator.modelCacheSizeLimit", "50Gi",
+            "operator.hfEndpoint", "http://hub.models.svc:8080");
 
     private static final ObjectMapper YAML = new YAMLMapper();
 

@@ -48,6 +48,8 @@ class ChartTest {
                 .containsEntry("QUARKUS_OPERATOR_SDK_CONTROLLERS_LLMDEPLOYMENT_NAMESPACES", "JOSDK_ALL_NAMESPACES")
                 .containsEntry("GANTRY_OPERATOR_RUN_AS_USER", "185");
         assertThat(ofKind(objects, "Role")).isEmpty();
+        // No hub set: the workers keep their own default (https://huggingface.co).
+        assertThat(env(container)).doesNotContainKey("GANTRY_OPERATOR_HF_ENDPOINT");
     }
 
     @Test
@@ -104,7 +106,8 @@ class ChartTest {
                 .isEqualTo("gantry-worker");
         assertThat(env(operatorContainer(objects)))
                 .containsEntry("QUARKUS_OPERATOR_SDK_CONTROLLERS_LLMDEPLOYMENT_NAMESPACES", "llm,llm-staging")
-                .containsEntry("GANTRY_OPERATOR_MODEL_CACHE_SIZE_LIMIT", "50Gi");
+                .containsEntry("GANTRY_OPERATOR_MODEL_CACHE_SIZE_LIMIT", "50Gi")
+                .containsEntry("GANTRY_OPERATOR_HF_ENDPOINT", "http://hub.models.svc:8080");
         assertThat(find(objects, "ConfigMap", "gantry-prometheus-adapter-rules")).isPresent();
         JsonNode dashboard = find(objects, "ConfigMap", "gantry-grafana-dashboard").orElseThrow();
         assertThat(dashboard.path("metadata").path("labels").path("grafana_dashboard").asText()).isEqualTo("1");
@@ -152,6 +155,8 @@ class ChartTest {
             "operator.defaultTargetQueueDepth|-1",
             "operator.drainTimeout|thirty seconds",
             "operator.modelCacheSizeLimit|lots",
+            "operator.hfEndpoint|hub.models.svc:8080",
+            "operator.hfEndpoint|ftp://hub.models.svc",
             "watchNamespaces|llm",
             "resource.limits.memory|1Gi",
             "metrics.serviceMonitor.operator.enabled|yes please"})

@@ -14,6 +14,8 @@ import dev.gantry.worker.engine.RequestResult;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.ModelLoadException;
 import dev.gantry.worker.model.sample.SamplingParams;
+import dev.gantry.worker.model.source.ConsoleProgress;
+import dev.gantry.worker.model.source.HubSettings;
 import dev.gantry.worker.model.source.ModelLocator;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
@@ -25,6 +27,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,8 +36,10 @@ import org.jboss.logging.Logger;
 /**
  * Brings the worker up and down. On start it loads the model on a background thread (so that
  * {@code /health/live} answers during a long download), builds and warms the engine, then turns
- * ready. Any failure on the way ends the process with exit code 1 and the reason in the log: a
- * worker that cannot serve must not linger unready.
+ * ready. Any failure on the way ends the process with exit code 1, the reason in the log and, as
+ * one classified line ({@link StartFailure}), in the termination-message file that Kubernetes
+ * shows in the pod's status: a worker that cannot serve must not linger unready, and must say why.
+ * While it loads, {@link #progress()} says how far it got (the readiness check shows it).
  *
  * <p>Shutdown (SIGTERM) runs in Quarkus's order: in the pre-shutdown phase
  * ({@link ShutdownDelayInitiatedEvent}, enabled by {@code quarkus.shutdown.delay-enabled}) the
@@ -64,12 +69,13 @@ public class WorkerLifecycle {
     private volatile Backend backend;
     private volatile Engine engine;
     private final AtomicBoolean engineClosed = new AtomicBoolean();
+    private final LoadProgress progress = new LoadProgress();
 
     void onStart(@Observes StartupEvent event) {
         try {
             settings = WorkerSettings.resolve(config);
         } catch (InvalidConfigException e) {
-            fail("invalid configuration: " + e.getMessage());
+            fail(StartFailure.of(e, config.model().orElse(null)), "invalid configuration: " + e.getMessage());
             return;
         }
         state = State.LOADING;
@@ -80,7 +86,15 @@ public class WorkerLifecycle {
         long start = System.nanoTime();
         try {
             WorkerSettings s = settings;
-            Path path = ModelLocator.fromEnvironment().resolve(s.modelUri());
+            if (s.modelUri().strip().toLowerCase(Locale.ROOT).startsWith("hf:")) {
+                progress.enter(LoadProgress.Phase.DOWNLOADING);
+            }
+            // Progress on stderr (in a pod's log: a line per tenth of the file or every 10 s), and
+            // for the readiness check.
+            ModelLocator locator = new ModelLocator(HubSettings.fromEnvironment(),
+                    ConsoleProgress.stderr().andThen(progress));
+            Path path = locator.resolve(s.modelUri());
+            progress.enter(LoadProgress.Phase.LOADING);
             LOG.infof("loading model %s", path);
             model = Model.load(path);
             backend = Backends.create(s.backend(), s.threads(), s.activations());
@@ -91,6 +105,7 @@ public class WorkerLifecycle {
             engine = e;
             plan = p;
             e.start();
+            progress.enter(LoadProgress.Phase.WARMING);
             warmUp(e, model);
             boolean ready = false;
             synchronized (this) {
@@ -106,12 +121,12 @@ public class WorkerLifecycle {
             LOG.infof("ready: model '%s' loaded and warmed up in %.1f s", p.servedModelName(),
                     (System.nanoTime() - start) / 1e9);
         } catch (InvalidConfigException e) {
-            fail("invalid configuration: " + e.getMessage());
+            fail(StartFailure.of(e, modelUri()), "invalid configuration: " + e.getMessage());
         } catch (ModelLoadException e) {
-            fail("cannot load the model: " + e.getMessage());
+            fail(StartFailure.of(e, modelUri()), "cannot load the model: " + e.getMessage());
         } catch (Throwable e) {
             LOG.error("start failed", e);
-            fail("cannot start: " + e);
+            fail(StartFailure.of(e, modelUri()), "cannot start: " + e);
         }
     }
 
@@ -146,14 +161,29 @@ public class WorkerLifecycle {
         return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
     }
 
-    private void fail(String message) {
+    private String modelUri() {
+        WorkerSettings s = settings;
+        return s != null ? s.modelUri() : config.model().orElse(null);
+    }
+
+    /**
+     * Logs the failure, leaves its line in the termination-message file, frees what was built and
+     * exits 1.
+     */
+    private void fail(StartFailure failure, String logMessage) {
         synchronized (this) {
             if (state == State.STOPPED || state == State.DRAINING) {
                 return; // shutting down anyway; the failure is a consequence
             }
             state = State.FAILED;
         }
-        LOG.errorf("gantry: %s", message);
+        LOG.errorf("gantry: %s", logMessage);
+        Path file = config.terminationMessagePath();
+        if (failure.writeTo(file)) {
+            LOG.debugf("wrote the termination message to %s", file);
+        } else {
+            LOG.debugf("no termination message written: %s cannot be written here (not in a pod?)", file);
+        }
         closeAll();
         Quarkus.asyncExit(1);
     }
@@ -223,6 +253,11 @@ public class WorkerLifecycle {
 
     public State state() {
         return state;
+    }
+
+    /** How far loading got: meaningful while the state is {@link State#LOADING}. */
+    public LoadProgress progress() {
+        return progress;
     }
 
     /** Loaded, warmed up and not shutting down. */

@@ -112,6 +112,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Share the response cache through Redis, e.g. redis://cache:6379 (default: none).")
     String responseCacheRedisUrl;
 
+    @Option(names = "--termination-message-path", paramLabel = "FILE", order = 22,
+            description = "Where a worker that cannot start writes why, as one line \"Reason: message\""
+                    + " (default: /dev/termination-log, Kubernetes' file; skipped when its folder does not exist).")
+    String terminationMessagePath;
+
     /** The options given, as configuration properties ({@code gantry.*}, {@code quarkus.http.*}). */
     public Map<String, String> properties() {
         Map<String, String> p = new LinkedHashMap<>();
@@ -137,6 +142,7 @@ public final class ServeCommand implements Callable<Integer> {
         put(p, "gantry.max-request-body", maxRequestBody);
         put(p, "gantry.response-cache.enabled", responseCache);
         put(p, "gantry.response-cache.redis-url", responseCacheRedisUrl);
+        put(p, "gantry.termination-message-path", terminationMessagePath);
         return p;
     }
 

@@ -89,6 +89,15 @@ public interface WorkerConfig {
     @WithDefault("8M")
     MemorySize maxRequestBody();
 
+    /**
+     * Where a worker that cannot start writes why before it exits 1: one line
+     * {@code <Reason>: <message>} (see {@code api.StartFailure}), which Kubernetes shows as the
+     * container's termination message. Kubernetes' default file; nothing is written when its
+     * folder does not exist, nor a new file under {@code /dev}.
+     */
+    @WithDefault("/dev/termination-log")
+    Path terminationMessagePath();
+
     /** Caching of whole non-streaming responses to repeatable (greedy or seeded) requests. */
     ResponseCache responseCache();
 

@@ -2,11 +2,16 @@ package dev.gantry.worker.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
 import dev.gantry.worker.testing.TestModels;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -17,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -127,10 +133,78 @@ class ServeProcessIT {
     @Test
     void aBadModelPathExitsNonZeroWithTheReason() throws Exception {
         Path missing = tmp.resolve("no-such-model.gguf");
-        start("--model", missing.toString(), "--port", Integer.toString(ApiTestSupport.freePort()));
+        Path termination = tmp.resolve("termination-log");
+        start(Map.of("GANTRY_TERMINATION_MESSAGE_PATH", termination.toString()),
+                "--model", missing.toString(), "--port", Integer.toString(ApiTestSupport.freePort()));
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the worker must not linger").isTrue();
         assertThat(process.exitValue()).as(log()).isEqualTo(1);
         assertThat(log()).contains("gantry: cannot load the model: model file not found: " + missing);
+        // What Kubernetes shows as the container's termination message, and the operator as Degraded's reason.
+        assertThat(Files.readString(termination)).isEqualTo("ModelNotFound: model " + missing + ": model file not found: "
+                + missing + "\n");
+    }
+
+    @Test
+    void whileDownloadingTheReadinessCheckSaysHowFarAndTheLogShowsProgress() throws Exception {
+        byte[] model = Files.readAllBytes(TestModels.stories260K());
+        HttpServer hub = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        hub.setExecutor(Executors.newCachedThreadPool());
+        // A slow hub: the whole file in 20 pieces, 250 ms apart.
+        hub.createContext("/test/stories-GGUF/resolve/main/stories260K.gguf", exchange -> {
+            exchange.sendResponseHeaders(200, model.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                int piece = model.length / 20 + 1;
+                for (int off = 0; off < model.length; off += piece) {
+                    out.write(model, off, Math.min(piece, model.length - off));
+                    out.flush();
+                    Thread.sleep(250);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        hub.start();
+        try {
+            int port = ApiTestSupport.freePort();
+            start(Map.of("HF_ENDPOINT", "http://127.0.0.1:" + hub.getAddress().getPort(),
+                            "GANTRY_CACHE", tmp.resolve("cache").toString()),
+                    "--model", "hf://test/stories-GGUF/stories260K.gguf", "--port", Integer.toString(port),
+                    "--host", "127.0.0.1");
+            URI ready = URI.create("http://127.0.0.1:" + port + "/health/ready");
+            JsonNode downloading = null;
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (downloading == null && System.nanoTime() < deadline && process.isAlive()) {
+                try {
+                    HttpResponse<String> r = ApiTestSupport.get(ready);
+                    JsonNode data = ApiTestSupport.json(r.body()).at("/checks/0/data");
+                    if ("downloading".equals(data.path("phase").asText()) && data.path("downloadedBytes").asLong() > 0) {
+                        assertThat(r.statusCode()).isEqualTo(503);
+                        downloading = data;
+                    }
+                } catch (IOException e) {
+                    // not listening yet
+                }
+                Thread.sleep(50);
+            }
+            assertThat(downloading).as("a readiness answer during the download:\n" + log()).isNotNull();
+            assertThat(downloading.path("state").asText()).isEqualTo("loading");
+            assertThat(downloading.path("file").asText()).isEqualTo("hf://test/stories-GGUF@main/stories260K.gguf");
+            assertThat(downloading.path("totalBytes").asLong()).isEqualTo(model.length);
+            assertThat(downloading.path("downloadedBytes").asLong()).isBetween(1L, (long) model.length);
+
+            awaitReady(URI.create("http://127.0.0.1:" + port + "/"));
+            JsonNode served = ApiTestSupport.json(ApiTestSupport.get(ready).body()).at("/checks/0/data");
+            assertThat(served.path("state").asText()).isEqualTo("ready");
+            assertThat(served.has("phase")).as("only while loading").isFalse();
+            // Not a terminal: a line per tenth of the file, with sizes and rate.
+            assertThat(log()).contains("downloading hf://test/stories-GGUF@main/stories260K.gguf (")
+                    .containsPattern(" 50% \\[#{10}-{10}\\] .+ / .+  .+/s  ETA ")
+                    .contains("downloaded hf://test/stories-GGUF@main/stories260K.gguf (");
+            process.destroy();
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            hub.stop(0);
+        }
     }
 
     @Test

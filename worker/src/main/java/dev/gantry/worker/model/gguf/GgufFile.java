@@ -112,7 +112,7 @@ public final class GgufFile implements AutoCloseable {
             return new GgufFile(path, arena, seg);
         } catch (NoSuchFileException e) {
             arena.close();
-            throw new ModelLoadException("model file not found: " + path);
+            throw new ModelLoadException(ModelLoadException.Kind.NOT_FOUND, "model file not found: " + path);
         } catch (IOException e) {
             arena.close();
             throw new ModelLoadException("cannot read model file " + path + ": " + e.getMessage(), e);

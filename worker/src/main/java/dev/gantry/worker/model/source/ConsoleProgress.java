@@ -14,14 +14,18 @@ import java.util.function.LongSupplier;
  * {@code  45% [#########-----------] 512.0 MiB / 1.1 GiB  23.4 MiB/s  ETA 27s}.
  *
  * <p>On a terminal the line is redrawn in place with {@code \r} (at most ten times a second); on
- * anything else (a CI log, a container's log) it prints one line per tenth of the file, so logs
- * stay short and readable.
+ * anything else (a CI log, a container's log) it prints one line per tenth of the file, and one at
+ * least every {@link #LOG_INTERVAL_SECONDS} seconds while the download runs, so logs stay short
+ * and a slow download still shows it moves.
  */
 public final class ConsoleProgress implements DownloadListener {
     private static final long REDRAW_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Without a known size, a log line every this many bytes instead of every tenth. */
     private static final long UNKNOWN_SIZE_STEP = 256L << 20;
     private static final int BAR_WIDTH = 20;
+    /** In log mode, the longest silence between progress lines. */
+    static final long LOG_INTERVAL_SECONDS = 10;
+    private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(LOG_INTERVAL_SECONDS);
 
     private final PrintStream out;
     private final boolean interactive;
@@ -33,6 +37,7 @@ public final class ConsoleProgress implements DownloadListener {
         long startNanos;
         long startBytes;
         long lastDrawNanos;
+        long lastLineNanos;
         long lastStep;
         int lastLineLength;
     }
@@ -64,6 +69,7 @@ public final class ConsoleProgress implements DownloadListener {
         s.startNanos = nanoClock.getAsLong();
         s.startBytes = resumedFrom;
         s.lastDrawNanos = s.startNanos;
+        s.lastLineNanos = s.startNanos;
         s.lastStep = step(resumedFrom, totalBytes);
         states.put(file, s);
         String size = totalBytes >= 0 ? formatBytes(totalBytes) : "size unknown";
@@ -90,8 +96,9 @@ public final class ConsoleProgress implements DownloadListener {
             }
         } else {
             long step = step(bytesDone, totalBytes);
-            if (step > s.lastStep) {
-                s.lastStep = step;
+            if (step > s.lastStep || now - s.lastLineNanos >= LOG_INTERVAL_NANOS) {
+                s.lastStep = Math.max(s.lastStep, step);
+                s.lastLineNanos = now;
                 out.println(line(s, bytesDone, totalBytes, now));
                 out.flush();
             }

@@ -49,4 +49,34 @@ public interface DownloadListener {
 
     /** The file is complete, checked, and in its final place. */
     default void finished(HubFile file, long totalBytes) {}
+
+    /** A listener that tells this one, then {@code next}, of every call. */
+    default DownloadListener andThen(DownloadListener next) {
+        DownloadListener first = this;
+        return new DownloadListener() {
+            @Override
+            public void started(HubFile file, URI source, long resumedFrom, long totalBytes) {
+                first.started(file, source, resumedFrom, totalBytes);
+                next.started(file, source, resumedFrom, totalBytes);
+            }
+
+            @Override
+            public void progressed(HubFile file, long bytesDone, long totalBytes) {
+                first.progressed(file, bytesDone, totalBytes);
+                next.progressed(file, bytesDone, totalBytes);
+            }
+
+            @Override
+            public void interrupted(HubFile file, long bytesDone, String reason) {
+                first.interrupted(file, bytesDone, reason);
+                next.interrupted(file, bytesDone, reason);
+            }
+
+            @Override
+            public void finished(HubFile file, long totalBytes) {
+                first.finished(file, totalBytes);
+                next.finished(file, totalBytes);
+            }
+        };
+    }
 }

@@ -1,6 +1,7 @@
 package dev.gantry.worker.model.source;
 
 import dev.gantry.worker.model.ModelLoadException;
+import dev.gantry.worker.model.ModelLoadException.Kind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -29,7 +30,9 @@ import java.util.regex.Pattern;
 
 /**
  * Fetches one hub file into its cache path, resuming from {@code <file>.part} when an earlier
- * attempt left one. The caller holds the lock for the target; this class does no locking.
+ * attempt left one. The caller holds the lock for the target; this class does no locking. Its
+ * failures are {@link Kind#DOWNLOAD_FAILED}, but for the hub's "no such file" and "not for you"
+ * answers ({@link Kind#NOT_FOUND}).
  */
 final class HubDownloader {
     private static final int MAX_REDIRECTS = 10;
@@ -75,7 +78,8 @@ final class HubDownloader {
         try {
             Files.createDirectories(target.getParent());
         } catch (IOException e) {
-            throw new ModelLoadException("cannot create cache folder " + target.getParent() + ": " + e, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                    "cannot create cache folder " + target.getParent() + ": " + e, e);
         }
         HttpClient client = HttpClient.newBuilder()
                 .connectTimeout(settings.timeout())
@@ -95,13 +99,13 @@ final class HubDownloader {
                     // The part file could not be resumed and is gone; one fresh start, then give up
                     // rather than loop on a server that answers with the wrong range.
                     if (restarted) {
-                        throw new ModelLoadException("the hub sent a part of " + file + " other than the one"
-                                + " asked for, twice (" + resolveUrl(settings.endpoint(), file) + ")");
+                        throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "the hub sent a part of " + file
+                                + " other than the one asked for, twice (" + resolveUrl(settings.endpoint(), file) + ")");
                     }
                     restarted = true;
                 } catch (BrokenTransfer e) {
                     if (retriesLeft-- <= 0) {
-                        throw new ModelLoadException("download of " + file + " broke off after "
+                        throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "download of " + file + " broke off after "
                                 + ConsoleProgress.formatBytes(e.bytesOnDisk) + ": " + e.getMessage()
                                 + "; the partial file " + part + " is kept: resolve again to resume", e);
                     }
@@ -117,7 +121,7 @@ final class HubDownloader {
             // The same folder, so the rename is atomic: readers see no file or the whole file.
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new ModelLoadException("cannot move " + part + " to " + target + ": " + e, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "cannot move " + part + " to " + target + ": " + e, e);
         }
         listener.finished(file, size(target));
     }
@@ -206,19 +210,21 @@ final class HubDownloader {
             }
             closeQuietly(response.body());
             String location = headers.firstValue("Location").orElseThrow(() -> new ModelLoadException(
-                    "the hub redirected " + file + " (HTTP " + status + ") without saying where"));
+                    Kind.DOWNLOAD_FAILED, "the hub redirected " + file + " (HTTP " + status + ") without saying where"));
             if (hop >= MAX_REDIRECTS) {
-                throw new ModelLoadException("too many redirects fetching " + file + " from "
+                throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "too many redirects fetching " + file + " from "
                         + settings.endpoint() + " (last: " + location + ")");
             }
             try {
                 uri = uri.resolve(location);
             } catch (IllegalArgumentException e) {
-                throw new ModelLoadException("the hub redirected " + file + " to an invalid URL: " + location, e);
+                throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                        "the hub redirected " + file + " to an invalid URL: " + location, e);
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
             if (!scheme.equals("http") && !scheme.equals("https")) {
-                throw new ModelLoadException("the hub redirected " + file + " to a non-HTTP URL: " + uri);
+                throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                        "the hub redirected " + file + " to a non-HTTP URL: " + uri);
             }
         }
     }
@@ -229,19 +235,19 @@ final class HubDownloader {
         try {
             return client.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (HttpConnectTimeoutException e) {
-            throw new ModelLoadException("timed out connecting to " + where + " after "
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "timed out connecting to " + where + " after "
                     + seconds() + ": check HF_ENDPOINT and the network", e);
         } catch (HttpTimeoutException e) {
-            throw new ModelLoadException(where + " did not answer within " + seconds()
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, where + " did not answer within " + seconds()
                     + " (set HF_HUB_DOWNLOAD_TIMEOUT to wait longer)", e);
         } catch (ConnectException e) {
-            throw new ModelLoadException("cannot connect to " + where + ": connection refused or"
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "cannot connect to " + where + ": connection refused or"
                     + " unreachable; check HF_ENDPOINT and the network", e);
         } catch (IOException e) {
-            throw new ModelLoadException("request to " + where + " failed: " + e, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "request to " + where + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ModelLoadException("interrupted while requesting " + request.uri(), e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "interrupted while requesting " + request.uri(), e);
         }
     }
 
@@ -278,7 +284,8 @@ final class HubDownloader {
                     n = in.read(buffer);
                 } catch (IOException e) {
                     if (Thread.currentThread().isInterrupted()) {
-                        throw new ModelLoadException("interrupted while downloading " + file + "; the partial file "
+                        throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                                "interrupted while downloading " + file + "; the partial file "
                                 + part + " is kept: resolve again to resume", e);
                     }
                     throw new BrokenTransfer(stalled.get() ? "no data for " + seconds() : "connection lost ("
@@ -291,7 +298,7 @@ final class HubDownloader {
                 if (total >= 0 && done + n > total) {
                     out.close();
                     delete(part);
-                    throw new ModelLoadException("the server sent more of " + file + " than the "
+                    throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "the server sent more of " + file + " than the "
                             + total + " bytes announced; the download was discarded");
                 }
                 ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
@@ -305,7 +312,7 @@ final class HubDownloader {
                 throw new BrokenTransfer("no data for " + seconds(), done, null);
             }
         } catch (IOException e) {
-            throw new ModelLoadException("cannot write " + part + " (" + e + "); "
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "cannot write " + part + " (" + e + "); "
                     + ConsoleProgress.formatBytes(done) + " are kept for resuming", e);
         } finally {
             watchdog.interrupt();
@@ -316,7 +323,8 @@ final class HubDownloader {
     private void verify(HubFile file, Path part, Transfer transfer) {
         long size = size(part);
         if (transfer.totalBytes() >= 0 && size != transfer.totalBytes()) {
-            throw new ModelLoadException("download of " + file + " is incomplete: the hub announced "
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                    "download of " + file + " is incomplete: the hub announced "
                     + transfer.totalBytes() + " bytes but the transfer ended at " + size + " ("
                     + transfer.source() + "); the partial file " + part + " is kept: resolve again to resume");
         }
@@ -324,7 +332,8 @@ final class HubDownloader {
             String actual = sha256(part);
             if (!actual.equals(transfer.sha256())) {
                 delete(part);
-                throw new ModelLoadException("download of " + file + " is corrupt: sha256 " + actual
+                throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                        "download of " + file + " is corrupt: sha256 " + actual
                         + ", but the hub announced " + transfer.sha256() + "; the file was deleted");
             }
         }
@@ -339,17 +348,20 @@ final class HubDownloader {
         String errorCode = response.headers().firstValue("X-Error-Code").orElse("");
         String from = " (HTTP " + status + " from " + origin(reply.uri()) + ")";
         return switch (status) {
-            case 401, 403 -> new ModelLoadException(settings.token() == null
+            // Not found, as far as this worker can tell: the hub answers 401 for a repository that
+            // does not exist as for one it may not see.
+            case 401, 403 -> new ModelLoadException(Kind.NOT_FOUND, settings.token() == null
                     ? "gated or private repository: set HF_TOKEN to a token with access to " + file.repoId()
                             + (errorCode.equals("RepoNotFound") ? " (or the repository does not exist)" : "")
                             + hubMessage + from
                     : "gated or private repository: the HF_TOKEN given has no access to " + file.repoId()
                             + "; request access on the hub or use another token" + hubMessage + from);
-            case 404 -> new ModelLoadException("not found on hub: " + file.repoId() + "/" + file.path()
+            case 404 -> new ModelLoadException(Kind.NOT_FOUND, "not found on hub: " + file.repoId() + "/" + file.path()
                     + " at revision " + file.revision() + hubMessage + from);
-            case 429 -> new ModelLoadException("the hub is rate limiting requests for " + file
+            case 429 -> new ModelLoadException(Kind.DOWNLOAD_FAILED, "the hub is rate limiting requests for " + file
                     + ": wait and try again, or set HF_TOKEN" + hubMessage + from);
-            default -> new ModelLoadException((status >= 500 ? "the hub failed to serve " : "the hub refused ")
+            default -> new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                    (status >= 500 ? "the hub failed to serve " : "the hub refused ")
                     + file + hubMessage + from);
         };
     }
@@ -381,7 +393,7 @@ final class HubDownloader {
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (IOException e) {
-            throw new ModelLoadException("cannot read " + file + " to check it: " + e, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "cannot read " + file + " to check it: " + e, e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
@@ -416,7 +428,7 @@ final class HubDownloader {
         try {
             return Files.size(file);
         } catch (IOException e) {
-            throw new ModelLoadException("cannot read the size of " + file + ": " + e, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "cannot read the size of " + file + ": " + e, e);
         }
     }
 
@@ -424,7 +436,7 @@ final class HubDownloader {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
-            throw new ModelLoadException("cannot delete " + file + ": " + e, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED, "cannot delete " + file + ": " + e, e);
         }
     }
 

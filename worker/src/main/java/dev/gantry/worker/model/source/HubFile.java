@@ -1,6 +1,7 @@
 package dev.gantry.worker.model.source;
 
 import dev.gantry.worker.model.ModelLoadException;
+import dev.gantry.worker.model.ModelLoadException.Kind;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -30,7 +31,7 @@ public record HubFile(String owner, String repo, String revision, String path) {
         checkSegment(repo, "repository");
         checkSegment(revision, "revision");
         if (path == null || path.isEmpty()) {
-            throw new ModelLoadException("hub file path is empty: " + EXPECTED);
+            throw new ModelLoadException(Kind.BAD_REFERENCE, "hub file path is empty: " + EXPECTED);
         }
         for (String segment : path.split("/", -1)) {
             checkSegment(segment, "file path segment");
@@ -44,7 +45,7 @@ public record HubFile(String owner, String repo, String revision, String path) {
      */
     public static HubFile parse(String uri) {
         if (uri == null || !uri.startsWith("hf:")) {
-            throw new ModelLoadException("not an hf:// URI: '" + uri + "': " + EXPECTED);
+            throw new ModelLoadException(Kind.BAD_REFERENCE, "not an hf:// URI: '" + uri + "': " + EXPECTED);
         }
         if (!uri.startsWith(SCHEME)) {
             throw malformed(uri, "no // after hf:");
@@ -93,21 +94,23 @@ public record HubFile(String owner, String repo, String revision, String path) {
     }
 
     private static ModelLoadException malformed(String uri, String problem) {
-        return new ModelLoadException("malformed hub URI '" + uri + "': " + problem + "; " + EXPECTED);
+        return new ModelLoadException(Kind.BAD_REFERENCE,
+                "malformed hub URI '" + uri + "': " + problem + "; " + EXPECTED);
     }
 
     private static void checkSegment(String segment, String what) {
         if (segment == null || segment.isEmpty()) {
-            throw new ModelLoadException("empty " + what);
+            throw new ModelLoadException(Kind.BAD_REFERENCE, "empty " + what);
         }
         if (segment.equals(".") || segment.equals("..")) {
-            throw new ModelLoadException(what + " may not be '" + segment + "'");
+            throw new ModelLoadException(Kind.BAD_REFERENCE, what + " may not be '" + segment + "'");
         }
         for (int i = 0; i < segment.length(); i++) {
             char c = segment.charAt(i);
             // A backslash would be a separator on Windows; control characters never name a file.
             if (c == '\\' || c == '/' || Character.isISOControl(c)) {
-                throw new ModelLoadException(what + " '" + segment + "' contains an invalid character");
+                throw new ModelLoadException(Kind.BAD_REFERENCE,
+                        what + " '" + segment + "' contains an invalid character");
             }
         }
     }

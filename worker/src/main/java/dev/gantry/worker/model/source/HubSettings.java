@@ -1,6 +1,7 @@
 package dev.gantry.worker.model.source;
 
 import dev.gantry.worker.model.ModelLoadException;
+import dev.gantry.worker.model.ModelLoadException.Kind;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,13 +53,14 @@ public record HubSettings(URI endpoint, Path cacheDir, String token, boolean off
         String scheme = endpoint.getScheme();
         if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
                 || endpoint.getHost() == null) {
-            throw new ModelLoadException("hub endpoint must be an http(s) URL with a host: " + endpoint);
+            throw new ModelLoadException(Kind.BAD_REFERENCE,
+                    "hub endpoint must be an http(s) URL with a host: " + endpoint);
         }
         if (timeout.isNegative() || timeout.isZero()) {
-            throw new ModelLoadException("hub timeout must be positive: " + timeout);
+            throw new ModelLoadException(Kind.BAD_REFERENCE, "hub timeout must be positive: " + timeout);
         }
         if (retries < 0) {
-            throw new ModelLoadException("hub retries must not be negative: " + retries);
+            throw new ModelLoadException(Kind.BAD_REFERENCE, "hub retries must not be negative: " + retries);
         }
         if (token != null && token.isBlank()) {
             token = null;
@@ -90,7 +92,8 @@ public record HubSettings(URI endpoint, Path cacheDir, String token, boolean off
             try {
                 endpoint = URI.create(endpointVar);
             } catch (IllegalArgumentException e) {
-                throw new ModelLoadException("HF_ENDPOINT is not a valid URL: '" + endpointVar + "'", e);
+                throw new ModelLoadException(Kind.BAD_REFERENCE,
+                        "HF_ENDPOINT is not a valid URL: '" + endpointVar + "'", e);
             }
         }
         String token = get(env, "HF_TOKEN");
@@ -103,7 +106,7 @@ public record HubSettings(URI endpoint, Path cacheDir, String token, boolean off
             try {
                 timeout = Duration.ofMillis(Math.round(Double.parseDouble(timeoutVar) * 1000));
             } catch (NumberFormatException e) {
-                throw new ModelLoadException("HF_HUB_DOWNLOAD_TIMEOUT is not a number of seconds: '"
+                throw new ModelLoadException(Kind.BAD_REFERENCE, "HF_HUB_DOWNLOAD_TIMEOUT is not a number of seconds: '"
                         + timeoutVar + "'", e);
             }
         }

@@ -1,6 +1,7 @@
 package dev.gantry.worker.model.source;
 
 import dev.gantry.worker.model.ModelLoadException;
+import dev.gantry.worker.model.ModelLoadException.Kind;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -89,7 +90,8 @@ public final class ModelLocator {
      */
     public Path resolve(String uri) {
         if (uri == null || uri.isBlank()) {
-            throw new ModelLoadException("no model given: name a GGUF file path or an hf://owner/repo/file.gguf URI");
+            throw new ModelLoadException(Kind.BAD_REFERENCE,
+                    "no model given: name a GGUF file path or an hf://owner/repo/file.gguf URI");
         }
         String trimmed = uri.strip();
         Matcher m = SCHEME.matcher(trimmed);
@@ -100,7 +102,8 @@ public final class ModelLocator {
             return switch (scheme) {
                 case "hf" -> resolveHub(HubFile.parse("hf:" + m.group(2)));
                 case "file" -> checkLocal(fileUri(trimmed));
-                default -> throw new ModelLoadException("unsupported model URI scheme '" + m.group(1) + "' in '"
+                default -> throw new ModelLoadException(Kind.BAD_REFERENCE,
+                        "unsupported model URI scheme '" + m.group(1) + "' in '"
                         + trimmed + "': use a local path, file:///path/to/model.gguf or"
                         + " hf://owner/repo/path/to/model.gguf");
             };
@@ -117,14 +120,16 @@ public final class ModelLocator {
         Path target = cachePath(file);
         if (!target.normalize().startsWith(settings.cacheDir())) {
             // HubFile's checks make this unreachable; it guards the cache folder's boundary anyway.
-            throw new ModelLoadException(file + " would be stored outside the cache folder " + settings.cacheDir());
+            throw new ModelLoadException(Kind.BAD_REFERENCE,
+                    file + " would be stored outside the cache folder " + settings.cacheDir());
         }
         if (Files.isRegularFile(target)) {
             return target;
         }
         if (settings.offline()) {
             Path part = HubDownloader.partFile(target);
-            throw new ModelLoadException(file + " is not in the cache (" + target + ") and HF_HUB_OFFLINE is set:"
+            throw new ModelLoadException(Kind.NOT_FOUND,
+                    file + " is not in the cache (" + target + ") and HF_HUB_OFFLINE is set:"
                     + " fetch it once with the network on, or put the file there"
                     + (Files.exists(part) ? " (a partial download is at " + part + ")" : ""));
         }
@@ -135,7 +140,8 @@ public final class ModelLocator {
             // on the same file in one JVM would throw rather than wait.
             key = target.getParent().toRealPath().resolve(target.getFileName());
         } catch (IOException e) {
-            throw new ModelLoadException("cannot create the cache folder " + target.getParent() + " for " + file
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                    "cannot create the cache folder " + target.getParent() + " for " + file
                     + ": " + e, e);
         }
         ReentrantLock lock = LOCKS.computeIfAbsent(key, k -> new ReentrantLock());
@@ -143,7 +149,8 @@ public final class ModelLocator {
             lock.lockInterruptibly();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ModelLoadException("interrupted while waiting for another download of " + file, e);
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                    "interrupted while waiting for another download of " + file, e);
         }
         try {
             Path lockFile = key.resolveSibling(key.getFileName() + ".lock");
@@ -156,7 +163,8 @@ public final class ModelLocator {
             }
             return target;
         } catch (IOException e) {
-            throw new ModelLoadException("cannot lock " + file + " in the cache folder " + settings.cacheDir()
+            throw new ModelLoadException(Kind.DOWNLOAD_FAILED,
+                    "cannot lock " + file + " in the cache folder " + settings.cacheDir()
                     + ": " + e, e);
         } finally {
             lock.unlock();
@@ -172,7 +180,8 @@ public final class ModelLocator {
             }
             return Path.of(parsed);
         } catch (URISyntaxException | IllegalArgumentException e) {
-            throw new ModelLoadException("malformed file URI '" + uri + "': expected file:///absolute/path/to/model.gguf"
+            throw new ModelLoadException(Kind.BAD_REFERENCE,
+                    "malformed file URI '" + uri + "': expected file:///absolute/path/to/model.gguf"
                     + " (" + e.getMessage() + ")", e);
         }
     }
@@ -184,21 +193,22 @@ public final class ModelLocator {
             }
             return Path.of(path);
         } catch (InvalidPathException e) {
-            throw new ModelLoadException("model path is not valid: '" + path + "' (" + e.getReason() + ")", e);
+            throw new ModelLoadException(Kind.BAD_REFERENCE,
+                    "model path is not valid: '" + path + "' (" + e.getReason() + ")", e);
         }
     }
 
     private static Path checkLocal(Path path) {
         Path p = path.toAbsolutePath().normalize();
         if (!Files.exists(p)) {
-            throw new ModelLoadException("model file not found: " + p);
+            throw new ModelLoadException(Kind.NOT_FOUND, "model file not found: " + p);
         }
         if (!Files.isRegularFile(p)) {
-            throw new ModelLoadException("model file not found: " + p + (Files.isDirectory(p)
+            throw new ModelLoadException(Kind.NOT_FOUND, "model file not found: " + p + (Files.isDirectory(p)
                     ? " is a directory: name the model file in it" : " is not a regular file"));
         }
         if (!Files.isReadable(p)) {
-            throw new ModelLoadException("model file not readable: " + p + " (check its permissions)");
+            throw new ModelLoadException(Kind.NOT_FOUND, "model file not readable: " + p + " (check its permissions)");
         }
         return p;
     }

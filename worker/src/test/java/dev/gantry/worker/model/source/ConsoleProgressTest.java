@@ -79,6 +79,22 @@ class ConsoleProgressTest {
     }
 
     @Test
+    void logModeAlsoPrintsEveryTenSecondsWhenATenthTakesLonger() {
+        var progress = new ConsoleProgress(out, false, clock::get);
+        progress.started(FILE, SOURCE, 0, 10 * GIB);
+        // 1 MiB a second: a tenth would take 17 minutes.
+        for (int second = 1; second <= 35; second++) {
+            clock.addAndGet(1_000_000_000L);
+            progress.progressed(FILE, (long) second << 20, 10 * GIB);
+        }
+
+        String[] lines = output().split("\n");
+        assertThat(lines).hasSize(1 + 3);
+        assertThat(lines[1]).isEqualTo("  0% [--------------------] 10.0 MiB / 10.0 GiB  1.0 MiB/s  ETA 2h50m");
+        assertThat(lines[3]).startsWith("  0% [--------------------] 30.0 MiB / 10.0 GiB  1.0 MiB/s");
+    }
+
+    @Test
     void unknownSizeShowsBytesAndRateOnly() {
         var progress = new ConsoleProgress(out, false, clock::get);
         progress.started(FILE, SOURCE, 0, -1);

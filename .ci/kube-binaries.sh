@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions a real Kubernetes control plane (etcd, kube-apiserver, kubectl, kube-controller-manager,
 # kube-scheduler) for the operator's integration tests, laid out the way io.fabric8:kube-api-test
-# looks for them: $KUBE_API_TEST_DIR/k8s/<version>-<os>-<arch>/.
+# looks for them: $KUBE_API_TEST_DIR/k8s/<version>-<os>-<arch>/; and beside them the node's
+# kubelet and kube-proxy, from the same module and version, for e2e-tests/cluster.sh.
 #
 # Release tarballs (dl.k8s.io, GitHub) can't be reached from our machines, but the Go module proxy
 # can, and it serves the full Kubernetes and etcd sources: so we build from those. The result lives
@@ -31,7 +32,7 @@ cache_root="${GANTRY_CACHE:-$HOME/.cache/gantry}"
 api_test_dir="${KUBE_API_TEST_DIR:-$cache_root/kube-api-test}"
 out="$api_test_dir/k8s/${KUBE_VERSION}-${goos}-${goarch}"
 build_root="$cache_root/kube-build"
-bins=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler)
+bins=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 # True when every binary is there, runs and reports the pinned version: a truncated file (which
 # bash would "run" as an empty script), a foreign binary or one from an older pin must not pass.
@@ -104,11 +105,12 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 done
 
-log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (cold: ~7 minutes on 2 cores)"
-# One go build for all four so the shared packages (most of them) are compiled once.
+log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy (cold: ~8 minutes on 2 cores)"
+# One go build for all six so the shared packages (most of them) are compiled once.
 (cd "$kmod" && go build -trimpath -ldflags "$ldflags" -o "$stage/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl) \
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy) \
   || die "building Kubernetes v$KUBE_VERSION failed (see the go output above)"
 log "Kubernetes built after $((SECONDS - start))s"
 

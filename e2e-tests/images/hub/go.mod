@@ -1,0 +1,3 @@
+module gantry.dev/e2e/hub
+
+go 1.24

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressTLSBuilder;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
 
@@ -33,9 +34,9 @@ public final class WorkerIngress {
             throw new IllegalStateException("no ingress in the spec of " + llmd.getMetadata().getName());
         }
         ObjectMeta metadata = WorkerLabels.metadata(llmd);
-        // Empty maps as null: the API server drops them, and a desired object that kept one would
-        // never match the observed one.
-        metadata.setAnnotations(ingress.annotations == null || ingress.annotations.isEmpty() ? null : ingress.annotations);
+        // A map even when empty (a mutable copy): JOSDK adds its previous-version annotation to the
+        // desired object on create, and a null map made that throw (seen on the e2e node).
+        metadata.setAnnotations(ingress.annotations == null ? new LinkedHashMap<>() : new LinkedHashMap<>(ingress.annotations));
         HTTPIngressPath path = new HTTPIngressPathBuilder()
                 .withPath(IngressSpec.pathOf(ingress))
                 .withPathType("Prefix")

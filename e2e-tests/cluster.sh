@@ -300,7 +300,8 @@ make_cgroups() {
   # kubelet's cgroupRoot must exist in every hierarchy it uses (cgroup v1, cgroupfs driver).
   local d
   for d in /sys/fs/cgroup/*/; do
-    case $d in */unified/|*/systemd/) continue ;; esac
+    # Every v1 hierarchy, the named systemd one included (kubelet checks them all); not the v2 one.
+    case $d in */unified/) continue ;; esac
     [ -e "$d/cgroup.procs" ] || continue
     mkdir -p "$d$cgroup_root"
     # A new cpuset cgroup starts with no CPUs and no memory nodes: no task could join it.

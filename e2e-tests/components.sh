@@ -144,8 +144,8 @@ if ! stamp_ok redis "$st"; then
     mkdir -p "$d$(dirname "$lib")"; cp -L "$lib" "$d$lib"
   done
   oci --name "gantry.local/redis:$REDIS_TAG" --rootfs "$d" --out "$images/redis.tar" \
-    --entrypoint /usr/bin/redis-server --cmd --save --cmd "" --cmd --appendonly --cmd no \
-    --cmd --protected-mode --cmd no --cmd --dir --cmd /data --user 999 --port 6379
+    --entrypoint /usr/bin/redis-server --cmd=--save --cmd= --cmd=--appendonly --cmd=no \
+    --cmd=--protected-mode --cmd=no --cmd=--dir --cmd=/data --user 999 --port 6379
   stamp redis "$st"
 fi
 

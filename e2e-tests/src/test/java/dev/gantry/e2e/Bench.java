@@ -15,13 +15,17 @@ final class Bench {
     private Bench() {
     }
 
-    /** A closed-loop run at one concurrency for a fixed time; returns the report's level. */
+    /**
+     * A closed-loop run at one concurrency for a fixed time; returns the report's level. Each run
+     * draws its prompts from a seed of its own (the bench's default), so that no run finds the
+     * prompts of an earlier one in the worker's prefix cache.
+     */
     static JsonNode serve(String label, String url, String host, String apiKey, int concurrency, Duration duration) {
         Path json = Cluster.OUT.resolve("bench-" + label + ".json");
         List<String> cmd = new ArrayList<>(List.of(Cluster.REPO.resolve("gantry").toString(), "bench", "serve",
                 "--url", url, "--model", "smollm2-135m-instruct", "--concurrency", Integer.toString(concurrency),
                 "--duration", duration.toSeconds() + "s", "--warmup", "2",
-                "--input-len", "64", "--output-len", "32", "--seed", "7", "--timeout", "120s",
+                "--input-len", "64", "--output-len", "32", "--timeout", "120s",
                 "--label", label, "--json", json.toString()));
         if (host != null) {
             cmd.addAll(List.of("--header", "Host: " + host));

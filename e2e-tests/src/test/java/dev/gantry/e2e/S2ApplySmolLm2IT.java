@@ -44,7 +44,7 @@ class S2ApplySmolLm2IT {
         Manifests.fitWorkerToNode(llmd);
         ObjectNode spec = (ObjectNode) llmd.get("spec");
         spec.putObject("ingress").put("host", HOST);
-        spec.with("serving").putObject("apiKeySecretRef").put("name", KEY_SECRET).put("key", "key");
+        spec.withObject("serving").putObject("apiKeySecretRef").put("name", KEY_SECRET).put("key", "key");
         return llmd;
     }
 

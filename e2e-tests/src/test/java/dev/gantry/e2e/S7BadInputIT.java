@@ -24,7 +24,7 @@ class S7BadInputIT {
 
     static ObjectNode llmd(String name) {
         ObjectNode llmd = S2ApplySmolLm2IT.smolLm2();
-        llmd.with("metadata").put("name", name);
+        llmd.withObject("metadata").put("name", name);
         ObjectNode spec = (ObjectNode) llmd.get("spec");
         spec.remove("ingress");
         spec.remove("serving");
@@ -42,7 +42,7 @@ class S7BadInputIT {
         GantryRelease.ensureInstalled(cluster);
         ObjectNode missing = llmd("missing-model");
         String uri = "hf://HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/no-such-file.gguf";
-        missing.with("spec").with("model").put("uri", uri);
+        missing.withObject("/spec/model").put("uri", uri);
         Instant applied = Instant.now();
         assertThat(Manifests.apply(cluster, Llmd.NAMESPACE, List.of(missing)).exit()).isZero();
 
@@ -61,7 +61,7 @@ class S7BadInputIT {
     @Order(2)
     void resourcesNoNodeCanGiveAreDegradedUnschedulable() {
         ObjectNode tooBig = llmd("too-big");
-        tooBig.with("spec").with("resources").with("requests").put("cpu", "64");
+        tooBig.withObject("/spec/resources/requests").put("cpu", "64");
         Instant applied = Instant.now();
         assertThat(Manifests.apply(cluster, Llmd.NAMESPACE, List.of(tooBig)).exit()).isZero();
 

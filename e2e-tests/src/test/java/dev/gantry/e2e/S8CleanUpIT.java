@@ -44,6 +44,12 @@ class S8CleanUpIT {
                 "--timeout", "3m");
         assertThat(r.exit()).as(r.err()).isZero();
         String selector = "app.kubernetes.io/instance=" + GantryRelease.RELEASE;
+        // helm waits for what it deleted; the operator's pod then stops on its own, within its grace period.
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        while (!cluster.kubectl("get", "pod", "-n", GantryRelease.NAMESPACE, "-l", selector, "-o", "name").isBlank()
+                && Instant.now().isBefore(deadline)) {
+            Llmd.sleep(Duration.ofSeconds(1));
+        }
         assertThat(cluster.kubectl("get", "deployment,pod,serviceaccount,role,rolebinding,service,configmap,lease",
                 "-n", GantryRelease.NAMESPACE, "-l", selector, "-o", "name")).isBlank();
         assertThat(cluster.kubectl("get", "clusterrole,clusterrolebinding,validatingwebhookconfiguration,"

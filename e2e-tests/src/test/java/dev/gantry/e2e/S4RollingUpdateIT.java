@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Order;
@@ -30,14 +31,19 @@ class S4RollingUpdateIT {
 
         CompletableFuture<JsonNode> load = CompletableFuture.supplyAsync(() -> Bench.serve("rolling-update",
                 "http://" + cluster.ingress, S2ApplySmolLm2IT.HOST, S2ApplySmolLm2IT.FIRST_KEY, 8, Duration.ofSeconds(
-                        Long.getLong("gantry.e2e.rollout.seconds", 120))));
+                        Long.getLong("gantry.e2e.rollout.seconds", 150))));
         Llmd.sleep(Duration.ofSeconds(15)); // the load is on, the old worker busy
+        Instant patched = Instant.now();
         cluster.kubectl("patch", "llmd", S2ApplySmolLm2IT.NAME, "-n", Llmd.NAMESPACE, "--type", "merge", "-p",
                 "{\"spec\":{\"engine\":{\"maxNumSeqs\":12}}}");
         JsonNode rolled = llmd.await("rolled out", Duration.ofMinutes(4), s -> Llmd.isTrue(s, "Ready")
                 && !Llmd.isTrue(s, "Progressing") && !podTemplateHash().equals(templateBefore)
                 && llmd.podNames().stream().noneMatch(before::contains));
         assertThat(rolled.path("status").path("readyReplicas").asInt()).isEqualTo(1);
+        double rolloutSeconds = Duration.between(patched, Instant.now()).toMillis() / 1000.0;
+        Figures.record("rolling_update_seconds", rolloutSeconds);
+        assertThat(load).as("the load must outlast the rollout (%.0f s) to show anything; raise "
+                + "-Dgantry.e2e.rollout.seconds", rolloutSeconds).isNotDone();
 
         JsonNode level = load.join();
         Figures.record("rolling_update_bench", level);

@@ -3,6 +3,10 @@ package dev.gantry.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -28,6 +32,9 @@ class S4RollingUpdateIT {
         llmd.awaitReady(Duration.ofMinutes(5));
         List<String> before = llmd.podNames();
         String templateBefore = podTemplateHash();
+        // The old workers' logs to their end (their drain is what this scenario tests), kept in
+        // target/e2e/S4RollingUpdateIT/ whatever the outcome: a deleted pod's log is gone after.
+        List<Process> followers = before.stream().map(this::followLog).toList();
 
         CompletableFuture<JsonNode> load = CompletableFuture.supplyAsync(() -> Bench.serve("rolling-update",
                 "http://" + cluster.ingress, S2ApplySmolLm2IT.HOST, S2ApplySmolLm2IT.FIRST_KEY, 8, Duration.ofSeconds(
@@ -46,12 +53,25 @@ class S4RollingUpdateIT {
                 + "-Dgantry.e2e.rollout.seconds", rolloutSeconds).isNotDone();
 
         JsonNode level = load.join();
+        followers.forEach(Process::destroy);
         Figures.record("rolling_update_bench", level);
         System.out.printf("e2e: rolling update under load: %d completed, %d failed%n",
                 level.path("completed").asInt(), level.path("failed").asInt());
         assertThat(level.path("failed").asInt()).as("requests failed during the rolling update; errors: "
                 + level.path("errors")).isZero();
         assertThat(level.path("completed").asInt()).isPositive();
+    }
+
+    private Process followLog(String pod) {
+        try {
+            Path dir = Cluster.OUT.resolve("S4RollingUpdateIT");
+            Files.createDirectories(dir);
+            return new ProcessBuilder(cluster.kubectl.toString(), "--kubeconfig", cluster.kubeconfig.toString(),
+                    "logs", "-f", "-n", Llmd.NAMESPACE, pod, "--timestamps")
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("old-worker-" + pod + ".log").toFile()).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private String podTemplateHash() {

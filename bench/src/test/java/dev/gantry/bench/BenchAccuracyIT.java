@@ -120,7 +120,11 @@ class BenchAccuracyIT {
 
     private static void assertDistribution(JsonNode d, double expectedMs, String... figures) {
         for (String figure : figures) {
-            assertThat(d.path(figure).asDouble()).as(figure + " of " + d).isCloseTo(expectedMs, withPercentage(5));
+            // 5 % plus the same scheduling slack as the tails: on a slow 2-core host the stub's and
+            // the client's threads add a few ms to every request (TTFT mean 210.6 ms against 200 seen
+            // once in CI), which is not the instrument mismeasuring.
+            assertThat(d.path(figure).asDouble()).as(figure + " of " + d)
+                    .isCloseTo(expectedMs, within(expectedMs * 0.05 + SCHEDULING_MS));
         }
     }
 

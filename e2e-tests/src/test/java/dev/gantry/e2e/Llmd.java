@@ -21,9 +21,9 @@ record Llmd(Cluster cluster, String namespace, String name) {
         return json(cluster.kubectl("get", "llmd", name, "-n", namespace, "-o", "json"));
     }
 
-    /** The condition of that type, or a missing node. */
-    JsonNode condition(String type) {
-        for (JsonNode c : get().path("status").path("conditions")) {
+    /** The status condition of that type in an LLMDeployment as read, or a missing node. */
+    static JsonNode condition(JsonNode llmd, String type) {
+        for (JsonNode c : llmd.path("status").path("conditions")) {
             if (type.equals(c.path("type").asText())) {
                 return c;
             }
@@ -55,12 +55,7 @@ record Llmd(Cluster cluster, String namespace, String name) {
     }
 
     static boolean isTrue(JsonNode llmd, String type) {
-        for (JsonNode c : llmd.path("status").path("conditions")) {
-            if (type.equals(c.path("type").asText())) {
-                return "True".equals(c.path("status").asText());
-            }
-        }
-        return false;
+        return "True".equals(condition(llmd, type).path("status").asText());
     }
 
     /** The worker pods that are Ready, as pod IPs (reachable from the host over the node's link). */

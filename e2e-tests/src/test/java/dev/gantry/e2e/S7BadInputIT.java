@@ -47,10 +47,10 @@ class S7BadInputIT {
         assertThat(Manifests.apply(cluster, Llmd.NAMESPACE, List.of(missing)).exit()).isZero();
 
         JsonNode degraded = Llmd.of(cluster, "missing-model").await("Degraded: ModelNotFound", Duration.ofSeconds(90),
-                s -> "ModelNotFound".equals(condition(s, "Degraded").path("reason").asText()));
+                s -> "ModelNotFound".equals(Llmd.condition(s, "Degraded").path("reason").asText()));
         Duration took = Duration.between(applied, Instant.now());
         Figures.record("missing_model_to_degraded_seconds", took.toMillis() / 1000.0);
-        JsonNode c = condition(degraded, "Degraded");
+        JsonNode c = Llmd.condition(degraded, "Degraded");
         assertThat(c.path("status").asText()).isEqualTo("True");
         assertThat(c.path("message").asText()).contains(uri);
         assertThat(Llmd.isTrue(degraded, "Ready")).isFalse();
@@ -66,9 +66,9 @@ class S7BadInputIT {
         assertThat(Manifests.apply(cluster, Llmd.NAMESPACE, List.of(tooBig)).exit()).isZero();
 
         JsonNode degraded = Llmd.of(cluster, "too-big").await("Degraded: Unschedulable", Duration.ofSeconds(90),
-                s -> "Unschedulable".equals(condition(s, "Degraded").path("reason").asText()));
+                s -> "Unschedulable".equals(Llmd.condition(s, "Degraded").path("reason").asText()));
         assertThat(Duration.between(applied, Instant.now())).isLessThan(Duration.ofSeconds(60));
-        assertThat(condition(degraded, "Degraded").path("message").asText()).containsIgnoringCase("cpu");
+        assertThat(Llmd.condition(degraded, "Degraded").path("message").asText()).containsIgnoringCase("cpu");
     }
 
     @Test
@@ -88,14 +88,5 @@ class S7BadInputIT {
         assertThat(r2.exit()).isNotZero();
         assertThat(r2.err()).contains("spec.replicas").contains("greater than or equal to 0");
         assertThat(cluster.kubectlResult(null, "get", "llmd", "invalid", "-n", Llmd.NAMESPACE).ok()).isFalse();
-    }
-
-    static JsonNode condition(JsonNode llmd, String type) {
-        for (JsonNode c : llmd.path("status").path("conditions")) {
-            if (type.equals(c.path("type").asText())) {
-                return c;
-            }
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     }
 }

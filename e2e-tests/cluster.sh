@@ -510,6 +510,9 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) kube_bin=$(ls -d "$cache/kube-api-test/k8s/"*/ 2>/dev/null | tail -1); status ;;
-  import) shift; import_images "$@" ;;
-  *) echo "usage: $0 up|down|status|import TAR..." >&2; exit 2 ;;
+  import) shift
+    # No archives named: the project's own images, as `up` imports them (after a rebuild).
+    [ $# -gt 0 ] || set -- "$repo/images/target/gantry-worker.tar" "$repo/images/target/gantry-operator.tar"
+    import_images "$@" ;;
+  *) echo "usage: $0 up|down|status|import [TAR...]" >&2; exit 2 ;;
 esac

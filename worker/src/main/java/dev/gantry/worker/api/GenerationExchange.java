@@ -56,6 +56,7 @@ final class GenerationExchange implements RequestListener {
     private long timeoutTimer = -1;
     private long slowClientTimer = -1;
     private boolean timedOut;
+    private boolean streamOpen;
 
     GenerationExchange(RoutingContext ctx, Context context, GenerationRequest request, String id, String model,
             int promptTokens, Consumer<String> cacheStore) {
@@ -83,11 +84,24 @@ final class GenerationExchange implements RequestListener {
                     .putHeader("Content-Type", "text/event-stream; charset=utf-8")
                     .putHeader("Cache-Control", "no-cache")
                     .putHeader("X-Accel-Buffering", "no");
-            if (request.endpoint() == Endpoint.CHAT) {
-                sendEvent(chatChunk(new Delta("assistant", ""), null));
-            } else {
-                response.writeHead(); // clients see the stream open before the first token
-            }
+            // Nothing is written yet: the status line and headers go out with the first event
+            // (openStream). Sent at once, they reach a Go reverse proxy (Traefik, Caddy, anything
+            // on httputil.ReverseProxy) within a millisecond of the request body, and if that lands
+            // before the proxy's own last read of the body, the proxy's HTTP/1 server closes the
+            // body under it and the proxy cuts the stream right after the headers
+            // (golang/go#40747; docs/design.md, "Streaming through proxies"). Waiting for the
+            // first token leaves the proxy the whole prefill to finish that read.
+        }
+    }
+
+    /** Starts a streamed response: its head and, for chat, the assistant's role chunk. Once. */
+    private void openStream() {
+        if (streamOpen) {
+            return;
+        }
+        streamOpen = true;
+        if (request.endpoint() == Endpoint.CHAT) {
+            sendEvent(chatChunk(new Delta("assistant", ""), null));
         }
     }
 
@@ -97,7 +111,8 @@ final class GenerationExchange implements RequestListener {
             text.append(textDelta);
         } else if (!textDelta.isEmpty()) {
             context.runOnContext(v -> {
-                if (!response.closed()) {
+                if (!response.closed() && !response.ended()) {
+                    openStream();
                     sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(new Delta(null, textDelta), null)
                             : completionChunk(textDelta, null));
                 }
@@ -127,6 +142,7 @@ final class GenerationExchange implements RequestListener {
         if (reason == FinishReason.STOP || reason == FinishReason.LENGTH) {
             Usage usage = Usage.of(result.promptTokens(), result.completionTokens());
             if (request.stream()) {
+                openStream();
                 sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(new Delta(null, null), reason.openAi())
                         : completionChunk("", reason.openAi()));
                 if (request.includeUsage()) {
@@ -150,8 +166,8 @@ final class GenerationExchange implements RequestListener {
                 ? ApiException.internal("The engine failed on this request: " + result.error())
                 : timedOut ? ApiException.timeout("The request ran longer than gantry.request-timeout and was cancelled.")
                 : ApiException.unavailable("shutting_down", "The request was aborted: the server is shutting down.");
-        if (request.stream()) {
-            // The status line is long gone: report the error in the stream, as vLLM does.
+        if (streamOpen) {
+            // The status line is gone: report the error in the stream, as vLLM does.
             sendEvent(error.toBody());
             response.end("data: [DONE]\n\n");
         } else {

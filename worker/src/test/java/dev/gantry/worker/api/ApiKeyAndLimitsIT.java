@@ -17,6 +17,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +30,7 @@ import org.junit.jupiter.api.Test;
 @TestProfile(ApiKeyAndLimitsIT.Limited.class)
 class ApiKeyAndLimitsIT {
     private static final String KEY = "sk-gantry-test";
+    private static final Pattern WAITING_ONE = Pattern.compile("(?m)^vllm:num_requests_waiting\\{[^}]*\\} 1\\.0$");
     private static final String LONG_STREAM = "{\"prompt\": \"Once\", \"max_tokens\": 2000, \"ignore_eos\": true, \"stream\": true}";
 
     public static class Limited implements QuarkusTestProfile {
@@ -76,15 +79,25 @@ class ApiKeyAndLimitsIT {
 
     @Test
     void aFullQueueAnswers429WithRetryAfter() throws Exception {
-        HttpResponse<InputStream> running = openStream();
-        HttpResponse<InputStream> waiting = openStream();
-        try (InputStream a = running.body(); InputStream b = waiting.body()) {
+        HttpResponse<InputStream> running = openStream(); // its head comes with its first token: it runs
+        // A waiting stream gets no head until it runs (see GenerationExchange): send it without
+        // waiting for one, and see it queued in the metrics instead.
+        CompletableFuture<HttpResponse<InputStream>> waiting = ApiTestSupport.HTTP.sendAsync(streamRequest(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream a = running.body()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!WAITING_ONE.matcher(ApiTestSupport.get(root.resolve("/metrics")).body()).find()) {
+                assertThat(System.nanoTime()).as("the second stream is queued within 5 s").isLessThan(deadline);
+                Thread.sleep(20);
+            }
             HttpResponse<String> third = authorized(LONG_STREAM);
             assertThat(third.statusCode()).isEqualTo(429);
             assertThat(third.headers().firstValue("Retry-After")).contains("1");
             JsonNode error = ApiTestSupport.error(third);
             assertThat(error.get("type").asText()).isEqualTo("rate_limit_error");
             assertThat(error.get("message").asText()).contains("at capacity");
+        } finally {
+            waiting.cancel(true);
         }
     }
 
@@ -107,11 +120,14 @@ class ApiKeyAndLimitsIT {
         return ApiTestSupport.post(root.resolve("/v1/completions"), body, "Authorization", "Bearer " + KEY);
     }
 
-    private HttpResponse<InputStream> openStream() throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(root.resolve("/v1/completions"))
+    private HttpRequest streamRequest() {
+        return HttpRequest.newBuilder(root.resolve("/v1/completions"))
                 .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(LONG_STREAM)).build();
-        HttpResponse<InputStream> r = ApiTestSupport.HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    private HttpResponse<InputStream> openStream() throws Exception {
+        HttpResponse<InputStream> r = ApiTestSupport.HTTP.send(streamRequest(), HttpResponse.BodyHandlers.ofInputStream());
         assertThat(r.statusCode()).isEqualTo(200);
         return r;
     }

@@ -2,6 +2,11 @@ package dev.gantry.helm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.github.dockerjava.api.DockerClient;
+import dev.gantry.images.PodmanApi;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.BindMode;
+import org.testcontainers.containers.GenericContainer;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -39,7 +44,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The chart, installed for real: its rendering applied to a real kube-apiserver
  * (io.fabric8:kube-api-test, binaries from .ci/kube-binaries.sh), then the operator image (from
- * images/) run twice in podman, each with the chart's environment and a token of the chart's
+ * images/) run twice in podman (Testcontainers, against podman's Docker-compatible API), each with the chart's environment and a token of the chart's
  * ServiceAccount, so that the chart's RBAC is all they have. One replica must win the Lease, the
  * leader must reconcile an LLMDeployment into its worker Deployment and Service, and when it dies
  * the other must take over.
@@ -70,22 +75,22 @@ class OperatorInClusterIT {
                 .withUpdateKubeConfig(false).build());
         apiServer.start();
         admin = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(apiServer.getKubeConfigYaml())).build();
-        if (!Podman.available()) {
+        if (!PodmanApi.available()) {
             noContainers = "podman is not installed: cannot run the operator image (apt-get install podman runc)";
             return;
         }
-        Podman.Result loaded = Podman.run(List.of("load", "-i", OPERATOR_IMAGE.toString()), 300);
-        assertThat(loaded.exit()).as(loaded.output()).isZero();
+        podman = PodmanApi.start();
+        docker = DockerClientFactory.instance().client();
+        PodmanApi.load(OPERATOR_IMAGE);
         // Where the host lets no runtime create a container at all, the image test is skipped with
         // the runtime's own words; any other failure of the image's java is the image's, and fails.
-        Podman.Result probe = Podman.run(List.of("run", "--rm", "--ulimit", "nofile=4096:4096", "--ulimit",
-                "nproc=4096:4096", "--entrypoint", "/opt/java/openjdk/bin/java", IMAGE, "-version"), 120);
-        if (probe.exit() != 0 && Podman.RUNTIME_REFUSED.matcher(probe.output()).find()) {
-            noContainers = "the container runtime cannot run containers on this machine: " + probe.output().strip();
-            return;
-        }
-        assertThat(probe.exit()).as("java -version in the operator image: " + probe.output()).isZero();
+        noContainers = PodmanApi.runtimeRefusal(IMAGE);
     }
+
+    private static PodmanApi podman;
+    private static DockerClient docker;
+    /** The operator replicas by name (their host name, so the Lease holder's identity). */
+    private static final Map<String, GenericContainer<?>> RUNNING = new java.util.LinkedHashMap<>();
 
     /** Why the operator image cannot be run here, or null when it can. */
     private static String noContainers;
@@ -95,10 +100,13 @@ class OperatorInClusterIT {
         if (admin == null) {
             return;
         }
-        for (String container : CONTAINERS) {
-            Podman.run(List.of("rm", "-f", "-t", "0", container), 60);
+        RUNNING.values().forEach(GenericContainer::stop);
+        if (docker != null) {
+            PodmanApi.removeImage(IMAGE);
         }
-        Podman.run(List.of("rmi", "-f", IMAGE), 60);
+        if (podman != null) {
+            podman.close();
+        }
         admin.close();
         apiServer.stop();
     }
@@ -154,7 +162,7 @@ class OperatorInClusterIT {
         await("the worker Service", () -> admin.services().inNamespace("llm").withName("smollm2").get(), Duration.ofSeconds(30));
 
         // The leader dies; the other replica takes the Lease over and goes on reconciling.
-        Podman.run(List.of("rm", "-f", "-t", "0", leader), 60);
+        RUNNING.remove(leader).stop();
         String next = awaitLeader(Set.of(other(leader)), Duration.ofSeconds(90));
         admin.apps().deployments().inNamespace("llm").withName("smollm2").delete();
         await("the worker Deployment re-created by the new leader " + next,
@@ -164,21 +172,20 @@ class OperatorInClusterIT {
     private static void startOperator(String name, Deployment operator) throws Exception {
         int port = freePort();
         HTTP_PORTS.add(port);
-        List<String> args = new ArrayList<>(List.of("run", "-d", "--name", name, "--hostname", name, "--network", "host",
-                "--read-only", "--tmpfs", "/tmp:rw,mode=1777", "--user", "185:185", "--cap-drop=ALL",
-                "--security-opt", "no-new-privileges",
-                "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
-                "-v", kubeDir + ":/var/run/gantry-kube:ro", "-e", "KUBECONFIG=/var/run/gantry-kube/config",
-                // Host networking: each replica on its own port.
-                "-e", "QUARKUS_HTTP_PORT=" + port));
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        env.put("KUBECONFIG", "/var/run/gantry-kube/config");
+        env.put("QUARKUS_HTTP_PORT", Integer.toString(port)); // host networking: each replica on its own port
         // The environment the chart gives the operator (the pod's namespace by hand: no kubelet here).
-        for (var env : operator.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv()) {
-            String value = env.getValueFrom() != null ? NS : env.getValue();
-            args.addAll(List.of("-e", env.getName() + "=" + value));
+        for (var e : operator.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv()) {
+            env.put(e.getName(), e.getValueFrom() != null ? NS : e.getValue());
         }
-        args.add(IMAGE);
-        Podman.Result started = Podman.run(args, 120);
-        assertThat(started.exit()).as(started.output()).isZero();
+        GenericContainer<?> container = PodmanApi.podLike(IMAGE)
+                .withNetworkMode("host")
+                .withFileSystemBind(kubeDir.toString(), "/var/run/gantry-kube", BindMode.READ_ONLY)
+                .withEnv(env)
+                .withCreateContainerCmdModifier(cmd -> cmd.withName(name).withHostName(name));
+        RUNNING.put(name, container);
+        container.start(); // no ports to wait for on the host network: awaitHealthy checks it
     }
 
     /** A kubeconfig with a token of the chart's ServiceAccount: the operators get the chart's RBAC, no more. */
@@ -251,9 +258,7 @@ class OperatorInClusterIT {
             TimeUnit.MILLISECONDS.sleep(500);
         }
         StringBuilder logs = new StringBuilder();
-        for (String container : CONTAINERS) {
-            logs.append("--- ").append(container).append('\n').append(Podman.run(List.of("logs", container), 30).output());
-        }
+        RUNNING.forEach((name, container) -> logs.append("--- ").append(name).append('\n').append(container.getLogs()));
         throw new AssertionError("no " + what + " within " + timeout + "\n" + logs);
     }
 

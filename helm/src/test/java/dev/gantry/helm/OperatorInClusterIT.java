@@ -2,11 +2,7 @@ package dev.gantry.helm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.github.dockerjava.api.DockerClient;
 import dev.gantry.images.PodmanApi;
-import org.testcontainers.DockerClientFactory;
-import org.testcontainers.containers.BindMode;
-import org.testcontainers.containers.GenericContainer;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -40,12 +36,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.testcontainers.containers.BindMode;
+import org.testcontainers.containers.GenericContainer;
 
 /**
  * The chart, installed for real: its rendering applied to a real kube-apiserver
  * (io.fabric8:kube-api-test, binaries from .ci/kube-binaries.sh), then the operator image (from
- * images/) run twice in podman (Testcontainers, against podman's Docker-compatible API), each with the chart's environment and a token of the chart's
- * ServiceAccount, so that the chart's RBAC is all they have. One replica must win the Lease, the
+ * images/) run twice in podman (Testcontainers, against podman's Docker-compatible API), each
+ * with the chart's environment and a token of the chart's ServiceAccount, so that the chart's RBAC is all they have. One replica must win the Lease, the
  * leader must reconcile an LLMDeployment into its worker Deployment and Service, and when it dies
  * the other must take over.
  *
@@ -80,7 +78,6 @@ class OperatorInClusterIT {
             return;
         }
         podman = PodmanApi.start();
-        docker = DockerClientFactory.instance().client();
         PodmanApi.load(OPERATOR_IMAGE);
         // Where the host lets no runtime create a container at all, the image test is skipped with
         // the runtime's own words; any other failure of the image's java is the image's, and fails.
@@ -88,7 +85,6 @@ class OperatorInClusterIT {
     }
 
     private static PodmanApi podman;
-    private static DockerClient docker;
     /** The operator replicas by name (their host name, so the Lease holder's identity). */
     private static final Map<String, GenericContainer<?>> RUNNING = new java.util.LinkedHashMap<>();
 
@@ -101,10 +97,8 @@ class OperatorInClusterIT {
             return;
         }
         RUNNING.values().forEach(GenericContainer::stop);
-        if (docker != null) {
-            PodmanApi.removeImage(IMAGE);
-        }
         if (podman != null) {
+            PodmanApi.removeImage(IMAGE);
             podman.close();
         }
         admin.close();

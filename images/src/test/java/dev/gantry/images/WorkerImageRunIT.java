@@ -51,10 +51,8 @@ class WorkerImageRunIT {
 
     @AfterAll
     static void cleanUp() throws Exception {
-        if (docker != null) {
-            PodmanApi.removeImage(IMAGE);
-        }
         if (podman != null) {
+            PodmanApi.removeImage(IMAGE);
             podman.close();
         }
     }
@@ -72,7 +70,7 @@ class WorkerImageRunIT {
             try {
                 worker.start();
                 servesAndDrains(worker);
-            } catch (AssertionError | RuntimeException e) {
+            } catch (AssertionError | Exception e) {
                 System.err.println("container log:\n" + worker.getLogs());
                 throw e;
             }

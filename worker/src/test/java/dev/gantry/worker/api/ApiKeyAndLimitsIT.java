@@ -10,6 +10,7 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URL;
@@ -97,7 +98,14 @@ class ApiKeyAndLimitsIT {
             assertThat(error.get("type").asText()).isEqualTo("rate_limit_error");
             assertThat(error.get("message").asText()).contains("at capacity");
         } finally {
-            waiting.cancel(true);
+            waiting.cancel(true); // aborts the exchange if it is still open; else its body is closed
+            waiting.thenAccept(r -> {
+                try {
+                    r.body().close();
+                } catch (IOException e) {
+                    // already gone
+                }
+            });
         }
     }
 

@@ -118,7 +118,8 @@ class ChartTest {
         JsonNode configMap = find(objects(render(ALL_ON)), "ConfigMap", "gantry-prometheus-adapter-rules").orElseThrow();
         JsonNode rules = YAML.readTree(configMap.path("data").path("config.yaml").asText()).path("rules");
         // The operator's defaults (OperatorConfig.Autoscaling): the names the HPAs ask the adapter for.
-        assertThat(rules.findValuesAsText("as")).containsExactly("vllm:num_requests_waiting", "DCGM_FI_DEV_GPU_UTIL");
+        assertThat(rules.findValuesAsText("as")).containsExactly("vllm:num_requests_waiting", "gantry:requests_per_second",
+                "DCGM_FI_DEV_GPU_UTIL");
         for (JsonNode rule : rules) {
             assertThat(rule.path("resources").path("overrides").path("pod").path("resource").asText()).isEqualTo("pod");
             assertThat(rule.path("metricsQuery").asText()).contains("<<.Series>>").contains("by (<<.GroupBy>>)");

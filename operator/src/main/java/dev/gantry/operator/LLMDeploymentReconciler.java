@@ -18,6 +18,7 @@ import dev.gantry.operator.status.StatusAggregator;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -110,7 +111,9 @@ public class LLMDeploymentReconciler implements Reconciler<LLMDeployment> {
         Optional<Deployment> deployment = context.getSecondaryResource(Deployment.class);
         List<Pod> pods = List.copyOf(context.getSecondaryResources(Pod.class));
         Optional<Secret> apiKeySecret = ApiKeySecrets.observed(llmd, context);
-        LLMDeploymentStatus status = StatusAggregator.aggregate(llmd, deployment, pods, apiKeySecret, clock.instant());
+        Optional<HorizontalPodAutoscaler> autoscaler = context.getSecondaryResource(HorizontalPodAutoscaler.class);
+        LLMDeploymentStatus status = StatusAggregator.aggregate(llmd, deployment, pods, apiKeySecret, autoscaler,
+                clock.instant());
         if (status.equals(llmd.getStatus())) {
             return UpdateControl.noUpdate();
         }

@@ -18,6 +18,18 @@ import java.util.Map;
 // Both set would leave two owners of the worker count (the operator and the HPA) fighting.
 @ValidationRule(value = "!(has(self.replicas) && has(self.autoscaling))",
         message = "set either replicas or autoscaling, not both", reason = "FieldValueForbidden")
+// A Utilization target is a percentage of the pods' request; without one the HPA cannot compute it.
+// (A limit alone also gives a request: Kubernetes copies it.)
+@ValidationRule(value = "!has(self.autoscaling) || !has(self.autoscaling.targetCpuUtilization) || (has(self.resources) "
+        + "&& ((has(self.resources.requests) && has(self.resources.requests.cpu)) "
+        + "|| (has(self.resources.limits) && has(self.resources.limits.cpu))))",
+        message = "autoscaling.targetCpuUtilization is a percentage of the CPU request: set resources.requests.cpu",
+        reason = "FieldValueRequired")
+@ValidationRule(value = "!has(self.autoscaling) || !has(self.autoscaling.targetMemoryUtilization) || (has(self.resources) "
+        + "&& ((has(self.resources.requests) && has(self.resources.requests.memory)) "
+        + "|| (has(self.resources.limits) && has(self.resources.limits.memory))))",
+        message = "autoscaling.targetMemoryUtilization is a percentage of the memory request: set resources.requests.memory",
+        reason = "FieldValueRequired")
 public class LLMDeploymentSpec {
     /** Variables spec.env may not set (the CRD's CEL rule refuses them): other objects depend on their values. */
     public static final List<String> RESERVED_ENV = List.of("GANTRY_MODEL", "GANTRY_CACHE", "QUARKUS_HTTP_PORT");

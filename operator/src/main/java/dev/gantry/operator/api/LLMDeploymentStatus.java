@@ -16,7 +16,8 @@ import java.util.Objects;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class LLMDeploymentStatus {
 
-    @JsonPropertyDescription("Ready, Progressing and Degraded, each with the generation it describes.")
+    @JsonPropertyDescription("Ready, Progressing, Degraded and, under autoscaling, Autoscaling (whether the "
+            + "HorizontalPodAutoscaler reads its metrics), each with the generation it describes.")
     public List<Condition> conditions = new ArrayList<>();
 
     @StatusReplicas

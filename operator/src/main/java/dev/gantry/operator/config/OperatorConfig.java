@@ -156,5 +156,12 @@ public interface OperatorConfig {
         /** The Pods metric of GPU utilization in percent (NVIDIA DCGM exporter's gauge). */
         @WithDefault("DCGM_FI_DEV_GPU_UTIL")
         String gpuUtilizationMetric();
+
+        /**
+         * The Pods metric of generation requests arriving per second at a worker (the chart's
+         * adapter rules serve it as the rate of the workers' gantry:requests_received_total).
+         */
+        @WithDefault("gantry:requests_per_second")
+        String requestsPerSecondMetric();
     }
 }

@@ -37,4 +37,13 @@ public class WorkerDeploymentDependent extends CRUDKubernetesDependentResource<D
     protected Deployment desired(LLMDeployment llmd, Context<LLMDeployment> context) {
         return WorkerDeployment.of(llmd, config, ApiKeySecrets.observed(llmd, context));
     }
+
+    /** Under autoscaling the apply leaves spec.replicas out; {@link ReplicasHandover} keeps the count first. */
+    @Override
+    public Deployment update(Deployment actual, Deployment desired, LLMDeployment llmd, Context<LLMDeployment> context) {
+        if (desired.getSpec().getReplicas() == null) {
+            ReplicasHandover.keepReplicas(context.getClient(), actual, context.getControllerConfiguration().fieldManager());
+        }
+        return super.update(actual, desired, llmd, context);
+    }
 }

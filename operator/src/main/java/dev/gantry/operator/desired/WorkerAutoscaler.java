@@ -12,10 +12,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The HorizontalPodAutoscaler of autoscaled workers. Both targets are Pods metrics (per-pod
- * averages from a custom-metrics adapter such as prometheus-adapter over the workers' /metrics and
- * the DCGM exporter): the queue depth says when requests wait, which is what users feel; GPU
- * utilization catches saturation before queues form. With both, the HPA takes the larger count.
+ * The HorizontalPodAutoscaler of autoscaled workers: one metric per target the spec sets, the HPA
+ * taking the largest replica count among them.
+ * <ul>
+ * <li>queue depth and requests per second: Pods metrics (per-pod averages) from a custom-metrics
+ * adapter such as prometheus-adapter over the workers' /metrics. Waiting requests are what users
+ * feel; arrivals per second lead the queue.
+ * <li>GPU utilization: a Pods metric from the DCGM exporter, through the same adapter; it catches
+ * saturation before queues form.
+ * <li>CPU and memory: Resource metrics (metrics-server), as a percentage of the pod's requests.
+ * </ul>
+ * With no target at all, the queue depth at the operator's default target.
  */
 public final class WorkerAutoscaler {
 
@@ -49,27 +56,58 @@ public final class WorkerAutoscaler {
     static List<MetricSpec> metrics(AutoscalingSpec autoscaling, OperatorConfig.Autoscaling config) {
         List<MetricSpec> metrics = new ArrayList<>();
         Integer queueDepth = autoscaling.targetQueueDepth;
-        if (queueDepth == null && autoscaling.targetGpuUtilization == null) {
+        if (queueDepth == null && !anyTarget(autoscaling)) {
             queueDepth = config.defaultTargetQueueDepth();
         }
         if (queueDepth != null) {
-            metrics.add(podsAverage(config.queueDepthMetric(), queueDepth));
+            metrics.add(podsAverage(config.queueDepthMetric(), new Quantity(String.valueOf(queueDepth))));
+        }
+        if (autoscaling.targetRequestsPerSecond != null) {
+            metrics.add(podsAverage(config.requestsPerSecondMetric(), milli(autoscaling.targetRequestsPerSecond)));
         }
         if (autoscaling.targetGpuUtilization != null) {
             // An AverageValue, not a Utilization target: Utilization exists only for cpu/memory
             // Resource metrics, and the DCGM gauge already is a percentage.
-            metrics.add(podsAverage(config.gpuUtilizationMetric(), autoscaling.targetGpuUtilization));
+            metrics.add(podsAverage(config.gpuUtilizationMetric(),
+                    new Quantity(String.valueOf(autoscaling.targetGpuUtilization))));
+        }
+        if (autoscaling.targetCpuUtilization != null) {
+            metrics.add(resourceUtilization("cpu", autoscaling.targetCpuUtilization));
+        }
+        if (autoscaling.targetMemoryUtilization != null) {
+            metrics.add(resourceUtilization("memory", autoscaling.targetMemoryUtilization));
         }
         return metrics;
     }
 
-    private static MetricSpec podsAverage(String metric, int target) {
+    static boolean anyTarget(AutoscalingSpec a) {
+        return a.targetQueueDepth != null || a.targetGpuUtilization != null || a.targetCpuUtilization != null
+                || a.targetMemoryUtilization != null || a.targetRequestsPerSecond != null;
+    }
+
+    /** A fractional target as a quantity in thousandths ("500m" for 0.5), the HPA's own precision. */
+    static Quantity milli(double value) {
+        long thousandths = Math.max(1, Math.round(value * 1000));
+        return thousandths % 1000 == 0 ? new Quantity(String.valueOf(thousandths / 1000)) : new Quantity(thousandths + "m");
+    }
+
+    private static MetricSpec podsAverage(String metric, Quantity target) {
         return new MetricSpecBuilder()
                 .withType("Pods")
                 .withNewPods()
                 .withNewMetric().withName(metric).endMetric()
-                .withNewTarget().withType("AverageValue").withAverageValue(new Quantity(String.valueOf(target))).endTarget()
+                .withNewTarget().withType("AverageValue").withAverageValue(target).endTarget()
                 .endPods()
+                .build();
+    }
+
+    private static MetricSpec resourceUtilization(String resource, int percent) {
+        return new MetricSpecBuilder()
+                .withType("Resource")
+                .withNewResource()
+                .withName(resource)
+                .withNewTarget().withType("Utilization").withAverageUtilization(percent).endTarget()
+                .endResource()
                 .build();
     }
 }

@@ -8,6 +8,11 @@ public final class ConditionType {
     public static final String PROGRESSING = "Progressing";
     /** Something needs a human: workers crash, cannot pull their image, or cannot be scheduled. */
     public static final String DEGRADED = "Degraded";
+    /**
+     * Autoscaled LLMDeployments only: the HorizontalPodAutoscaler reads its metrics and sets the
+     * replica count (False with the HPA's reason and message when it cannot).
+     */
+    public static final String AUTOSCALING = "Autoscaling";
 
     private ConditionType() {
     }

@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentCondition;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -30,7 +31,7 @@ import java.util.stream.Collectors;
 /**
  * The one place an LLMDeployment's status is computed: a pure function of the resource (its
  * generation, spec and previous status), the observed worker Deployment, the worker pods, the API
- * key's Secret and the time. Same inputs, equal status, so the reconciler writes only real changes; a condition keeps
+ * key's Secret, the HorizontalPodAutoscaler and the time. Same inputs, equal status, so the reconciler writes only real changes; a condition keeps
  * its lastTransitionTime until its status flips, so reason or message updates cause no churn.
  */
 public final class StatusAggregator {
@@ -48,6 +49,15 @@ public final class StatusAggregator {
      */
     public static LLMDeploymentStatus aggregate(LLMDeployment llmd, Optional<Deployment> deployment, List<Pod> pods,
             Optional<Secret> apiKeySecret, Instant now) {
+        return aggregate(llmd, deployment, pods, apiKeySecret, Optional.empty(), now);
+    }
+
+    /**
+     * @param autoscaler the workers' HorizontalPodAutoscaler as observed (for the
+     *     {@link ConditionType#AUTOSCALING} condition of autoscaled LLMDeployments)
+     */
+    public static LLMDeploymentStatus aggregate(LLMDeployment llmd, Optional<Deployment> deployment, List<Pod> pods,
+            Optional<Secret> apiKeySecret, Optional<HorizontalPodAutoscaler> autoscaler, Instant now) {
         long generation = llmd.getMetadata().getGeneration() == null ? 0 : llmd.getMetadata().getGeneration();
         DeploymentStatus observed = deployment.map(Deployment::getStatus).orElse(null);
         int replicas = count(observed == null ? null : observed.getReplicas());
@@ -69,7 +79,7 @@ public final class StatusAggregator {
         }
 
         List<Condition> previous = llmd.getStatus() == null ? List.of() : llmd.getStatus().conditions;
-        List<Condition> conditions = new ArrayList<>(3);
+        List<Condition> conditions = new ArrayList<>(4);
         if (deployment.isEmpty()) {
             conditions.add(condition(previous, ConditionType.READY, false, "Creating", "creating the worker Deployment", generation, now));
             conditions.add(condition(previous, ConditionType.PROGRESSING, true, "Creating", "creating the worker Deployment", generation, now));
@@ -90,6 +100,7 @@ public final class StatusAggregator {
         conditions.add(problem
                 .map(p -> condition(previous, ConditionType.DEGRADED, true, p.reason(), p.message(), generation, now))
                 .orElseGet(() -> condition(previous, ConditionType.DEGRADED, false, "AsExpected", "no worker problems seen", generation, now)));
+        AutoscalerCondition.of(llmd, autoscaler, previous, generation, now).ifPresent(conditions::add);
 
         LLMDeploymentStatus status = new LLMDeploymentStatus();
         status.conditions = conditions;
@@ -196,7 +207,12 @@ public final class StatusAggregator {
     /** A condition; it keeps the previous lastTransitionTime when its status did not change. */
     static Condition condition(List<Condition> previous, String type, boolean status, String reason, String message,
             long generation, Instant now) {
-        String value = status ? "True" : "False";
+        return condition(previous, type, status ? "True" : "False", reason, message, generation, now);
+    }
+
+    /** The same with the status as a string, for conditions that can be Unknown. */
+    static Condition condition(List<Condition> previous, String type, String value, String reason, String message,
+            long generation, Instant now) {
         String since = previous.stream()
                 .filter(c -> type.equals(c.getType()) && value.equals(c.getStatus()) && c.getLastTransitionTime() != null)
                 .map(Condition::getLastTransitionTime)

@@ -62,7 +62,10 @@ class CrdContentTest {
     @Test
     void celRules() {
         assertThat(spec.getXKubernetesValidations()).extracting(ValidationRule::getRule)
-                .containsExactly("!(has(self.replicas) && has(self.autoscaling))");
+                .hasSize(3).first().isEqualTo("!(has(self.replicas) && has(self.autoscaling))");
+        // A Utilization target needs a request to be a percentage of.
+        assertThat(spec.getXKubernetesValidations().subList(1, 3)).extracting(ValidationRule::getMessage)
+                .allSatisfy(m -> assertThat(m).contains("percentage of the"));
         assertThat(spec.getProperties().get("autoscaling").getXKubernetesValidations()).extracting(ValidationRule::getRule)
                 .containsExactly("!has(self.minReplicas) || self.minReplicas <= self.maxReplicas");
         assertThat(spec.getProperties().get("ingress").getXKubernetesValidations()).extracting(ValidationRule::getRule)

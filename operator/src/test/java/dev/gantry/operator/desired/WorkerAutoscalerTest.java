@@ -78,4 +78,46 @@ class WorkerAutoscalerTest {
         assertThat(WorkerAutoscaler.of(llmd, Fixtures.config()).getSpec().getBehavior().getScaleDown()
                 .getStabilizationWindowSeconds()).isEqualTo(600);
     }
+
+    @Test
+    void everyTargetIsOneMetricAndOnlyWhenSet() {
+        LLMDeployment llmd = autoscaled(1, 6);
+        llmd.getSpec().autoscaling.targetRequestsPerSecond = 0.5;
+        llmd.getSpec().autoscaling.targetCpuUtilization = 70;
+        llmd.getSpec().autoscaling.targetMemoryUtilization = 90;
+        var metrics = WorkerAutoscaler.of(llmd, Fixtures.config()).getSpec().getMetrics();
+        // No queue target was set, and other targets are: no default queue metric either.
+        assertThat(metrics).extracting(MetricSpec::getType).containsExactly("Pods", "Resource", "Resource");
+        assertThat(metrics.get(0).getPods().getMetric().getName()).isEqualTo("gantry:requests_per_second");
+        assertThat(metrics.get(0).getPods().getTarget().getType()).isEqualTo("AverageValue");
+        assertThat(metrics.get(0).getPods().getTarget().getAverageValue()).isEqualTo(new Quantity("500m"));
+        assertThat(metrics.get(1).getResource().getName()).isEqualTo("cpu");
+        assertThat(metrics.get(1).getResource().getTarget().getType()).isEqualTo("Utilization");
+        assertThat(metrics.get(1).getResource().getTarget().getAverageUtilization()).isEqualTo(70);
+        assertThat(metrics.get(2).getResource().getName()).isEqualTo("memory");
+        assertThat(metrics.get(2).getResource().getTarget().getAverageUtilization()).isEqualTo(90);
+    }
+
+    @Test
+    void metricNamesComeFromTheOperatorConfig() {
+        LLMDeployment llmd = autoscaled(1, 2);
+        llmd.getSpec().autoscaling.targetRequestsPerSecond = 2.0;
+        llmd.getSpec().autoscaling.targetQueueDepth = 4;
+        var config = Fixtures.config(java.util.Map.of(
+                "gantry.operator.autoscaling.requests-per-second-metric", "rps",
+                "gantry.operator.autoscaling.queue-depth-metric", "queue"));
+        assertThat(WorkerAutoscaler.of(llmd, config).getSpec().getMetrics())
+                .extracting(m -> m.getPods().getMetric().getName(), m -> m.getPods().getTarget().getAverageValue())
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("queue", new Quantity("4")),
+                        org.assertj.core.groups.Tuple.tuple("rps", new Quantity("2")));
+    }
+
+    @Test
+    void fractionalTargetsKeepThousandths() {
+        assertThat(WorkerAutoscaler.milli(0.25)).isEqualTo(new Quantity("250m"));
+        assertThat(WorkerAutoscaler.milli(3)).isEqualTo(new Quantity("3"));
+        assertThat(WorkerAutoscaler.milli(1.0005)).isEqualTo(new Quantity("1001m"));
+        // Never a zero target, which the HPA would refuse.
+        assertThat(WorkerAutoscaler.milli(0.0001)).isEqualTo(new Quantity("1m"));
+    }
 }

@@ -110,6 +110,34 @@ class CrdValidationIT {
     }
 
     @Test
+    void utilizationTargetsNeedARequestToBeAPercentageOf() {
+        KubernetesClientException cpu = rejected("cpu-target", """
+                model: {uri: /models/m.gguf}
+                resources: {requests: {memory: 1Gi}}
+                autoscaling: {maxReplicas: 3, targetCpuUtilization: 70}
+                """);
+        assertThat(cpu.getMessage()).contains("targetCpuUtilization is a percentage of the CPU request");
+        KubernetesClientException memory = rejected("memory-target", """
+                model: {uri: /models/m.gguf}
+                autoscaling: {maxReplicas: 3, targetMemoryUtilization: 80}
+                """);
+        assertThat(memory.getMessage()).contains("targetMemoryUtilization is a percentage of the memory request");
+        // A limit alone will do: Kubernetes makes it the request.
+        client.resource(manifest("cpu-limit", """
+                model: {uri: /models/m.gguf}
+                resources: {limits: {cpu: "2", memory: 2Gi}}
+                autoscaling: {maxReplicas: 3, targetCpuUtilization: 70, targetMemoryUtilization: 80,
+                              targetRequestsPerSecond: 0.5}
+                """)).create();
+        assertThat(client.resources(LLMDeployment.class).inNamespace(NS).withName("cpu-limit").get()
+                .getSpec().autoscaling.targetRequestsPerSecond).isEqualTo(0.5);
+        rejected("zero-rps", """
+                model: {uri: /models/m.gguf}
+                autoscaling: {maxReplicas: 3, targetRequestsPerSecond: 0}
+                """);
+    }
+
+    @Test
     void negativeMaxNumSeqsIsRejectedByTheSchema() {
         KubernetesClientException e = rejected("negative", """
                 model: {uri: /models/m.gguf}

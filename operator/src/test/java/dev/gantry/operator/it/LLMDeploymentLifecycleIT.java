@@ -197,6 +197,55 @@ class LLMDeploymentLifecycleIT extends OperatorClusterTest {
         eventually().until(() -> deploymentResource().get().getSpec().getReplicas(), n -> n == 2);
     }
 
+    /**
+     * From a fixed count to autoscaling: the workers stay as many as they were until the HPA says
+     * otherwise. Server-side apply drops a field its manager stops sending; without a hand-over,
+     * spec.replicas would fall back to the Deployment's default of 1 before the HPA ever ran.
+     */
+    @Test
+    void turningAutoscalingOnKeepsTheWorkersThereAre() {
+        LLMDeployment llmd = llmd();
+        llmd.getSpec().replicas = 3;
+        create(llmd);
+        reconciled();
+        eventually().until(() -> deploymentResource().get().getSpec().getReplicas(), n -> n == 3);
+
+        editSpec(l -> {
+            l.getSpec().replicas = null;
+            l.getSpec().autoscaling = new AutoscalingSpec();
+            l.getSpec().autoscaling.maxReplicas = 5;
+            return l;
+        });
+        eventually().until(() -> hpa() != null);
+        reconciled();
+        // Another spec change: another apply of the Deployment, still without spec.replicas.
+        editSpec(l -> {
+            l.getSpec().autoscaling.maxReplicas = 4;
+            return l;
+        });
+        eventually().until(() -> hpa().getSpec().getMaxReplicas(), n -> n == 4);
+        reconciled();
+        Deployment deployment = deploymentResource().get();
+        assertThat(deployment.getSpec().getReplicas()).as("replicas after autoscaling was turned on").isEqualTo(3);
+        String fieldManager = operator.getRegisteredController("llmdeployment").orElseThrow().getConfiguration().fieldManager();
+        assertThat(deployment.getMetadata().getManagedFields().stream()
+                .filter(m -> fieldManager.equals(m.getManager()))
+                .map(m -> fields(m, "f:spec")))
+                .as("the operator no longer owns spec.replicas")
+                .allSatisfy(spec -> assertThat(spec).doesNotContainKey("f:replicas"));
+
+        // The HPA (played here) then scales as it likes, and the operator leaves it be.
+        plane.kubectl("scale", "deployment/" + NAME, "-n", ns, "--replicas=2");
+        eventually().until(() -> deploymentResource().get().getSpec().getReplicas(), n -> n == 2);
+        editSpec(l -> {
+            l.getSpec().autoscaling.maxReplicas = 6;
+            return l;
+        });
+        eventually().until(() -> hpa().getSpec().getMaxReplicas(), n -> n == 6);
+        reconciled();
+        assertThat(deploymentResource().get().getSpec().getReplicas()).isEqualTo(2);
+    }
+
     @Test
     void anIngressFollowsSpecIngressAndGoesWithIt() {
         LLMDeployment llmd = llmd();

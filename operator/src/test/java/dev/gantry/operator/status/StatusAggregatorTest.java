@@ -177,6 +177,9 @@ class StatusAggregatorTest {
         assertThat(condition(scaling, "Ready").getStatus()).isEqualTo("False");
         LLMDeploymentStatus scaled = StatusAggregator.aggregate(llmd, Optional.of(deployment(3, 2, 2, 3, 3, 3, 3)), List.of(), Optional.empty(), T0);
         assertThat(condition(scaled, "Ready").getStatus()).isEqualTo("True");
+        assertThat(condition(scaled, "Autoscaling").getStatus()).as("no HPA observed yet").isEqualTo("Unknown");
+        assertThat(StatusAggregator.aggregate(Fixtures.llmd(), Optional.of(deployment(1, 1, 1, 1, 1, 1, 1)), List.of(),
+                Optional.empty(), T0).conditions).extracting(Condition::getType).containsExactly("Ready", "Progressing", "Degraded");
     }
 
     @Test

@@ -8,6 +8,8 @@ import dev.gantry.worker.engine.EngineRequest;
 import dev.gantry.worker.engine.RequestHandle;
 import dev.gantry.worker.engine.RequestRejectedException;
 import dev.gantry.worker.model.Model;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
@@ -33,8 +35,15 @@ public class GenerationHandler {
     @Inject
     CompletionCache cache;
 
+    @Inject
+    MeterRegistry registry;
+
+    /** Micrometer name; Prometheus shows it with {@code _total}. */
+    static final String RECEIVED_METRIC = "gantry:requests_received";
+
     void handle(RoutingContext ctx, Endpoint endpoint) {
         long arrival = System.nanoTime();
+        countArrival(endpoint);
         JsonNode json = readJson(RequestBodyReader.body(ctx));
         GenerationRequest request = RequestParser.parse(endpoint, json);
         ServingPlan plan = lifecycle.plan();
@@ -60,6 +69,21 @@ public class GenerationHandler {
                 errors.send(ctx, e);
             }
         }));
+    }
+
+    /**
+     * Every generation request that passed the API-key check, counted on arrival, whatever becomes
+     * of it (served, answered from the cache, refused with 429): the demand, which autoscaling on
+     * requests per second follows. vLLM has no such counter; its request_success counts completions,
+     * which stop growing once a worker is saturated.
+     */
+    private void countArrival(Endpoint endpoint) {
+        Counter.builder(RECEIVED_METRIC)
+                .description("Generation requests received, by endpoint")
+                .tag("endpoint", endpoint == Endpoint.CHAT ? "chat" : "completions")
+                .tag("model_name", lifecycle.modelLabel())
+                .register(registry)
+                .increment();
     }
 
     private void prepare(RoutingContext ctx, Context context, GenerationRequest request, JsonNode json, long arrival) {

@@ -38,6 +38,7 @@ class ResponseCacheIT {
         double promptTokens = metric(root, "vllm:prompt_tokens_total");
         double successes = metric(root, "vllm:request_success_total");
         double hits = metric(root, "gantry:response_cache_hits_total");
+        double received = metric(root, "gantry:requests_received_total");
 
         // Same request, keys in another order and other whitespace: the same canonical request.
         String reordered = "{ \"temperature\": 0.0, \"max_tokens\": 12, \"prompt\": \"Once upon a time " + tag + "\", \"model\": \"stories260K\" }";
@@ -47,6 +48,8 @@ class ResponseCacheIT {
         assertThat(metric(root, "gantry:response_cache_hits_total")).isEqualTo(hits + 1);
         assertThat(metric(root, "vllm:prompt_tokens_total")).as("the engine saw no new prompt").isEqualTo(promptTokens);
         assertThat(metric(root, "vllm:request_success_total")).isEqualTo(successes);
+        assertThat(metric(root, "gantry:requests_received_total")).as("a cache hit is demand all the same")
+                .isEqualTo(received + 1);
 
         // Another sampling parameter: another key, computed by the engine.
         HttpResponse<String> other = post(root.resolve("/v1/completions"), greedy.replace("\"max_tokens\": 12", "\"max_tokens\": 11"));

@@ -2,7 +2,8 @@
 # A single-node Kubernetes cluster on this machine, made of the upstream parts k3s bundles:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler (on the host's loopback), and a
 # node (containerd, runc, CNI bridge, kubelet, kube-proxy) in a network namespace of its own, with
-# CoreDNS, the Traefik ingress controller and a model hub as pods. Nothing is pulled: every image
+# CoreDNS, the Traefik ingress controller, a model hub and the metrics path (Prometheus,
+# prometheus-adapter, metrics-server) as pods. Nothing is pulled: every image
 # is built here (components.sh, images/) and imported into the node's containerd.
 #
 #   e2e-tests/cluster.sh up       start (or reuse) the cluster; the last two lines of stdout are
@@ -260,11 +261,13 @@ cgroupRoot: /$cgroup_root
 failCgroupV1: false
 failSwapOn: false
 containerRuntimeEndpoint: unix://$state/run/containerd.sock
+# As on a kubeadm node: client certificates (the apiserver's) and service-account tokens
+# (metrics-server's), each checked against RBAC through the apiserver.
 authentication:
   anonymous: {enabled: false}
-  webhook: {enabled: false}
+  webhook: {enabled: true}
   x509: {clientCAFile: $pki/ca.crt}
-authorization: {mode: AlwaysAllow}
+authorization: {mode: Webhook}
 address: $node_ip
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
@@ -413,7 +416,28 @@ start_addons() {
   start ingress-forwarder socat "TCP-LISTEN:$ingress_port,bind=127.0.0.1,reuseaddr,fork" "TCP:$node_ip:$ingress_node_port"
   wait_for "the ingress entrypoint on 127.0.0.1:$ingress_port" 60 \
     curl -sf -o /dev/null -H "Host: hub.gantry-e2e.local" "http://127.0.0.1:$ingress_port/healthz"
+  start_metrics
 }
+
+# The metrics path (cluster/metrics.yaml): Prometheus, prometheus-adapter with the chart's rules,
+# metrics-server, and their APIServices.
+start_metrics() {
+  local rules="$repo/helm/gantry/files/prometheus-adapter-rules.yaml" config="$state/adapter-config.yaml"
+  # The shape of the chart's ConfigMap (templates/prometheus-adapter-rules.yaml): rules: [...]
+  { echo "rules:"; sed 's/^/  /' "$rules"; } > "$config"
+  kc apply -f "$here/cluster/metrics.yaml" >/dev/null
+  kc -n monitoring create configmap adapter-config --from-file=config.yaml="$config" --dry-run=client -o yaml \
+    | kc apply -f - >/dev/null
+  wait_for "Prometheus" 120 kc -n monitoring rollout status deployment/prometheus --timeout 5s
+  wait_for "prometheus-adapter" 120 kc -n monitoring rollout status deployment/prometheus-adapter --timeout 5s
+  wait_for "metrics-server" 120 kc -n kube-system rollout status deployment/metrics-server --timeout 5s
+  wait_for "kube-state-metrics" 120 kc -n monitoring rollout status deployment/kube-state-metrics --timeout 5s
+  local api
+  for api in v1beta1.custom.metrics.k8s.io v1beta2.custom.metrics.k8s.io v1beta1.metrics.k8s.io; do
+    wait_for "APIService $api Available" 120 api_available "$api"
+  done
+}
+api_available() { [ "$(kc get apiservice "$1" -o 'jsonpath={.status.conditions[?(@.type=="Available")].status}')" = True ]; }
 
 print_endpoints() {
   echo "KUBECTL=$kube_bin/kubectl"

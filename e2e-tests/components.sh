@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds what the e2e node runs besides Kubernetes itself, from package registries only, into a
 # cache outside the repository (only a machine's first run pays for the builds):
-#   bin/   coredns, traefik, helm (Go module proxy), pause (gcc), hub (e2e-tests/images/hub)
+#   bin/   coredns, traefik, helm, prometheus, prometheus-adapter, metrics-server,
+#          kube-state-metrics (Go module proxy), pause (gcc), hub (images/hub)
 #   images/*.tar  OCI archives of the node's own images, imported into containerd by cluster.sh:
-#          pause (the sandbox), coredns, traefik, redis (Debian's redis-server), hub
+#          pause (the sandbox), coredns, traefik, redis (Debian's redis-server), hub, and the
+#          metrics path: prometheus, prometheus-adapter, metrics-server, kube-state-metrics
 # Kubernetes (etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, kubectl)
 # comes from .ci/kube-binaries.sh.
 #
@@ -17,6 +19,13 @@ HELM_VERSION=3.19.0
 PAUSE_VERSION=3.10
 HUB_VERSION=1
 REDIS_TAG=7
+ADAPTER_VERSION=0.12.0
+METRICS_SERVER_VERSION=0.8.0
+KSM_VERSION=2.19.1
+# Prometheus 3.x is published as the Go module v0.3XX.Y for release 3.XX.Y. (Debian's package,
+# 2.42, is built without Kubernetes service discovery.)
+PROMETHEUS_MODULE_VERSION=0.316.0
+PROMETHEUS_VERSION=3.16.0
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache="${GANTRY_CACHE:-$HOME/.cache/gantry}/e2e"
@@ -82,6 +91,31 @@ if ! has_version "$bin/helm" version --short; then
     "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 fi
 
+# prometheus-adapter and metrics-server print no version of their own: a stamp says what was built.
+built() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
+if ! built prometheus-adapter "$ADAPTER_VERSION"; then
+  go_build prometheus-adapter "sigs.k8s.io/prometheus-adapter@v$ADAPTER_VERSION" sigs.k8s.io/prometheus-adapter/cmd/adapter \
+    "-X k8s.io/component-base/version.gitVersion=v$ADAPTER_VERSION"
+  echo "$ADAPTER_VERSION" > "$bin/.prometheus-adapter.version"
+fi
+if ! built metrics-server "$METRICS_SERVER_VERSION"; then
+  go_build metrics-server "sigs.k8s.io/metrics-server@v$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server \
+    "-X k8s.io/client-go/pkg/version.gitVersion=v$METRICS_SERVER_VERSION -X k8s.io/component-base/version.gitVersion=v$METRICS_SERVER_VERSION"
+  echo "$METRICS_SERVER_VERSION" > "$bin/.metrics-server.version"
+fi
+if ! built kube-state-metrics "$KSM_VERSION"; then
+  go_build kube-state-metrics "k8s.io/kube-state-metrics/v2@v$KSM_VERSION" k8s.io/kube-state-metrics/v2 \
+    "-X github.com/prometheus/common/version.Version=v$KSM_VERSION"
+  echo "$KSM_VERSION" > "$bin/.kube-state-metrics.version"
+fi
+if ! built prometheus "$PROMETHEUS_VERSION"; then
+  # No built-in web UI (that needs npm): the HTTP API and the scraping are what the tests use.
+  go_build prometheus "github.com/prometheus/prometheus@v$PROMETHEUS_MODULE_VERSION" \
+    github.com/prometheus/prometheus/cmd/prometheus \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=gantry-e2e"
+  echo "$PROMETHEUS_VERSION" > "$bin/.prometheus.version"
+fi
+
 # Our own two: rebuilt when their sources change (cheap).
 src_hash() { cat "$@" | sha256sum | cut -c1-16; }
 pause_hash=$(src_hash "$here/images/pause/pause.c")
@@ -133,6 +167,14 @@ if ! stamp_ok hub "$st"; then
   oci --name "gantry.local/e2e-hub:$HUB_VERSION" --rootfs "$d" --out "$images/hub.tar" --entrypoint /hub --user 65532 --port 8080
   stamp hub "$st"
 fi
+# with_libs ROOTFS BINARY: the shared libraries BINARY links, copied into ROOTFS (for a Debian
+# program, dynamically linked, on an empty base).
+with_libs() {
+  local lib
+  for lib in $(ldd "$2" | awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }'); do
+    mkdir -p "$1$(dirname "$lib")"; cp -L "$lib" "$1$lib"
+  done
+}
 # Redis: Debian's server binary and the shared libraries it links, on an empty base.
 redis=$(command -v redis-server || echo /usr/bin/redis-server)
 [ -x "$redis" ] || die "needs Debian's redis-server (apt-get install redis-server) for the Redis image"
@@ -140,13 +182,41 @@ st="$REDIS_TAG $(sha256sum "$redis" | cut -c1-16)"
 if ! stamp_ok redis "$st"; then
   d=$(rootfs redis); mkdir -p "$d/usr/bin" "$d/data"; cp "$redis" "$d/usr/bin/redis-server"; users "$d" redis 999
   chmod 0777 "$d/data"
-  for lib in $(ldd "$redis" | awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }'); do
-    mkdir -p "$d$(dirname "$lib")"; cp -L "$lib" "$d$lib"
-  done
+  with_libs "$d" "$redis"
   oci --name "gantry.local/redis:$REDIS_TAG" --rootfs "$d" --out "$images/redis.tar" \
     --entrypoint /usr/bin/redis-server --cmd=--save --cmd= --cmd=--appendonly --cmd=no \
     --cmd=--protected-mode --cmd=no --cmd=--dir --cmd=/data --user 999 --port 6379
   stamp redis "$st"
+fi
+
+st="$PROMETHEUS_VERSION"
+if ! stamp_ok prometheus "$st"; then
+  d=$(rootfs prometheus); mkdir -p "$d/bin" "$d/prometheus"; cp "$bin/prometheus" "$d/bin/prometheus"
+  users "$d" nobody 65534; chmod 0777 "$d/prometheus"
+  oci --name "gantry.local/prometheus:$PROMETHEUS_VERSION" --rootfs "$d" --out "$images/prometheus.tar" \
+    --entrypoint /bin/prometheus --user 65534 --port 9090
+  stamp prometheus "$st"
+fi
+st="$ADAPTER_VERSION"
+if ! stamp_ok prometheus-adapter "$st"; then
+  d=$(rootfs prometheus-adapter); cp "$bin/prometheus-adapter" "$d/adapter"; users "$d" adapter 65532
+  oci --name "gantry.local/prometheus-adapter:$ADAPTER_VERSION" --rootfs "$d" --out "$images/prometheus-adapter.tar" \
+    --entrypoint /adapter --user 65532 --port 6443
+  stamp prometheus-adapter "$st"
+fi
+st="$METRICS_SERVER_VERSION"
+if ! stamp_ok metrics-server "$st"; then
+  d=$(rootfs metrics-server); cp "$bin/metrics-server" "$d/metrics-server"; users "$d" metrics-server 65532
+  oci --name "gantry.local/metrics-server:$METRICS_SERVER_VERSION" --rootfs "$d" --out "$images/metrics-server.tar" \
+    --entrypoint /metrics-server --user 65532 --port 4443
+  stamp metrics-server "$st"
+fi
+st="$KSM_VERSION"
+if ! stamp_ok kube-state-metrics "$st"; then
+  d=$(rootfs kube-state-metrics); cp "$bin/kube-state-metrics" "$d/kube-state-metrics"; users "$d" ksm 65532
+  oci --name "gantry.local/kube-state-metrics:$KSM_VERSION" --rootfs "$d" --out "$images/kube-state-metrics.tar" \
+    --entrypoint /kube-state-metrics --user 65532 --port 8080
+  stamp kube-state-metrics "$st"
 fi
 
 log "ready after $((SECONDS - start))s in $cache"

@@ -114,6 +114,14 @@ final class Cluster implements AutoCloseable {
         return Shell.run(Duration.ofMinutes(5), Map.of(), stdin, cmd);
     }
 
+    /** ctr against the node's containerd (its socket in the cluster's state folder), namespace k8s.io. */
+    String ctr(String... args) {
+        Path socket = kubeconfig.getParent().resolve("run/containerd.sock");
+        List<String> cmd = new ArrayList<>(List.of("ctr", "--address", socket.toString(), "-n", "k8s.io"));
+        cmd.addAll(List.of(args));
+        return Shell.run(Duration.ofMinutes(1), Map.of(), null, cmd).orThrow();
+    }
+
     /** helm with this cluster's kubeconfig. */
     Shell.Result helm(String... args) {
         List<String> cmd = new ArrayList<>(List.of(helm.toString(), "--kubeconfig", kubeconfig.toString()));

@@ -20,7 +20,11 @@ final class Http {
     private Http() {
     }
 
-    record Reply(int status, String body) {
+    /** @param retryAfter the Retry-After header, or null */
+    record Reply(int status, String body, String retryAfter) {
+        Reply(int status, String body) {
+            this(status, body, null);
+        }
     }
 
     /** POST a JSON body to {@code base + path}; host may be null (no Host override). */
@@ -43,7 +47,7 @@ final class Http {
         }
         try {
             HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            return new Reply(r.statusCode(), r.body());
+            return new Reply(r.statusCode(), r.body(), r.headers().firstValue("Retry-After").orElse(null));
         } catch (IOException e) {
             return new Reply(-1, e.toString());
         } catch (InterruptedException e) {

@@ -70,6 +70,20 @@ final class Manifests {
         resources.putObject("limits").put("memory", "2Gi");
     }
 
+    /**
+     * The SmolLM2 example under another name, fitted to the node, each worker held to one CPU (so
+     * that two workers add capacity on the node's two cores), behind the ingress under {@code host}.
+     */
+    static ObjectNode smolLm2OneCpu(String name, String host) {
+        ObjectNode llmd = ofKind(load("manifests/examples/llmdeployment-smollm2.yaml"), "LLMDeployment");
+        ((ObjectNode) llmd.get("metadata")).put("name", name);
+        fitWorkerToNode(llmd);
+        ObjectNode spec = (ObjectNode) llmd.get("spec");
+        spec.withObject("resources").withObject("limits").put("cpu", "1");
+        spec.putObject("ingress").put("host", host);
+        return llmd;
+    }
+
     /** A YAML-looking JSON tree from a string, for small literal objects in tests. */
     static ObjectNode parse(String json) {
         try {

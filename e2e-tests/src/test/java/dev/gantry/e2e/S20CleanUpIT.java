@@ -10,19 +10,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Scenario 8: deleting an LLMDeployment removes every object it owned; {@code helm uninstall}
+ * The last scenario: deleting an LLMDeployment removes every object it owned; {@code helm uninstall}
  * leaves no operator, RBAC or webhook behind, and keeps the CRD, as Helm does.
  */
-@Order(8)
+@Order(20)
 @ExtendWith(E2eExtension.class)
-class S8CleanUpIT {
+class S20CleanUpIT {
     static Cluster cluster;
     static final String OWNED = "deployment,replicaset,pod,service,ingress,hpa,pdb";
 
     @Test
     @Order(1)
     void deletingAnLlmDeploymentRemovesWhatItOwned() {
-        for (String name : List.of(S5RedisResponseCacheIT.NAME, S2ApplySmolLm2IT.NAME)) {
+        for (String name : List.of(S10FaultsIT.NAME, S9AutoscalingIT.NAME, S5RedisResponseCacheIT.NAME, S2ApplySmolLm2IT.NAME)) {
             if (!cluster.kubectlResult(null, "get", "llmd", name, "-n", Llmd.NAMESPACE).ok()) {
                 continue;
             }

@@ -25,14 +25,7 @@ class S5RedisResponseCacheIT {
 
     @Test
     void anIdenticalRequestIsAHitOnTheOtherReplica() {
-        GantryRelease.ensureInstalled(cluster);
-        HubModels.smolLm2();
-        List<ObjectNode> docs = Manifests.load("manifests/examples/llmdeployment-redis-cache.yaml");
-        Manifests.fitWorkerToNode(Manifests.ofKind(docs, "LLMDeployment"));
-        ObjectNode redis = (ObjectNode) Manifests.ofKind(docs, "Deployment").at("/spec/template/spec/containers/0");
-        redis.put("image", "gantry.local/redis:7").put("imagePullPolicy", "Never");
-        Shell.Result apply = Manifests.apply(cluster, Llmd.NAMESPACE, docs);
-        assertThat(apply.exit()).as(apply.err()).isZero();
+        applyExample(cluster);
 
         Llmd llmd = Llmd.of(cluster, NAME);
         llmd.awaitReady(Duration.ofMinutes(6));
@@ -54,6 +47,18 @@ class S5RedisResponseCacheIT {
         assertThat(text2).isEqualTo(text1);
         assertThat(hits(b)).as("gantry:response_cache_hits on the second replica").isEqualTo(hitsBefore + 1);
         assertThat(Http.counter(metrics(b), "gantry:response_cache_errors")).isZero();
+    }
+
+    /** The example as written, but for the Redis image, which is this repository's (nothing is pulled). */
+    static void applyExample(Cluster cluster) {
+        GantryRelease.ensureInstalled(cluster);
+        HubModels.smolLm2();
+        List<ObjectNode> docs = Manifests.load("manifests/examples/llmdeployment-redis-cache.yaml");
+        Manifests.fitWorkerToNode(Manifests.ofKind(docs, "LLMDeployment"));
+        ObjectNode redis = (ObjectNode) Manifests.ofKind(docs, "Deployment").at("/spec/template/spec/containers/0");
+        redis.put("image", "gantry.local/redis:7").put("imagePullPolicy", "Never");
+        Shell.Result apply = Manifests.apply(cluster, Llmd.NAMESPACE, docs);
+        assertThat(apply.exit()).as(apply.err()).isZero();
     }
 
     private static String metrics(String base) {

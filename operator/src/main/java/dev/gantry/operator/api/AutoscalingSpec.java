@@ -49,7 +49,9 @@ public class AutoscalingSpec {
             + "are allocated at start, so memory says little about load; it guards against growth past the request.")
     public Integer targetMemoryUtilization;
 
-    @Min(0.001)
+    // Exclusive 0, not an inclusive 0.001: the API server compares a whole-number value (0) with
+    // the minimum as whole numbers, so a fractional minimum would let 0 through.
+    @Min(value = 0, inclusive = false)
     @JsonPropertyDescription("Target per-worker average of generation requests arriving per second (the rate of "
             + "gantry:requests_received_total, through a custom-metrics adapter), e.g. 0.5. Arrivals, not completions: "
             + "completions stop growing once a worker is saturated, arrivals do not.")

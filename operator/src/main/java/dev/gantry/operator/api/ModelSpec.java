@@ -5,9 +5,12 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** Which model the workers load. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "!has(self.cache) || self.uri.startsWith('hf://')",
+        message = "cache holds hf:// downloads; a pvc:// or path model needs none", reason = "FieldValueForbidden")
 public class ModelSpec {
     /** The three URI forms; {@code desired.ModelSource} parses what this lets through. */
     public static final String URI_PATTERN = "^(hf://[^/]+/[^/]+/.+|pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/.+|/.+)$";
@@ -24,4 +27,8 @@ public class ModelSpec {
     @Min(1)
     @JsonPropertyDescription("The longest sequence (prompt plus output) in tokens; default: the model's context length.")
     public Integer maxModelLen;
+
+    @JsonPropertyDescription("A cache of hf:// downloads shared by the workers (a PersistentVolumeClaim); default: "
+            + "each worker downloads into an emptyDir of its own.")
+    public ModelCacheSpec cache;
 }

@@ -13,7 +13,10 @@ import java.util.Optional;
 public record ModelSource(String model, String cacheDir, Optional<String> claimName) {
     /** Where a pvc:// claim is mounted. */
     public static final String PVC_MOUNT = "/models";
-    /** The emptyDir that hf:// downloads land in; downloads survive container restarts, not pod moves. */
+    /**
+     * Where hf:// downloads land: an emptyDir of the pod (downloads survive container restarts, not
+     * pod moves), or the claim of spec.model.cache, shared by the workers.
+     */
     public static final String CACHE_MOUNT = "/var/cache/gantry";
 
     public static ModelSource of(String uri) {

@@ -2,6 +2,7 @@ package dev.gantry.operator.desired;
 
 import dev.gantry.operator.api.LLMDeployment;
 import dev.gantry.operator.api.LLMDeploymentSpec;
+import dev.gantry.operator.api.ModelCacheSpec;
 import dev.gantry.operator.api.ServingSpec;
 import dev.gantry.operator.config.OperatorConfig;
 import io.fabric8.kubernetes.api.model.Container;
@@ -36,7 +37,7 @@ public final class WorkerDeployment {
      */
     public static Deployment of(LLMDeployment llmd, OperatorConfig config, Optional<Secret> apiKeySecret) {
         LLMDeploymentSpec spec = llmd.getSpec();
-        List<Volume> volumes = volumes(ModelSource.of(spec.model.uri), config);
+        List<Volume> volumes = volumes(ModelSource.of(spec.model.uri), spec.model.cache, config);
         Container worker = WorkerContainer.of(llmd, config);
         long drainSeconds = config.drainTimeout().toSeconds();
         long graceSeconds = config.preStopDelay().toSeconds() + drainSeconds + config.terminationGraceMargin().toSeconds();
@@ -111,12 +112,18 @@ public final class WorkerDeployment {
         return annotations;
     }
 
-    static List<Volume> volumes(ModelSource source, OperatorConfig config) {
+    /** @param cache spec.model.cache, or null */
+    static List<Volume> volumes(ModelSource source, ModelCacheSpec cache, OperatorConfig config) {
         List<Volume> volumes = new ArrayList<>();
         volumes.add(new VolumeBuilder().withName(WorkerContainer.TMP_VOLUME).withNewEmptyDir().endEmptyDir().build());
         if (source.fromClaim()) {
             volumes.add(new VolumeBuilder().withName(WorkerContainer.MODEL_VOLUME)
                     .withNewPersistentVolumeClaim(source.claimName().orElseThrow(), true)
+                    .build());
+        } else if (cache != null) {
+            // Shared and written to: the first worker downloads, the others find the file.
+            volumes.add(new VolumeBuilder().withName(WorkerContainer.CACHE_VOLUME)
+                    .withNewPersistentVolumeClaim(cache.claimName, false)
                     .build());
         } else {
             volumes.add(new VolumeBuilder().withName(WorkerContainer.CACHE_VOLUME)

@@ -6,6 +6,7 @@ import dev.gantry.operator.Fixtures;
 import dev.gantry.operator.api.AutoscalingSpec;
 import dev.gantry.operator.api.EngineSpec;
 import dev.gantry.operator.api.LLMDeployment;
+import dev.gantry.operator.api.ModelCacheSpec;
 import dev.gantry.operator.api.ResponseCacheSpec;
 import dev.gantry.operator.api.SecretKeyRef;
 import dev.gantry.operator.api.ServingSpec;
@@ -250,6 +251,30 @@ class WorkerDeploymentTest {
             assertThat(m.getMountPath()).isEqualTo("/models");
             assertThat(m.getReadOnly()).isTrue();
         });
+    }
+
+    @Test
+    void aSharedModelCacheIsTheClaimMountedWritableWhereDownloadsLand() {
+        LLMDeployment llmd = Fixtures.llmd();
+        llmd.getSpec().model.cache = new ModelCacheSpec();
+        llmd.getSpec().model.cache.claimName = "model-cache";
+        Deployment d = WorkerDeployment.of(llmd, config);
+        assertThat(value(d, "GANTRY_CACHE")).isEqualTo("/var/cache/gantry");
+        var volume = d.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getPersistentVolumeClaim() != null).findFirst().orElseThrow();
+        assertThat(volume.getPersistentVolumeClaim().getClaimName()).isEqualTo("model-cache");
+        assertThat(volume.getPersistentVolumeClaim().getReadOnly()).isFalse();
+        assertThat(d.getSpec().getTemplate().getSpec().getVolumes()).noneMatch(v -> v.getName().equals(volume.getName())
+                && v.getEmptyDir() != null);
+        assertThat(worker(d).getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getName()).isEqualTo(volume.getName());
+            assertThat(m.getMountPath()).isEqualTo("/var/cache/gantry");
+            assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+        });
+        // Turning the cache on or off changes the pods: a rollout.
+        assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations().get(ConfigHash.ANNOTATION))
+                .isNotEqualTo(WorkerDeployment.of(Fixtures.llmd(), config).getSpec().getTemplate().getMetadata()
+                        .getAnnotations().get(ConfigHash.ANNOTATION));
     }
 
     @Test

@@ -138,6 +138,20 @@ class CrdValidationIT {
     }
 
     @Test
+    void aModelCacheIsForHubModelsOnly() {
+        KubernetesClientException e = rejected("pvc-cache", """
+                model: {uri: pvc://weights/m.gguf, cache: {claimName: shared}}
+                replicas: 1
+                """);
+        assertThat(e.getMessage()).contains("cache holds hf:// downloads");
+        client.resource(manifest("hub-cache", """
+                model: {uri: hf://o/r/m.gguf, cache: {claimName: shared}}
+                """)).create();
+        assertThat(client.resources(LLMDeployment.class).inNamespace(NS).withName("hub-cache").get()
+                .getSpec().model.cache.claimName).isEqualTo("shared");
+    }
+
+    @Test
     void negativeMaxNumSeqsIsRejectedByTheSchema() {
         KubernetesClientException e = rejected("negative", """
                 model: {uri: /models/m.gguf}

@@ -78,12 +78,16 @@ public class GenerationHandler {
      * which stop growing once a worker is saturated.
      */
     private void countArrival(Endpoint endpoint) {
-        Counter.builder(RECEIVED_METRIC)
+        arrivals(registry, endpoint, lifecycle.modelLabel()).increment();
+    }
+
+    /** The arrivals counter of one endpoint (registered on first use; the lifecycle registers both at load). */
+    static Counter arrivals(MeterRegistry registry, Endpoint endpoint, String modelName) {
+        return Counter.builder(RECEIVED_METRIC)
                 .description("Generation requests received, by endpoint")
                 .tag("endpoint", endpoint == Endpoint.CHAT ? "chat" : "completions")
-                .tag("model_name", lifecycle.modelLabel())
-                .register(registry)
-                .increment();
+                .tag("model_name", modelName)
+                .register(registry);
     }
 
     private void prepare(RoutingContext ctx, Context context, GenerationRequest request, JsonNode json, long arrival) {

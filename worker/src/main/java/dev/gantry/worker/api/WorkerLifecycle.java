@@ -104,6 +104,11 @@ public class WorkerLifecycle {
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(), freeHeapBytes());
             LOG.info(p.describe());
             Engine e = new Engine(model, backend, p.engine(), registry, p.servedModelName());
+            // At zero from the start: an HPA on requests per second must find the series of a
+            // worker that has had no request yet.
+            for (GenerationRequest.Endpoint endpoint : GenerationRequest.Endpoint.values()) {
+                GenerationHandler.arrivals(registry, endpoint, p.servedModelName());
+            }
             engine = e;
             plan = p;
             e.start();

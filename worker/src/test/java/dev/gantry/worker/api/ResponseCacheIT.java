@@ -39,6 +39,10 @@ class ResponseCacheIT {
         double successes = metric(root, "vllm:request_success_total");
         double hits = metric(root, "gantry:response_cache_hits_total");
         double received = metric(root, "gantry:requests_received_total");
+        // Both endpoints' arrivals exist from the start (at zero until a request comes), so that an
+        // HPA on requests per second finds the series of a worker no one has called yet.
+        assertThat(get(root.resolve("/metrics")).body()).contains("gantry:requests_received_total{endpoint=\"chat\"",
+                "gantry:requests_received_total{endpoint=\"completions\"");
 
         // Same request, keys in another order and other whitespace: the same canonical request.
         String reordered = "{ \"temperature\": 0.0, \"max_tokens\": 12, \"prompt\": \"Once upon a time " + tag + "\", \"model\": \"stories260K\" }";

@@ -3,15 +3,15 @@ package dev.gantry.worker.backend.cpu;
 import static dev.gantry.worker.backend.cpu.Simd.F;
 import static dev.gantry.worker.backend.cpu.Simd.L;
 
+import dev.gantry.worker.backend.RopeAngles;
 import dev.gantry.worker.backend.RopeTable;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Rotary position embedding. The cos/sin of every (row, pair) angle are computed once in double
- * precision (a float angle {@code position * invFreq} loses digits at long positions) and kept:
- * every layer of a forward step rotates Q and K at the same positions, so the next call with
- * the same positions and table reuses them.
+ * Rotary position embedding. The cos/sin of every (row, pair) angle ({@link RopeAngles}, shared
+ * with the CUDA backend) are computed once and kept: every layer of a forward step rotates Q and
+ * K at the same positions, so the next call with the same positions and table reuses them.
  */
 final class Rope {
     /**
@@ -59,18 +59,11 @@ final class Rope {
             return a;
         }
         int half = rope.rotaryDim() / 2;
-        float[] invFreq = rope.invFreq();
-        float[] cos = new float[rows * half];
-        float[] sin = new float[rows * half];
-        pool.parallelFor(rows, Math.max(1, 256 / half), (start, end, worker) -> {
-            for (int r = start; r < end; r++) {
-                for (int i = 0; i < half; i++) {
-                    double angle = (double) positions[r] * invFreq[i];
-                    cos[r * half + i] = (float) Math.cos(angle);
-                    sin[r * half + i] = (float) Math.sin(angle);
-                }
-            }
-        });
+        RopeAngles table = new RopeAngles(new float[rows * half], new float[rows * half]);
+        pool.parallelFor(rows, Math.max(1, 256 / half),
+                (start, end, worker) -> RopeAngles.fill(rope, positions, start, end, table));
+        float[] cos = table.cos();
+        float[] sin = table.sin();
         a = new Angles(rope, Arrays.copyOf(positions, rows), cos, sin);
         cached = a;
         return a;

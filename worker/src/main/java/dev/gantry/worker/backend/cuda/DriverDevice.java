@@ -1,0 +1,220 @@
+package dev.gantry.worker.backend.cuda;
+
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR;
+import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.CudaException;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * A real NVIDIA GPU through the CUDA driver API (JCuda, which needs only the driver's {@code
+ * libcuda.so.1}, no toolkit): the device's primary context, the kernel modules of {@link
+ * KernelImages} loaded with {@code cuModuleLoadData}, launches on the default stream.
+ */
+public final class DriverDevice implements Device {
+    private static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
+    private static final long COPY_CHUNK = 1L << 30;
+
+    private final CUdevice device;
+    private final CUcontext context;
+    private final String name;
+    private final List<CUmodule> modules = new ArrayList<>();
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Map<String, Integer> sharedLimit = new HashMap<>();
+    private final int major;
+    private final int minor;
+
+    private DriverDevice(int ordinal) {
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuInit(0);
+        int[] count = {0};
+        JCudaDriver.cuDeviceGetCount(count);
+        if (ordinal >= count[0]) {
+            throw new CudaUnavailableException("no CUDA device " + ordinal + " (the driver sees " + count[0] + ")");
+        }
+        device = new CUdevice();
+        JCudaDriver.cuDeviceGet(device, ordinal);
+        context = new CUcontext();
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        JCudaDriver.cuCtxSetCurrent(context);
+        int[] v = {0};
+        JCudaDriver.cuDeviceGetAttribute(v, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+        major = v[0];
+        JCudaDriver.cuDeviceGetAttribute(v, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+        minor = v[0];
+        byte[] raw = new byte[256];
+        JCudaDriver.cuDeviceGetName(raw, raw.length, device);
+        int end = 0;
+        while (end < raw.length && raw[end] != 0) {
+            end++;
+        }
+        name = new String(raw, 0, end, StandardCharsets.UTF_8) + " (sm_" + major + minor + ")";
+        if (major < 8) {
+            throw new CudaUnavailableException(name + " is older than sm_80, the oldest GPU the kernels are built for");
+        }
+        for (String module : KernelImages.modules()) {
+            KernelImages.Image image = KernelImages.image(module, major, minor);
+            CUmodule m = new CUmodule();
+            JCudaDriver.cuModuleLoadData(m, image.data());
+            modules.add(m);
+        }
+    }
+
+    /**
+     * The GPU of this ordinal, its context current on the calling thread.
+     *
+     * @throws CudaUnavailableException saying why when there is no driver, no such GPU, or no
+     *     kernels in the jar
+     */
+    public static DriverDevice open(int ordinal) {
+        if (KernelImages.modules().isEmpty()) {
+            throw new CudaUnavailableException("the worker was built without CUDA kernels (no nvcc at build time)");
+        }
+        try {
+            return new DriverDevice(ordinal);
+        } catch (UnsatisfiedLinkError e) {
+            throw new CudaUnavailableException("no CUDA driver (libcuda.so.1): " + e.getMessage());
+        } catch (CudaException e) {
+            throw new CudaUnavailableException("the CUDA driver refused: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long alloc(long bytes) {
+        Address p = new Address();
+        JCudaDriver.cuMemAlloc(p, Math.max(256, bytes));
+        return p.address();
+    }
+
+    @Override
+    public void free(long address) {
+        JCudaDriver.cuMemFree(at(address));
+    }
+
+    @Override
+    public void copyToDevice(MemorySegment src, long dst) {
+        for (long at = 0; at < src.byteSize(); at += COPY_CHUNK) { // a ByteBuffer holds under 2 GiB
+            MemorySegment part = src.asSlice(at, Math.min(COPY_CHUNK, src.byteSize() - at));
+            JCudaDriver.cuMemcpyHtoD(at(dst + at), host(part), part.byteSize());
+        }
+    }
+
+    @Override
+    public void copyToHost(long src, MemorySegment dst) {
+        for (long at = 0; at < dst.byteSize(); at += COPY_CHUNK) {
+            MemorySegment part = dst.asSlice(at, Math.min(COPY_CHUNK, dst.byteSize() - at));
+            JCudaDriver.cuMemcpyDtoH(host(part), at(src + at), part.byteSize());
+        }
+    }
+
+    @Override
+    public void zero(long address, long bytes) {
+        JCudaDriver.cuMemsetD8(at(address), (byte) 0, bytes);
+    }
+
+    @Override
+    public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        CUfunction f = function(kernel);
+        if (sharedBytes > DEFAULT_SHARED_LIMIT && sharedLimit.getOrDefault(kernel, DEFAULT_SHARED_LIMIT) < sharedBytes) {
+            JCudaDriver.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+            sharedLimit.put(kernel, sharedBytes);
+        }
+        List<KernelArgs.Arg> list = args.args();
+        NativePointerObject[] params = new NativePointerObject[list.size()];
+        for (int i = 0; i < params.length; i++) {
+            KernelArgs.Arg a = list.get(i);
+            params[i] = a.bytes() == 8 ? Pointer.to(new long[] {a.bits()}) : Pointer.to(new int[] {(int) a.bits()});
+        }
+        JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, null,
+                Pointer.to(params), null);
+    }
+
+    /** Waits for all work issued so far; a kernel's fault surfaces here as an exception. */
+    public void synchronize() {
+        JCudaDriver.cuCtxSynchronize();
+    }
+
+    @Override
+    public long[] memoryInfo() {
+        long[] free = {0};
+        long[] total = {0};
+        JCudaDriver.cuMemGetInfo(free, total);
+        return new long[] {free[0], total[0]};
+    }
+
+    @Override
+    public void close() {
+        for (CUmodule m : modules) {
+            JCudaDriver.cuModuleUnload(m);
+        }
+        modules.clear();
+        functions.clear();
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+    }
+
+    private CUfunction function(String kernel) {
+        CUfunction f = functions.get(kernel);
+        if (f != null) {
+            return f;
+        }
+        for (CUmodule m : modules) {
+            CUfunction candidate = new CUfunction();
+            try {
+                JCudaDriver.cuModuleGetFunction(candidate, m, kernel);
+                functions.put(kernel, candidate);
+                return candidate;
+            } catch (CudaException notInThisModule) {
+                // try the next module
+            }
+        }
+        throw new DeviceException("no kernel " + kernel + " in the worker's CUDA modules");
+    }
+
+    private static CUdeviceptr at(long address) {
+        return (CUdeviceptr) new CUdeviceptr().withByteOffset(address);
+    }
+
+    /** A host pointer JCuda accepts for a native segment (its address) or a heap one (its array). */
+    private static Pointer host(MemorySegment s) {
+        if (s.isNative()) {
+            return s.byteSize() == 0 ? new Pointer() : Pointer.to(s.asByteBuffer());
+        }
+        Object base = s.heapBase().orElseThrow();
+        long offset = s.address(); // byte offset into the array
+        Pointer p = switch (base) {
+            case float[] a -> Pointer.to(a);
+            case int[] a -> Pointer.to(a);
+            case byte[] a -> Pointer.to(a);
+            case long[] a -> Pointer.to(a);
+            case short[] a -> Pointer.to(a);
+            default -> throw new IllegalArgumentException("no copies from a " + base.getClass().getSimpleName());
+        };
+        return offset == 0 ? p : p.withByteOffset(offset);
+    }
+
+    /** A CUdeviceptr whose address cuMemAlloc fills in, readable as a long. */
+    private static final class Address extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+}

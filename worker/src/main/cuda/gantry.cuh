@@ -63,19 +63,27 @@ __device__ __forceinline__ float load_f32(const uint8_t* p) {
                            static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24);
 }
 
-// Sum and max over the 32 lanes of a warp; every lane gets the result.
-__device__ __forceinline__ float warp_sum(float v) {
+// Sum and max over the 32 lanes of a full warp (a butterfly of xor shuffles); every lane gets the
+// result. The emulation computes the same butterfly in one exchange (cuda_emu.h).
+__device__ __forceinline__ float warp_sum_shuffles(float v) {
     for (int offset = 16; offset > 0; offset >>= 1) {
         v += __shfl_xor_sync(0xffffffffu, v, offset);
     }
     return v;
 }
-__device__ __forceinline__ float warp_max(float v) {
+__device__ __forceinline__ float warp_max_shuffles(float v) {
     for (int offset = 16; offset > 0; offset >>= 1) {
         v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
     }
     return v;
 }
+#ifdef GANTRY_EMU
+__device__ __forceinline__ float warp_sum(float v) { return ::gantry_emu::warp_butterfly(v, false); }
+__device__ __forceinline__ float warp_max(float v) { return ::gantry_emu::warp_butterfly(v, true); }
+#else
+__device__ __forceinline__ float warp_sum(float v) { return warp_sum_shuffles(v); }
+__device__ __forceinline__ float warp_max(float v) { return warp_max_shuffles(v); }
+#endif
 
 // Sum over all threads of a block (blockDim.x a multiple of 32, at most 1024); every thread gets
 // the result. `scratch` is 32 floats of shared memory, free again when this returns.

@@ -51,3 +51,16 @@ extern "C" __global__ void selftest_early_exit(float* out) {
     out[threadIdx.x] = 2.0f;
 }
 GANTRY_EXPORT(selftest_early_exit);
+
+// The emulation's one-exchange warp reductions against the shuffle code they stand for, on the
+// values in `in` (64 of them, two warps): out[t] = 1 where both give the same bits, else 0.
+extern "C" __global__ void selftest_warp_reductions(const float* in, float* out, int n) {
+    int t = threadIdx.x;
+    float v = t < n ? in[t] : 0.0f;
+    float s1 = gantry::warp_sum(v);
+    float s2 = gantry::warp_sum_shuffles(v);
+    float m1 = gantry::warp_max(v);
+    float m2 = gantry::warp_max_shuffles(v);
+    out[t] = __float_as_uint(s1) == __float_as_uint(s2) && __float_as_uint(m1) == __float_as_uint(m2) ? 1.0f : 0.0f;
+}
+GANTRY_EXPORT(selftest_warp_reductions);

@@ -264,6 +264,30 @@ uint64_t exchange(uint64_t mine, int src) {
     return got;
 }
 
+float warp_butterfly(float v, bool max) {
+    Warp& w = warp_of(block->running);
+    if (w.barrier.live != 32) {
+        fail("a warp reduction in a warp with fewer than 32 running threads");
+    }
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof v);
+    w.slot[lane()] = bits;
+    wait(w.barrier);
+    float vals[32];
+    for (int i = 0; i < 32; i++) {
+        std::memcpy(&vals[i], &w.slot[i], sizeof(float));
+    }
+    wait(w.barrier);
+    for (int offset = 16; offset > 0; offset >>= 1) {
+        float next[32];
+        for (int i = 0; i < 32; i++) {
+            next[i] = max ? fmaxf(vals[i], vals[i ^ offset]) : vals[i] + vals[i ^ offset];
+        }
+        std::memcpy(vals, next, sizeof vals);
+    }
+    return vals[lane()];
+}
+
 void fail(const char* message) {
     block->error = message;
     jump(block->running->ctx, block->scheduler);

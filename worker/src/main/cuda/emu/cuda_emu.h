@@ -58,6 +58,11 @@ void sync_warp();
 // (a lane index within the warp, or -1 to read its own), with a warp barrier on either side.
 uint64_t exchange(uint64_t mine, int src);
 unsigned int lane();
+// The butterfly all-reduce over a full warp that gantry::warp_sum / warp_max write with five
+// __shfl_xor_sync steps, computed here in one exchange (two barriers instead of ten): every lane
+// gets the same bits as the shuffle code gives (float + and max commute, so both partners of each
+// step agree). EmulatorTest checks the two against each other.
+float warp_butterfly(float v, bool max);
 [[noreturn]] void fail(const char* message);
 
 template <typename T>

@@ -42,6 +42,9 @@ public final class WorkerEnvironment {
         put(env, "GANTRY_KV_CACHE_MEMORY_FRACTION", engine.gpuMemoryUtilization);
         put(env, "GANTRY_ENABLE_PREFIX_CACHING", engine.prefixCaching);
         put(env, "GANTRY_ACTIVATIONS", engine.activations == null ? null : engine.activations.name());
+        // A pod given GPUs computes on them (and fails at start, saying why, if it cannot); one
+        // without computes on the CPU even on a node that has GPUs it was not given.
+        put(env, "GANTRY_DEVICE", WorkerContainer.gpusOf(spec.resources) > 0 ? "cuda" : "cpu");
 
         ServingSpec serving = spec.serving == null ? new ServingSpec() : spec.serving;
         putSecret(env, "GANTRY_API_KEY", serving.apiKeySecretRef);

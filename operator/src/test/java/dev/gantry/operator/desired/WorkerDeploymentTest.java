@@ -77,6 +77,7 @@ class WorkerDeploymentTest {
         assertThat(value(d, "GANTRY_KV_CACHE_MEMORY_FRACTION")).isEqualTo("0.9");
         assertThat(value(d, "GANTRY_ENABLE_PREFIX_CACHING")).isEqualTo("false");
         assertThat(value(d, "GANTRY_ACTIVATIONS")).isEqualTo("q8");
+        assertThat(value(d, "GANTRY_DEVICE")).isEqualTo("cpu");
         assertThat(value(d, "GANTRY_RESPONSE_CACHE_ENABLED")).isEqualTo("true");
         assertThat(value(d, "GANTRY_RESPONSE_CACHE_TTL")).isEqualTo("1h");
         assertThat(value(d, "GANTRY_DRAIN_TIMEOUT")).isEqualTo("30s");
@@ -94,7 +95,9 @@ class WorkerDeploymentTest {
     @Test
     void unsetFieldsLeaveTheWorkersDefaults() {
         Map<String, EnvVar> env = env(WorkerDeployment.of(Fixtures.llmd(), config));
-        assertThat(env.keySet()).containsExactlyInAnyOrder("GANTRY_MODEL", "GANTRY_CACHE", "GANTRY_DRAIN_TIMEOUT", "QUARKUS_HTTP_PORT");
+        // GANTRY_DEVICE always: the pod's GPUs, not what the node happens to have, decide.
+        assertThat(env.keySet()).containsExactlyInAnyOrder("GANTRY_MODEL", "GANTRY_CACHE", "GANTRY_DRAIN_TIMEOUT",
+                "QUARKUS_HTTP_PORT", "GANTRY_DEVICE");
         assertThat(env.get("QUARKUS_HTTP_PORT").getValue()).isEqualTo("8000");
     }
 
@@ -292,6 +295,7 @@ class WorkerDeploymentTest {
                 .containsEntry("memory", new Quantity("24Gi")).doesNotContainKey("cpu");
         // No surge for GPU workers: a spare GPU may not exist.
         assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isZero();
+        assertThat(value(d, "GANTRY_DEVICE")).isEqualTo("cuda");
 
         llmd.getSpec().resources.gpuResourceName = "amd.com/gpu";
         assertThat(worker(WorkerDeployment.of(llmd, config)).getResources().getLimits()).containsKey("amd.com/gpu")

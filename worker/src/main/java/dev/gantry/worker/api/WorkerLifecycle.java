@@ -99,9 +99,11 @@ public class WorkerLifecycle {
             progress.enter(LoadProgress.Phase.LOADING);
             LOG.infof("loading model %s", path);
             model = Model.load(path);
-            backend = Backends.create(s.backend(), s.threads(), s.activations());
+            backend = Backends.open(s.device(), s.backend(), s.threads(), s.activations(), LOG::info);
             backend.prepare(model.weights().all());
-            ServingPlan p = ServingPlan.of(s, model.name(), model.config(), freeHeapBytes());
+            java.util.OptionalLong deviceFree = backend.deviceMemoryFree();
+            ServingPlan p = ServingPlan.of(s, model.name(), model.config(),
+                    deviceFree.isPresent() ? deviceFree.getAsLong() : freeHeapBytes(), deviceFree.isPresent());
             LOG.info(p.describe());
             Engine e = new Engine(model, backend, p.engine(), registry, p.servedModelName());
             // At zero from the start: an HPA on requests per second must find the series of a

@@ -23,6 +23,14 @@ public interface Backend extends AutoCloseable {
     /** Called once with all weights of a model before any compute (a device backend uploads them). */
     default void prepare(List<Weight> weights) {}
 
+    /**
+     * Device memory still free (after {@link #prepare}), for a backend that computes outside the
+     * Java heap; empty for the CPU backends, whose KV cache lives on the heap.
+     */
+    default java.util.OptionalLong deviceMemoryFree() {
+        return java.util.OptionalLong.empty();
+    }
+
     /** A zeroed buffer of {@code floats} floats. */
     Buffer allocate(long floats);
 

@@ -1,12 +1,18 @@
 package dev.gantry.worker.backend;
 
 import dev.gantry.worker.backend.cpu.VectorBackend;
+import dev.gantry.worker.backend.cuda.CudaBackend;
+import dev.gantry.worker.backend.cuda.CudaUnavailableException;
+import dev.gantry.worker.backend.cuda.DriverDevice;
 import java.util.List;
+import java.util.function.Consumer;
 
 /** Creates a backend by the name users give on the command line or in configuration. */
 public final class Backends {
     /** Names accepted by {@link #create}. */
     public static final List<String> NAMES = List.of("cpu", "reference");
+    /** Devices accepted by {@link #open}. */
+    public static final List<String> DEVICES = List.of("auto", "cpu", "cuda");
 
     private Backends() {}
 
@@ -23,6 +29,40 @@ public final class Backends {
      * @param threads   threads for the CPU backend; 0 or less means one per available processor
      * @param precision {@link ActivationPrecision#Q8} to compute quantized products as llama.cpp does
      */
+    /**
+     * The backend for a device choice: {@code cuda} the GPU (device 0) or an error saying why there
+     * is none; {@code cpu} the CPU backend {@code cpuBackend}; {@code auto} the GPU where one is
+     * usable, else the CPU, telling {@code notes} why.
+     *
+     * @throws CudaUnavailableException for {@code cuda} without a usable GPU
+     */
+    public static Backend open(String device, String cpuBackend, int threads, ActivationPrecision precision,
+            Consumer<String> notes) {
+        switch (device) {
+            case "cuda" -> {
+                return new CudaBackend(DriverDevice.open(0));
+            }
+            case "cpu" -> {
+                return create(cpuBackend, threads, precision);
+            }
+            case "auto" -> {
+                if (precision == ActivationPrecision.F32) {
+                    try {
+                        CudaBackend gpu = new CudaBackend(DriverDevice.open(0));
+                        notes.accept("device auto: computing on " + gpu.device().name());
+                        return gpu;
+                    } catch (CudaUnavailableException e) {
+                        notes.accept("device auto: computing on the CPU (" + e.getMessage() + ")");
+                    }
+                } else {
+                    notes.accept("device auto: computing on the CPU (activations " + precision + " are CPU only)");
+                }
+                return create(cpuBackend, threads, precision);
+            }
+            default -> throw new IllegalArgumentException("unknown device '" + device + "' (choose one of " + DEVICES + ")");
+        }
+    }
+
     public static Backend create(String name, int threads, ActivationPrecision precision) {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (name) {

@@ -71,6 +71,11 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu, cuda (NVIDIA GPU 0) or auto (default: ${DEFAULT-VALUE}). The bandwidth and flops tests measure the CPU;"
+                    + " turn them off on a GPU (--bandwidth-mb 0 --no-flops-test).")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
@@ -84,7 +89,7 @@ final class BenchModelCommand implements Callable<Integer> {
         long bytesPerToken;
         long macsPerToken;
         double prefillMacsPerToken;
-        try (Model m = Model.load(path); Backend cpu = Backends.create("cpu", n, activations)) {
+        try (Model m = Model.load(path); Backend cpu = Backends.open(device, "cpu", n, activations, err::println)) {
             ProfilingBackend prof = profile ? new ProfilingBackend(cpu) : null;
             Backend be = profile ? prof : cpu;
             be.prepare(m.weights().all());

@@ -80,7 +80,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object (token ids, text, usage, timings) instead of streaming text.")
     boolean json;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or reference (scalar, slow; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto",
+            description = "cuda (NVIDIA GPU 0), cpu, or auto: the GPU where a CUDA driver and GPU are present (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "The CPU backend: cpu or reference (scalar, slow; default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--activations", defaultValue = "f32", converter = ActivationsConverter.class,
@@ -122,7 +126,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
 
         long loadStart = System.nanoTime();
-        try (Model m = Model.load(path); Backend be = Backends.create(backend, threads, activations)) {
+        try (Model m = Model.load(path); Backend be = Backends.open(device, backend, threads, activations, err::println)) {
             be.prepare(m.weights().all());
             int context = Math.min(ctxSize, m.config().contextLength());
             err.printf("gantry: %s (%s), %s backend, context %d, loaded in %d ms%n", path.getFileName(), m.config(), be.name(),

@@ -45,8 +45,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "The model name clients use (default: the file name without .gguf).")
     String servedModelName;
 
+    @Option(names = "--device", paramLabel = "auto|cpu|cuda", order = 5,
+            description = "Where to compute: cuda (NVIDIA GPU 0), cpu, or auto: the GPU where a CUDA driver and GPU are present (default: auto).")
+    String device;
+
     @Option(names = "--backend", paramLabel = "NAME", order = 5,
-            description = "cpu (Vector API) or reference (scalar, slow) (default: cpu).")
+            description = "The CPU backend: cpu (Vector API) or reference (scalar, slow) (default: cpu).")
     String backend;
 
     @Option(names = "--activations", paramLabel = "f32|q8", order = 5,
@@ -124,6 +128,7 @@ public final class ServeCommand implements Callable<Integer> {
         put(p, "quarkus.http.host", host);
         put(p, "quarkus.http.port", port);
         put(p, "gantry.served-model-name", servedModelName);
+        put(p, "gantry.device", device);
         put(p, "gantry.backend", backend);
         put(p, "gantry.activations", activations);
         put(p, "gantry.threads", threads);

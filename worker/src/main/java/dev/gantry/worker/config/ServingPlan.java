@@ -5,7 +5,7 @@ import dev.gantry.worker.model.llama.LlamaConfig;
 import java.util.Locale;
 
 /**
- * How a loaded model will be served: the settings combined with what the model and the heap allow.
+ * How a loaded model will be served: the settings combined with what the model and the memory allow.
  * Building one checks that the KV cache can hold at least one request of the full context, so
  * a worker that could never serve a long request fails at start rather than on the first one.
  *
@@ -24,6 +24,20 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
      * @throws InvalidConfigException naming the setting to change
      */
     public static ServingPlan of(WorkerSettings s, String modelName, LlamaConfig model, long freeHeapBytes) {
+        return of(s, modelName, model, freeHeapBytes, false);
+    }
+
+    /**
+     * @param modelName the model file's name, the default served name
+     * @param freeBytes memory the KV cache can come from, with the model loaded: the free Java
+     *                  heap, or with {@code onDevice} the GPU's free memory
+     * @throws InvalidConfigException naming the setting to change
+     */
+    public static ServingPlan of(WorkerSettings s, String modelName, LlamaConfig model, long freeBytes,
+            boolean onDevice) {
+        long freeHeapBytes = freeBytes;
+        String pool = onDevice ? "GPU memory" : "Java heap";
+        String more = onDevice ? "a GPU with more memory" : "the heap: -Xmx in GANTRY_JAVA_OPTS";
         int modelContext = model.contextLength();
         int maxModelLen;
         if (s.maxModelLen().isPresent()) {
@@ -47,7 +61,7 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
             kvBytes = s.kvCacheMemoryBytes().get();
             if (kvBytes > freeHeapBytes) {
                 throw InvalidConfigException.of("kv-cache-memory", "is " + mib(kvBytes) + " but only " + mib(freeHeapBytes)
-                        + " of Java heap is free: lower it, or give the JVM more heap (-Xmx in GANTRY_JAVA_OPTS)");
+                        + " of " + pool + " is free: lower it, or use " + more);
             }
         } else {
             kvBytes = (long) (freeHeapBytes * s.kvCacheMemoryFraction());
@@ -63,11 +77,11 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
         if (blocks < blocksPerRequest) {
             throw new InvalidConfigException(String.format(Locale.ROOT,
                     "the KV cache (%s: %d blocks of %d tokens) cannot hold one request of max-model-len %d tokens,"
-                            + " which needs %d blocks (%s): raise %s (or %s, or the heap: -Xmx in GANTRY_JAVA_OPTS),"
+                            + " which needs %d blocks (%s): raise %s (or %s, or %s),"
                             + " or lower %s",
                     mib(kvBytes), blocks, blockSize, maxModelLen, blocksPerRequest, mib(blocksPerRequest * bytesPerBlock),
                     InvalidConfigException.describeKey("kv-cache-memory"),
-                    InvalidConfigException.describeKey("kv-cache-memory-fraction"),
+                    InvalidConfigException.describeKey("kv-cache-memory-fraction"), more,
                     InvalidConfigException.describeKey("max-model-len")));
         }
         EngineConfig engine;
@@ -84,15 +98,15 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
     public String describe() {
         EngineConfig e = engine;
         return String.format(Locale.ROOT,
-                "serving model '%s' from %s; backend %s, %d threads; max-model-len %d;"
+                "serving model '%s' from %s; device %s, CPU backend %s, %d threads; max-model-len %d;"
                         + " KV cache %d blocks x %d tokens = %d tokens in %s%s;"
                         + " max-num-seqs %d, max-num-batched-tokens %d, max-waiting-requests %d;"
                         + " prefix caching %s; request timeout %s; max request body %s; API key %s",
-                servedModelName, settings.modelUri(), settings.backend(), settings.threads(), e.maxModelLen(),
+                servedModelName, settings.modelUri(), settings.device(), settings.backend(), settings.threads(), e.maxModelLen(),
                 e.numBlocks(), e.blockSize(), (long) e.numBlocks() * e.blockSize(), mib(kvCacheBytes),
                 settings.kvCacheMemoryBytes().isPresent() ? " (kv-cache-memory)"
                         : kvCacheCapped ? " (capped at what max-num-seqs requests of max-model-len can use)"
-                        : " (" + settings.kvCacheMemoryFraction() + " of the free heap)",
+                        : " (" + settings.kvCacheMemoryFraction() + " of the free memory)",
                 e.maxNumSeqs(), e.maxNumBatchedTokens(), e.maxWaiting(), e.prefixCaching() ? "on" : "off",
                 settings.requestTimeout().map(Object::toString).orElse("none"), mib(settings.maxRequestBodyBytes()),
                 settings.apiKey().isPresent() ? "required" : "not required");

@@ -25,7 +25,14 @@ public interface WorkerConfig {
     /** The name clients put in {@code model}; default: the model file's name without {@code .gguf}. */
     Optional<String> servedModelName();
 
-    /** {@code cpu} (Vector API, many threads) or {@code reference} (scalar, one thread, for checking). */
+    /**
+     * Where to compute: {@code cuda} (an NVIDIA GPU, device 0), {@code cpu}, or {@code auto}: CUDA
+     * where a driver and a GPU are present, else the CPU.
+     */
+    @WithDefault("auto")
+    String device();
+
+    /** The CPU backend, when computing on the CPU: {@code cpu} (Vector API, many threads) or {@code reference} (scalar, one thread, for checking). */
     @WithDefault("cpu")
     String backend();
 

@@ -15,7 +15,8 @@ import java.util.Optional;
  *
  * @param modelUri             the model path or URI, as given
  * @param servedModelName      the name given, or empty for the model file's name
- * @param backend              a name from {@link Backends#NAMES}
+ * @param device               a name from {@link Backends#DEVICES}
+ * @param backend              a name from {@link Backends#NAMES}, the CPU backend
  * @param threads              CPU threads, at least 1
  * @param maxModelLen          the context length asked for, or empty for the model's
  * @param kvCacheMemoryBytes   KV-cache bytes asked for, or empty to use {@code kvCacheMemoryFraction}
@@ -26,6 +27,7 @@ import java.util.Optional;
 public record WorkerSettings(
         String modelUri,
         Optional<String> servedModelName,
+        String device,
         String backend,
         ActivationPrecision activations,
         int threads,
@@ -57,6 +59,9 @@ public record WorkerSettings(
         if (served.isPresent() && served.get().isEmpty()) {
             throw InvalidConfigException.of("served-model-name", "must not be blank");
         }
+        if (!Backends.DEVICES.contains(c.device())) {
+            throw InvalidConfigException.of("device", "must be one of " + Backends.DEVICES + ", got '" + c.device() + "'");
+        }
         if (!Backends.NAMES.contains(c.backend())) {
             throw InvalidConfigException.of("backend", "must be one of " + Backends.NAMES + ", got '" + c.backend() + "'");
         }
@@ -65,6 +70,9 @@ public record WorkerSettings(
             activations = ActivationPrecision.parse(c.activations());
         } catch (IllegalArgumentException e) {
             throw InvalidConfigException.of("activations", "must be f32 or q8, got '" + c.activations() + "'");
+        }
+        if (activations == ActivationPrecision.Q8 && c.device().equals("cuda")) {
+            throw InvalidConfigException.of("activations", "q8 is a CPU backend setting: the CUDA backend computes with f32 activations");
         }
         int threads = c.threads().orElse(Runtime.getRuntime().availableProcessors());
         atLeast("threads", threads, 1);
@@ -97,7 +105,7 @@ public record WorkerSettings(
             throw InvalidConfigException.of("max-request-body", "must be at least 1K, got " + maxBody + " bytes");
         }
         checkResponseCache(c.responseCache());
-        return new WorkerSettings(model, served, c.backend(), activations, threads,
+        return new WorkerSettings(model, served, c.device(), c.backend(), activations, threads,
                 c.maxModelLen().isPresent() ? Optional.of(c.maxModelLen().getAsInt()) : Optional.empty(),
                 c.maxNumSeqs(), c.maxNumBatchedTokens(), c.blockSize(), kvBytes, fraction, c.enablePrefixCaching(),
                 c.maxWaitingRequests(), c.requestTimeout(), apiKey(c), c.drainTimeout(), maxBody);

@@ -60,6 +60,11 @@ public final class CudaBackend implements Backend {
         return "cuda";
     }
 
+    @Override
+    public java.util.OptionalLong deviceMemoryFree() {
+        return java.util.OptionalLong.of(device.memoryInfo()[0]);
+    }
+
     /** The device under this backend. */
     public Device device() {
         return device;

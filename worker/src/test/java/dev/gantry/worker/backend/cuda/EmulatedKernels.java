@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Opens the CPU build of the kernels for a test. Without it (the build had no g++) the test is
  * skipped saying so, unless {@code gantry.cuda.required} is true (as in CI), where it fails.
  */
-final class EmulatedKernels {
+public final class EmulatedKernels {
     private EmulatedKernels() {}
 
-    static EmulatedDevice open() {
+    public static EmulatedDevice open() {
         try {
             return EmulatedDevice.open();
         } catch (IllegalStateException e) {

@@ -67,6 +67,21 @@ class EmulatorTest {
     }
 
     @Test
+    void warpReductionsGiveTheBitsOfTheirShuffleButterfly() {
+        java.util.Random rng = new java.util.Random(7);
+        for (int trial = 0; trial < 20; trial++) {
+            float[] in = new float[64];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(7) - 3)); // mixed magnitudes: rounding shows
+            }
+            float[] out = run("selftest_warp_reductions", 64, 64, 1, 0, in, 64);
+            for (int t = 0; t < 64; t++) {
+                assertThat(out[t]).as("trial %d thread %d", trial, t).isEqualTo(1f);
+            }
+        }
+    }
+
+    @Test
     void sharedMemoryAndBarriersOrderTheThreadsOfEveryBlock() {
         float[] in = new float[50];
         for (int i = 0; i < in.length; i++) {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.ReferenceBackend;
+import dev.gantry.worker.backend.cuda.CudaBackend;
+import dev.gantry.worker.backend.cuda.EmulatedKernels;
 import dev.gantry.worker.engine.kv.SimpleBlockAllocator;
 import dev.gantry.worker.model.gguf.GgufFile;
 import dev.gantry.worker.testing.TestModels;
@@ -20,10 +22,19 @@ class StoriesGreedyTest {
         assertThat(greedy(new ReferenceBackend(), 25)).containsExactly(EXPECTED);
     }
 
+    /** The whole forward pass through the CUDA backend, its kernels run on the CPU. */
+    @Test
+    void cudaBackendReproducesLlamaCpp() {
+        try (Backend cuda = new CudaBackend(EmulatedKernels.open())) {
+            assertThat(greedy(cuda, 25)).containsExactly(EXPECTED);
+        }
+    }
+
     static int[] greedy(Backend backend, int n) {
         try (GgufFile gguf = GgufFile.open(TestModels.stories260K())) {
             LlamaConfig c = LlamaConfig.from(gguf);
             LlamaWeights w = LlamaWeights.from(gguf, c);
+            backend.prepare(w.all());
             LlamaForward f = new LlamaForward(c, w, backend, 16, 1);
             SimpleBlockAllocator alloc = new SimpleBlockAllocator(8, 4);
             KvStorage kv = backend.allocateKv(c.layers(), 8, 4, c.kvDim());

@@ -86,8 +86,10 @@ public final class DriverDevice implements Device {
         }
         try {
             return new DriverDevice(ordinal);
-        } catch (UnsatisfiedLinkError e) {
-            throw new CudaUnavailableException("no CUDA driver (libcuda.so.1): " + e.getMessage());
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+            // JCuda's message holds every path it tried, stack traces and all: its first line says enough.
+            String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            throw new CudaUnavailableException("no CUDA driver (libcuda.so.1) here: " + first);
         } catch (CudaException e) {
             throw new CudaUnavailableException("the CUDA driver refused: " + e.getMessage());
         }

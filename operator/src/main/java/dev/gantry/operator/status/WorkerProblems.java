@@ -23,7 +23,7 @@ final class WorkerProblems {
      * ({@code <Reason>: <message>}, the worker's {@code StartFailure}); they become Degraded's reason.
      */
     static final Set<String> WORKER_START_REASONS = Set.of(
-            "ModelNotFound", "ModelInvalid", "ModelDownloadFailed", "InvalidConfiguration", "StartFailed");
+            "ModelNotFound", "ModelInvalid", "ModelDownloadFailed", "InvalidConfiguration", "GpuUnavailable", "StartFailed");
 
     /** The longest worker message carried into the condition: the kubelet allows 4 KiB, a condition less is kinder. */
     static final int MAX_WORKER_MESSAGE = 1024;

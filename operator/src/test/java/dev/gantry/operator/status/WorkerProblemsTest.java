@@ -124,7 +124,7 @@ class WorkerProblemsTest {
     @Test
     void everyReasonTheWorkerWritesIsCarried() {
         for (String reason : List.of("ModelNotFound", "ModelInvalid", "ModelDownloadFailed", "InvalidConfiguration",
-                "StartFailed")) {
+                "GpuUnavailable", "StartFailed")) {
             String message = reason + ": model hf://a/b/c.gguf: something";
             assertThat(WorkerProblems.find(List.of(crashLoopBackOff("chat-a", message))).orElseThrow().reason())
                     .isEqualTo(reason);

@@ -31,6 +31,8 @@ public record StartFailure(Reason reason, String message) {
         MODEL_DOWNLOAD_FAILED("ModelDownloadFailed"),
         /** A setting (or the model's URI, or a hub setting) is malformed or out of range. */
         INVALID_CONFIGURATION("InvalidConfiguration"),
+        /** The worker was to compute on a GPU (device cuda) and none is usable: no driver, no device, no kernels. */
+        GPU_UNAVAILABLE("GpuUnavailable"),
         /** Anything else on the way to ready: the backend, memory, the warm-up request. */
         START_FAILED("StartFailed");
 
@@ -63,6 +65,9 @@ public record StartFailure(Reason reason, String message) {
                 case BAD_REFERENCE -> Reason.INVALID_CONFIGURATION;
             };
             what = e.getMessage();
+        } else if (error instanceof dev.gantry.worker.backend.cuda.CudaUnavailableException) {
+            reason = Reason.GPU_UNAVAILABLE;
+            what = error.getMessage();
         } else if (error instanceof InvalidConfigException e) {
             reason = Reason.INVALID_CONFIGURATION;
             what = e.getMessage();

@@ -133,6 +133,8 @@ public class WorkerLifecycle {
             fail(StartFailure.of(e, modelUri()), "invalid configuration: " + e.getMessage());
         } catch (ModelLoadException e) {
             fail(StartFailure.of(e, modelUri()), "cannot load the model: " + e.getMessage());
+        } catch (dev.gantry.worker.backend.cuda.CudaUnavailableException e) {
+            fail(StartFailure.of(e, modelUri()), "no GPU to compute on (device cuda): " + e.getMessage());
         } catch (Throwable e) {
             LOG.error("start failed", e);
             fail(StartFailure.of(e, modelUri()), "cannot start: " + e);

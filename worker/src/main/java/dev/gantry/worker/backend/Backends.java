@@ -53,6 +53,8 @@ public final class Backends {
                         return gpu;
                     } catch (CudaUnavailableException e) {
                         notes.accept("device auto: computing on the CPU (" + e.getMessage() + ")");
+                    } catch (RuntimeException | LinkageError e) { // auto must never keep a CPU-only machine from serving
+                        notes.accept("device auto: computing on the CPU (the GPU could not be opened: " + e + ")");
                     }
                 } else {
                     notes.accept("device auto: computing on the CPU (activations " + precision + " are CPU only)");

@@ -26,9 +26,10 @@ public final class GantryCli {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new GantryCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof ModelLoadException || e instanceof IllegalArgumentException) {
+            if (e instanceof ModelLoadException || e instanceof IllegalArgumentException
+                    || e instanceof dev.gantry.worker.backend.cuda.CudaUnavailableException) {
                 cmd.getErr().println("error: " + e.getMessage());
-                return e instanceof ModelLoadException ? 1 : 2;
+                return e instanceof IllegalArgumentException ? 2 : 1;
             }
             throw e;
         });

@@ -128,6 +128,14 @@ class StartFailureTest {
     }
 
     @Test
+    void noUsableGpuIsGpuUnavailable() {
+        StartFailure failure = StartFailure.of(
+                new dev.gantry.worker.backend.cuda.CudaUnavailableException("no CUDA driver (libcuda.so.1) here"), "m.gguf");
+        assertThat(failure.reason()).isEqualTo(StartFailure.Reason.GPU_UNAVAILABLE);
+        assertThat(failure.line()).isEqualTo("GpuUnavailable: model m.gguf: no CUDA driver (libcuda.so.1) here");
+    }
+
+    @Test
     void anythingElseIsStartFailedWithItsClass() {
         StartFailure oom = StartFailure.of(new OutOfMemoryError("Java heap space"), "hf://a/b/c.gguf");
         assertThat(oom.line()).isEqualTo("StartFailed: model hf://a/b/c.gguf: java.lang.OutOfMemoryError: Java heap space");

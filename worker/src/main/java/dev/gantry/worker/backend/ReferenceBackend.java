@@ -1,6 +1,6 @@
 package dev.gantry.worker.backend;
 
-import dev.gantry.worker.model.gguf.Dequant;
+import dev.gantry.worker.quant.Dequant;
 
 /**
  * Plain scalar Java, one thread, double accumulators: the truth every other backend is tested

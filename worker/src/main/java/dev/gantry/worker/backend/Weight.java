@@ -1,7 +1,6 @@
 package dev.gantry.worker.backend;
 
-import dev.gantry.worker.model.gguf.GgmlType;
-import dev.gantry.worker.model.gguf.TensorInfo;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -11,10 +10,6 @@ import java.lang.foreign.MemorySegment;
  * its own copy, made in {@link Backend#prepare}.
  */
 public record Weight(String name, GgmlType type, int rows, int cols, MemorySegment data) {
-
-    public static Weight of(TensorInfo t) {
-        return new Weight(t.name(), t.type(), Math.toIntExact(t.rows()), Math.toIntExact(t.cols()), t.data());
-    }
 
     /** Bytes of one row. */
     public long rowBytes() {

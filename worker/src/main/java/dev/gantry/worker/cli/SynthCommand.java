@@ -1,8 +1,8 @@
 package dev.gantry.worker.cli;
 
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.synth.ModelShape;
 import dev.gantry.worker.model.synth.SyntheticGguf;
+import dev.gantry.worker.quant.GgmlType;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;

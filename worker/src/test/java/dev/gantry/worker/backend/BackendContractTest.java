@@ -6,7 +6,7 @@ import static dev.gantry.worker.backend.TestTensors.floats;
 import static dev.gantry.worker.backend.TestTensors.relative;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;

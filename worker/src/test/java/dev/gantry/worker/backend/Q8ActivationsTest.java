@@ -3,7 +3,7 @@ package dev.gantry.worker.backend;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,7 +1,7 @@
 package dev.gantry.worker.backend;
 
-import dev.gantry.worker.model.gguf.Dequant;
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.Dequant;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

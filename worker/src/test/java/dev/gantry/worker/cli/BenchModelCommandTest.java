@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.synth.ModelShape;
+import dev.gantry.worker.quant.GgmlType;
 import dev.gantry.worker.testing.TestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gantry.worker.cli.GantryCli;
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.gguf.GgufFile;
+import dev.gantry.worker.quant.GgmlType;
 import dev.gantry.worker.testing.SyntheticModels;
 import dev.gantry.worker.testing.TestModels;
 import java.io.ByteArrayOutputStream;

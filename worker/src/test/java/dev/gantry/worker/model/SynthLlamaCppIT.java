@@ -2,9 +2,9 @@ package dev.gantry.worker.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.synth.ModelShape;
 import dev.gantry.worker.model.synth.SyntheticGguf;
+import dev.gantry.worker.quant.GgmlType;
 import dev.gantry.worker.testing.TestModels;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

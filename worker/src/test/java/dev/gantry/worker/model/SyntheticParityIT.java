@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.cpu.VectorBackend;
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import dev.gantry.worker.testing.LlamaCpp;
 import dev.gantry.worker.testing.SyntheticModels;
 import java.nio.file.Path;

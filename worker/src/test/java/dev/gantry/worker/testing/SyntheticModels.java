@@ -1,9 +1,9 @@
 package dev.gantry.worker.testing;
 
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.gguf.GgufFile;
 import dev.gantry.worker.model.gguf.GgufWriter;
 import dev.gantry.worker.model.gguf.TensorInfo;
+import dev.gantry.worker.quant.GgmlType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

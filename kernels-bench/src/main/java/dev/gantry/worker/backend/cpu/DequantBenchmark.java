@@ -1,7 +1,7 @@
 package dev.gantry.worker.backend.cpu;
 
 import dev.gantry.worker.backend.Weight;
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.Arena;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -15,8 +15,8 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**

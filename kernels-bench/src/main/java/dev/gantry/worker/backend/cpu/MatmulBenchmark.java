@@ -2,8 +2,8 @@ package dev.gantry.worker.backend.cpu;
 
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.Weight;
-import dev.gantry.worker.model.gguf.GgmlType;
-import dev.gantry.worker.model.gguf.Quantize;
+import dev.gantry.worker.quant.GgmlType;
+import dev.gantry.worker.quant.Quantize;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;

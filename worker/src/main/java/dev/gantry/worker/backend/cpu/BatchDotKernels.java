@@ -10,7 +10,7 @@ import static dev.gantry.worker.backend.cpu.Simd.highNibbleValues;
 import static dev.gantry.worker.backend.cpu.Simd.lowNibbleValues;
 import static dev.gantry.worker.backend.cpu.Simd.toFloats;
 
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;

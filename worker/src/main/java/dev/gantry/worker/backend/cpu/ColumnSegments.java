@@ -1,7 +1,7 @@
 package dev.gantry.worker.backend.cpu;
 
 import dev.gantry.worker.backend.Weight;
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -6,7 +6,7 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Q8Activations;
 import dev.gantry.worker.backend.Weight;
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.IdentityHashMap;

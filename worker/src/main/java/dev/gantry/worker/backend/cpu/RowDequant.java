@@ -12,14 +12,14 @@ import static dev.gantry.worker.backend.cpu.Simd.lowNibbleFloats;
 import static dev.gantry.worker.backend.cpu.Simd.lowNibbleValues;
 import static dev.gantry.worker.backend.cpu.Simd.toFloats;
 
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 
 /**
  * Vectorized dequantization of whole rows into floats, bit for bit what {@link
- * dev.gantry.worker.model.gguf.Dequant} gives: every value is computed with the same float
+ * dev.gantry.worker.quant.Dequant} gives: every value is computed with the same float
  * operations in the same order (a multiply and an add, never a fused multiply-add). Used by
  * embed, by norm weights and biases, and by the batched matmul, which decodes a weight row once
  * and reuses it for every token of the batch.

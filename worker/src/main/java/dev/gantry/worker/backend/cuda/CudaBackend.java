@@ -8,7 +8,7 @@ import dev.gantry.worker.backend.RopeAngles;
 import dev.gantry.worker.backend.RopeTable;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.backend.cuda.Device.Dim3;
-import dev.gantry.worker.model.gguf.Dequant;
+import dev.gantry.worker.quant.Dequant;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;

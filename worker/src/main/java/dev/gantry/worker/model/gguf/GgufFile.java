@@ -1,6 +1,7 @@
 package dev.gantry.worker.model.gguf;
 
 import dev.gantry.worker.model.ModelLoadException;
+import dev.gantry.worker.quant.GgmlType;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

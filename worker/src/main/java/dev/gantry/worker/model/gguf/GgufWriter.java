@@ -1,5 +1,6 @@
 package dev.gantry.worker.model.gguf;
 
+import dev.gantry.worker.quant.GgmlType;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;

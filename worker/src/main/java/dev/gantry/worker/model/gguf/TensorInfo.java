@@ -1,5 +1,6 @@
 package dev.gantry.worker.model.gguf;
 
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 

@@ -2,9 +2,9 @@ package dev.gantry.worker.model.llama;
 
 import dev.gantry.worker.backend.RopeTable;
 import dev.gantry.worker.model.ModelLoadException;
-import dev.gantry.worker.model.gguf.Dequant;
 import dev.gantry.worker.model.gguf.GgufFile;
 import dev.gantry.worker.model.gguf.TensorInfo;
+import dev.gantry.worker.quant.Dequant;
 import java.util.Set;
 
 /**

@@ -3,8 +3,8 @@ package dev.gantry.worker.model.llama;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.model.ModelLoadException;
 import dev.gantry.worker.model.gguf.GgufFile;
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.gguf.TensorInfo;
+import dev.gantry.worker.quant.GgmlType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -94,7 +94,7 @@ public record LlamaWeights(
                 throw new ModelLoadException(gguf.path() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                         + " but the model's metadata implies [" + cols + (rows > 1 ? ", " + rows : "") + "]");
             }
-            return Weight.of(t);
+            return new Weight(t.name(), t.type(), Math.toIntExact(t.rows()), Math.toIntExact(t.cols()), t.data());
         }
     }
 }

@@ -1,10 +1,10 @@
 package dev.gantry.worker.model.synth;
 
 import dev.gantry.worker.model.ModelLoadException;
-import dev.gantry.worker.model.gguf.GgmlType;
 import dev.gantry.worker.model.gguf.GgufFile;
 import dev.gantry.worker.model.gguf.GgufWriter;
-import dev.gantry.worker.model.gguf.Quantize;
+import dev.gantry.worker.quant.GgmlType;
+import dev.gantry.worker.quant.Quantize;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.reflect.Array;

@@ -7,7 +7,7 @@ import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.TestTensors;
 import dev.gantry.worker.backend.Weight;
-import dev.gantry.worker.model.gguf.GgmlType;
+import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Objects;

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gantry.worker.model.ModelLoadException;
+import dev.gantry.worker.quant.Dequant;
+import dev.gantry.worker.quant.GgmlType;
 import dev.gantry.worker.testing.TestModels;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.gantry.worker.model.gguf;
+package dev.gantry.worker.quant;
 
 /**
  * Tensor element types of ggml, with the ids GGUF stores and the size of one quantization block.

@@ -1,4 +1,4 @@
-package dev.gantry.worker.model.gguf;
+package dev.gantry.worker.quant;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,4 +1,4 @@
-package dev.gantry.worker.model.gguf;
+package dev.gantry.worker.quant;
 
 /**
  * Encodes float values into ggml's block formats (the inverse of {@link Dequant}), so that

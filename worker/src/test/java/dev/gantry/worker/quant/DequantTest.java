@@ -1,4 +1,4 @@
-package dev.gantry.worker.model.gguf;
+package dev.gantry.worker.quant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -105,6 +105,10 @@ public class WorkerLifecycle {
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(),
                     deviceFree.isPresent() ? deviceFree.getAsLong() : freeHeapBytes(), deviceFree.isPresent());
             LOG.info(p.describe());
+            if (backend instanceof dev.gantry.worker.backend.cuda.CudaBackend) {
+                dev.gantry.worker.backend.cuda.Nvml.open()
+                        .ifPresent(nvml -> dev.gantry.worker.metrics.GpuMetrics.register(registry, nvml));
+            }
             Engine e = new Engine(model, backend, p.engine(), registry, p.servedModelName());
             // At zero from the start: an HPA on requests per second must find the series of a
             // worker that has had no request yet.

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <mma.h>
 #define GANTRY_EXPORT(name) static_assert(true, "")
 #define GANTRY_DYNAMIC_SHARED(T, var)                                                             \
     extern __shared__ __align__(16) unsigned char gantry_dynamic_shared_[];                       \

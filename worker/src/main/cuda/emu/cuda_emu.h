@@ -20,7 +20,7 @@
 #define __forceinline__ inline
 #define __noinline__
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 // Blocks run one at a time and one launch runs at a time (cuda_emu.cpp holds a lock), so a
 // function-local static is exactly one block's shared memory.
 #define __shared__ static
@@ -156,6 +156,91 @@ inline unsigned int __float_as_uint(float f) { unsigned int i; std::memcpy(&i, &
 inline float __uint_as_float(unsigned int i) { float f; std::memcpy(&f, &i, 4); return f; }
 template <typename T>
 T __ldg(const T* p) { return *p; }
+
+// binary16 as cuda_fp16.h's __half, converted by the compiler's _Float16 (IEEE, round to nearest even).
+struct __half {
+    uint16_t bits;
+};
+inline __half __float2half(float f) {
+    _Float16 h = static_cast<_Float16>(f);
+    __half r;
+    std::memcpy(&r.bits, &h, 2);
+    return r;
+}
+inline __half __float2half_rn(float f) { return __float2half(f); }
+inline float __half2float(__half h) {
+    _Float16 v;
+    std::memcpy(&v, &h.bits, 2);
+    return static_cast<float>(v);
+}
+
+// The tensor-core fragments of mma.h that the kernels use (16x16x16, half inputs, float
+// accumulators). On the GPU a fragment is spread over the warp's 32 lanes in an unspecified
+// layout; here every lane holds the whole tile and computes the whole product, which gives each
+// lane the values the warp holds together (kernels never index a fragment's elements).
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <class Use, int M, int N, int K, class T, class Layout = void>
+struct fragment {
+    static_assert(M == 16 && N == 16 && K == 16, "the emulation has 16x16x16 fragments only");
+    float v[16][16]; // matrix_a: [m][k]; matrix_b: [k][n]; accumulator: [m][n]
+};
+
+template <class T, class L>
+inline void load_matrix_sync(fragment<matrix_a, 16, 16, 16, T, L>& a, const __half* p, unsigned ldm) {
+    for (int i = 0; i < 16; i++) {
+        for (int k = 0; k < 16; k++) {
+            a.v[i][k] = __half2float(std::is_same<L, row_major>::value ? p[i * ldm + k] : p[k * ldm + i]);
+        }
+    }
+}
+template <class T, class L>
+inline void load_matrix_sync(fragment<matrix_b, 16, 16, 16, T, L>& b, const __half* p, unsigned ldm) {
+    for (int k = 0; k < 16; k++) {
+        for (int j = 0; j < 16; j++) {
+            b.v[k][j] = __half2float(std::is_same<L, row_major>::value ? p[k * ldm + j] : p[j * ldm + k]);
+        }
+    }
+}
+inline void fill_fragment(fragment<accumulator, 16, 16, 16, float>& c, float value) {
+    for (auto& row : c.v) {
+        for (float& x : row) {
+            x = value;
+        }
+    }
+}
+template <class LA, class LB>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, __half, LA>& a,
+                     const fragment<matrix_b, 16, 16, 16, __half, LB>& b,
+                     const fragment<accumulator, 16, 16, 16, float>& c) {
+    float r[16][16];
+    for (int i = 0; i < 16; i++) {
+        for (int j = 0; j < 16; j++) {
+            float acc = c.v[i][j];
+            for (int k = 0; k < 16; k++) {
+                acc += a.v[i][k] * b.v[k][j]; // products of two halves are exact in float
+            }
+            r[i][j] = acc;
+        }
+    }
+    std::memcpy(d.v, r, sizeof r);
+}
+inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 16, float>& c, unsigned ldm, layout_t layout) {
+    for (int i = 0; i < 16; i++) {
+        for (int j = 0; j < 16; j++) {
+            p[layout == mem_row_major ? i * ldm + j : j * ldm + i] = c.v[i][j];
+        }
+    }
+}
+} // namespace wmma
+} // namespace nvcuda
 
 #define GANTRY_EMU_CONCAT2(a, b) a##b
 #define GANTRY_EMU_CONCAT(a, b) GANTRY_EMU_CONCAT2(a, b)

@@ -20,6 +20,16 @@ public interface Backend extends AutoCloseable {
         return ActivationPrecision.F32;
     }
 
+    /**
+     * The relative rounding matmul applies to both of its operands before multiplying them, in a
+     * product of {@code rows} activation rows: 0 where they are multiplied as given (the CPU
+     * backends), 2^-11 where both are rounded to binary16 first (the CUDA backend's tensor-core
+     * path). Tests widen their tolerance by it; nothing else should depend on it.
+     */
+    default double matmulOperandRounding(int rows) {
+        return 0;
+    }
+
     /** Called once with all weights of a model before any compute (a device backend uploads them). */
     default void prepare(List<Weight> weights) {}
 

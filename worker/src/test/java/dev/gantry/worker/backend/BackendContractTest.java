@@ -31,7 +31,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Tolerances, stated per op: float accumulation (the fast backends) against double (the
  * reference). Matmul: |got - want| <= 1e-6 + 1e-5 * sum_i |w_i * x_i| (+ |bias|), since the
- * error of a sum scales with the magnitudes summed, not with the result; attention: 2e-5 *
+ * error of a sum scales with the magnitudes summed, not with the result (where a backend
+ * declares {@link Backend#matmulOperandRounding}, half operands on tensor cores, against the exact
+ * product of the rounded operands); attention: 2e-5 *
  * max|V| + 1e-6 (the output is a convex combination of V rows); rope: 1e-5 * max|x| of the row +
  * 1e-6; rmsNorm and swiglu: 1e-5 * |want| + 1e-6. Embed, storeKv, add and gatherRows involve no
  * rounding and must match bit for bit.
@@ -138,17 +140,42 @@ public abstract class BackendContractTest {
 
         float[] wd = TestTensors.dequantize(w); // [outRows][cols]
         float[] bd = bias == null ? new float[outRows] : TestTensors.dequantize(bias);
+        float[] xs = x;
+        if (backend.matmulOperandRounding(rows) > 0) {
+            // A backend that rounds both operands to binary16 first (tensor cores) is held to the
+            // exact product of the rounded operands, as the Q8 path is to its 8-bit ones.
+            wd = toHalf(wd);
+            xs = toHalf(x);
+            for (int r = 0; r < rows; r++) {
+                for (int o = 0; o < outRows; o++) {
+                    double acc = 0;
+                    for (int i = 0; i < cols; i++) {
+                        acc += (double) wd[o * cols + i] * xs[r * cols + i];
+                    }
+                    want[r * outRows + o] = (float) (acc + bd[o]);
+                }
+            }
+        }
         double[] bound = new double[want.length];
         for (int r = 0; r < rows; r++) {
             for (int o = 0; o < outRows; o++) {
                 double magnitude = Math.abs(bd[o]);
                 for (int i = 0; i < cols; i++) {
-                    magnitude += Math.abs((double) wd[o * cols + i] * x[r * cols + i]);
+                    magnitude += Math.abs((double) wd[o * cols + i] * xs[r * cols + i]);
                 }
                 bound[r * outRows + o] = ATOL + MATMUL_RTOL * magnitude;
             }
         }
         assertClose(got, want, bound, want.length, "matmul " + type);
+    }
+
+    /** Each value rounded to the nearest binary16 (ties to even), back as a float. */
+    private static float[] toHalf(float[] a) {
+        float[] h = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            h[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        }
+        return h;
     }
 
     static Stream<Arguments> embedCases() {

@@ -32,6 +32,9 @@ import java.util.Map;
 public final class CudaBackend implements Backend {
     static final int GEMV_MAX_ROWS = 8; // gemv.cu's kGemvMaxRows
     static final int GEMV_WARPS = 4;
+    static final int GEMM_TILE = 64; // gemm.cu's kGemmTileRows and kGemmTileOut
+    /** binary16's unit roundoff: what gemm.cu's operands are rounded to. */
+    static final double HALF_ROUNDING = 0x1p-11;
     static final int ATTENTION_WARPS = 4;
     static final int MAX_HEAD_DIM = 256; // paged_attention.cu's kMaxHeadDim
 
@@ -58,6 +61,12 @@ public final class CudaBackend implements Backend {
     @Override
     public String name() {
         return "cuda";
+    }
+
+    /** Products of more than 8 rows run on the tensor cores, with both operands rounded to half. */
+    @Override
+    public double matmulOperandRounding(int rows) {
+        return rows > GEMV_MAX_ROWS ? HALF_ROUNDING : 0;
     }
 
     @Override
@@ -151,6 +160,12 @@ public final class CudaBackend implements Backend {
         long biasFloats = bias == null ? 0 : vector(bias);
         long xa = DeviceBuffer.of(x);
         long oa = DeviceBuffer.of(out);
+        if (rows > GEMV_MAX_ROWS) { // prefill, large batches: the tensor cores, each weight read once per 64 rows
+            device.launch("gemm_" + suffix(w), Dim3.of(ceil(w.rows(), GEMM_TILE), ceil(rows, GEMM_TILE)), Dim3.of(128), 0,
+                    KernelArgs.of().ptr(wBytes).ptr(xa).ptr(biasFloats).ptr(oa).i32(rows).i32(w.rows()).i32(w.cols())
+                            .i64(w.rowBytes()));
+            return;
+        }
         String kernel = "gemv_" + suffix(w);
         Dim3 grid = Dim3.of(ceil(w.rows(), GEMV_WARPS));
         for (int r = 0; r < rows; r += GEMV_MAX_ROWS) {

@@ -9,18 +9,19 @@ constexpr int kMaxHeadDim = 256;
 constexpr int kLanesDims = kMaxHeadDim / 32; // head dimensions one lane accumulates
 }
 
-// grid: (heads, rows); block: warps * 32 threads; dynamic shared: (headDim + warps * (headDim + 2))
-// floats. q, out: [rows][heads * headDim]; kcache, vcache: [numBlocks * blockSize][kvHeads *
-// headDim] of the layer; rowSeq, rowPos: [rows] the row's sequence and its position (it attends to
+// grid: (heads, rows listed); block: warps * 32 threads; dynamic shared: (headDim + warps * (headDim
+// + 2)) floats. q, out: [rows][heads * headDim]; kcache, vcache: [numBlocks * blockSize][kvHeads *
+// headDim] of the layer; rowList: the batch rows to compute (the decode rows; prompt chunks take
+// flash_prefill.cu); rowSeq, rowPos: [rows] each row's sequence and position (it attends to
 // positions 0..rowPos); blockTables: [numSeqs][maxBlocks]. headDim <= 256.
 extern "C" __global__ void paged_attention(const float* __restrict__ q, const float* __restrict__ kcache,
                                            const float* __restrict__ vcache, float* __restrict__ out,
-                                           const int* __restrict__ rowSeq, const int* __restrict__ rowPos,
+                                           const int* __restrict__ rowList, const int* __restrict__ rowSeq, const int* __restrict__ rowPos,
                                            const int* __restrict__ blockTables, int maxBlocks, int heads,
                                            int kvHeads, int headDim, int blockSize, float scale) {
     GANTRY_DYNAMIC_SHARED(float, shared);
     int h = blockIdx.x;
-    int row = blockIdx.y;
+    int row = rowList[blockIdx.y];
     int lane = threadIdx.x % 32;
     int warp = threadIdx.x / 32;
     int warps = blockDim.x / 32;

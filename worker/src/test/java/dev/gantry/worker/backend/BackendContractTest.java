@@ -273,15 +273,16 @@ public abstract class BackendContractTest {
     }
 
     /**
-     * Four sequences in one flat batch: a whole prompt (5 of 5), a decode step (1 of 37), a prompt
-     * chunk (4 of 20) and another (3 of 70); their blocks are shuffled across the cache.
+     * Five sequences in one flat batch: a whole prompt (5 of 5), a decode step (1 of 37), a prompt
+     * chunk (4 of 20), another (3 of 70) and a long one (40 of 45: more rows than one tile of a
+     * tiled prefill kernel); their blocks are shuffled across the cache.
      */
     @ParameterizedTest(name = "{0} heads / {1} kv heads of {2}, block {3}, score scale x{4}")
     @MethodSource("attentionCases")
     public void attentionMatchesReference(int heads, int kvHeads, int headDim, int blockSize, float sharpness) {
         Random rng = rng(heads, kvHeads, headDim, blockSize, sharpness);
-        int[] queryLen = {5, 1, 4, 3};
-        int[] contextLen = {5, 37, 20, 70};
+        int[] queryLen = {5, 1, 4, 3, 40};
+        int[] contextLen = {5, 37, 20, 70, 45};
         int seqs = queryLen.length;
         int[] queryStart = new int[seqs + 1];
         int blocksNeeded = 0;

@@ -209,13 +209,30 @@ public final class CudaBackend implements Backend {
         }
         DeviceKvStorage s = (DeviceKvStorage) kv;
         AttentionRows rows = AttentionRows.of(batch);
-        int shared = 4 * (headDim + ATTENTION_WARPS * (headDim + 2));
-        device.launch("paged_attention", Dim3.of(heads, rows.rows()), Dim3.of(32 * ATTENTION_WARPS), shared,
-                KernelArgs.of().ptr(DeviceBuffer.of(q)).ptr(s.keys(layer)).ptr(s.values(layer)).ptr(DeviceBuffer.of(out))
-                        .ptr(staging.ints(Staging.ROW_SEQ, rows.rowSeq(), rows.rows()))
-                        .ptr(staging.ints(Staging.ROW_POS, rows.rowPos(), rows.rows()))
-                        .ptr(staging.ints(Staging.BLOCK_TABLES, rows.tables(), rows.tables().length))
-                        .i32(rows.maxBlocks()).i32(heads).i32(kvHeads).i32(headDim).i32(kv.blockSize()).f32(scale));
+        long tables = staging.ints(Staging.BLOCK_TABLES, rows.tables(), rows.tables().length);
+        if (rows.decodeRows().length > 0) { // one new token per sequence: a block per (head, row)
+            int shared = 4 * (headDim + ATTENTION_WARPS * (headDim + 2));
+            device.launch("paged_attention", Dim3.of(heads, rows.decodeRows().length), Dim3.of(32 * ATTENTION_WARPS),
+                    shared, KernelArgs.of().ptr(DeviceBuffer.of(q)).ptr(s.keys(layer)).ptr(s.values(layer))
+                            .ptr(DeviceBuffer.of(out))
+                            .ptr(staging.ints(Staging.DECODE_ROWS, rows.decodeRows(), rows.decodeRows().length))
+                            .ptr(staging.ints(Staging.ROW_SEQ, rows.rowSeq(), rows.rows()))
+                            .ptr(staging.ints(Staging.ROW_POS, rows.rowPos(), rows.rows()))
+                            .ptr(tables).i32(rows.maxBlocks()).i32(heads).i32(kvHeads).i32(headDim).i32(kv.blockSize())
+                            .f32(scale));
+        }
+        int tiles = rows.tileSeq().length;
+        if (tiles > 0) { // prompt chunks: a block per (tile of 16 rows, head), K/V staged once per tile
+            int shared = 4 * ((AttentionRows.TILE_ROWS + 2 * 32) * headDim + 4 * 32);
+            device.launch("flash_prefill", Dim3.of(tiles, heads), Dim3.of(128), shared, KernelArgs.of()
+                    .ptr(DeviceBuffer.of(q)).ptr(s.keys(layer)).ptr(s.values(layer)).ptr(DeviceBuffer.of(out))
+                    .ptr(staging.ints(Staging.TILE_SEQ, rows.tileSeq(), tiles))
+                    .ptr(staging.ints(Staging.TILE_ROW, rows.tileRow(), tiles))
+                    .ptr(staging.ints(Staging.TILE_LEN, rows.tileLen(), tiles))
+                    .ptr(staging.ints(Staging.TILE_POS, rows.tilePos(), tiles))
+                    .ptr(tables).i32(rows.maxBlocks()).i32(heads).i32(kvHeads).i32(headDim).i32(kv.blockSize())
+                    .f32(scale));
+        }
     }
 
     @Override

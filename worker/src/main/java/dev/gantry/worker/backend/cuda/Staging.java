@@ -16,7 +16,12 @@ final class Staging implements AutoCloseable {
     static final int GATHER = 5;
     static final int ROPE_COS = 6;
     static final int ROPE_SIN = 7;
-    private static final int PURPOSES = 8;
+    static final int DECODE_ROWS = 8;
+    static final int TILE_SEQ = 9;
+    static final int TILE_ROW = 10;
+    static final int TILE_LEN = 11;
+    static final int TILE_POS = 12;
+    private static final int PURPOSES = 13;
 
     private final Device device;
     private final long[] address = new long[PURPOSES];

@@ -98,6 +98,28 @@ public interface Backend extends AutoCloseable {
     /** out[i][:] = x[rows[i]][:] for i < n. x: [*][dim]; out: [n][dim]; out != x. */
     void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out);
 
+    /**
+     * Greedy decoding: out[r] = the index of the first of the largest values above -infinity in
+     * {@code logits[r][0..vocab)} for r < rows (NaN is above nothing), or -1 when there is none:
+     * the sampler's argmax. A device backend computes it there, so that only the ids cross to the host.
+     */
+    default void argmax(Buffer logits, int rows, int vocab, int[] out) {
+        float[] all = new float[rows * vocab];
+        download(logits, all.length, all);
+        for (int r = 0; r < rows; r++) {
+            int best = -1;
+            float bestValue = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < vocab; i++) {
+                float v = all[r * vocab + i];
+                if (v > bestValue) {
+                    bestValue = v;
+                    best = i;
+                }
+            }
+            out[r] = best;
+        }
+    }
+
     @Override
     default void close() {}
 }

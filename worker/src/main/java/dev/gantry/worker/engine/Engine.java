@@ -246,9 +246,23 @@ public final class Engine implements AutoCloseable {
                 metrics.promptTokens(seq.promptLength);
             }
         }
-        float[] logits;
+        // A step whose every sampled sequence is plain greedy asks the backend for the argmax
+        // alone: on a GPU the ids cross to the host instead of the logits.
+        boolean argmaxOnly = true;
+        for (int i = 0; i < n; i++) {
+            if (wantLogits[i] && !seqs.get(i).sampler.plainGreedy()) {
+                argmaxOnly = false;
+            }
+        }
+        float[] logits = null;
+        int[] argmax = null;
         try {
-            logits = forward.forward(ForwardBatch.of(chunks, starts, tables, config.blockSize(), wantLogits), kvStorage);
+            ForwardBatch batch = ForwardBatch.of(chunks, starts, tables, config.blockSize(), wantLogits);
+            if (argmaxOnly) {
+                argmax = forward.forwardArgmax(batch, kvStorage);
+            } else {
+                logits = forward.forward(batch, kvStorage);
+            }
         } catch (RuntimeException | OutOfMemoryError e) {
             LOG.error("a forward step failed; failing its " + n + " request(s)", e);
             for (Sequence seq : seqs) {
@@ -267,12 +281,20 @@ public final class Engine implements AutoCloseable {
             if (!wantLogits[i]) {
                 continue;
             }
-            int offset = row++ * vocab;
+            int logitRow = row++;
             if (seq.cancelled) {
                 finish(seq, FinishReason.ABORT, null, null);
                 continue;
             }
-            int token = seq.sampler.sample(logits, offset, vocab, seq.history);
+            int token;
+            if (argmax != null) {
+                token = argmax[logitRow];
+                if (token < 0) {
+                    throw dev.gantry.worker.model.sample.Sampler.noFiniteLogit(); // as sample() would
+                }
+            } else {
+                token = seq.sampler.sample(logits, logitRow * vocab, vocab, seq.history);
+            }
             generated++;
             if (seq.firstTokenNanos == 0) {
                 seq.firstTokenNanos = sampledAt;

@@ -430,6 +430,33 @@ public abstract class BackendContractTest {
         assertExact(get(backend, b, n * dim), get(reference, a, n * dim), n * dim, "gatherRows");
     }
 
+    @ParameterizedTest(name = "{0} rows of {1}")
+    @MethodSource("argmaxCases")
+    public void argmaxMatchesReferenceExactly(int rows, int vocab) {
+        Random rng = rng(rows, vocab);
+        float[] logits = floats(rng, rows * vocab, 3); // [rows][vocab]
+        if (rows >= 4) {
+            logits[vocab + 7] = logits[vocab + vocab - 2] = 100f; // row 1: a tie, the lower id wins
+            java.util.Arrays.fill(logits, 2 * vocab, 3 * vocab, Float.NaN); // row 2: NaN is above nothing ...
+            logits[2 * vocab + 5] = -1f; // ... so its one number wins
+            java.util.Arrays.fill(logits, 3 * vocab, 4 * vocab, Float.NEGATIVE_INFINITY); // row 3: none: -1
+        }
+        int[] want = new int[rows];
+        reference.argmax(put(reference, logits), rows, vocab, want);
+        int[] got = new int[rows];
+        backend.argmax(put(backend, logits), rows, vocab, got);
+        assertThat(got).containsExactly(want);
+        if (rows >= 4) {
+            assertThat(want[1]).isEqualTo(7);
+            assertThat(want[2]).isEqualTo(5);
+            assertThat(want[3]).isEqualTo(-1);
+        }
+    }
+
+    static Stream<Arguments> argmaxCases() {
+        return Stream.of(Arguments.of(1, 50), Arguments.of(5, 1000), Arguments.of(9, 49152));
+    }
+
     static Stream<Arguments> gatherCases() {
         return Stream.of(Arguments.of(1, 5), Arguments.of(4, 64), Arguments.of(12, 576));
     }

@@ -255,6 +255,17 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void argmax(Buffer logits, int rows, int vocab, int[] out) {
+        if (rows == 0) {
+            return;
+        }
+        long ids = staging.reserve(Staging.ARGMAX, 4L * rows);
+        device.launch("argmax_rows", Dim3.of(rows), Dim3.of(256), 0,
+                KernelArgs.of().ptr(DeviceBuffer.of(logits)).ptr(ids).i32(vocab));
+        device.copyToHost(ids, MemorySegment.ofArray(out).asSlice(0, 4L * rows));
+    }
+
+    @Override
     public void close() {
         staging.close();
         for (long a : allocations) {

@@ -21,7 +21,8 @@ final class Staging implements AutoCloseable {
     static final int TILE_ROW = 10;
     static final int TILE_LEN = 11;
     static final int TILE_POS = 12;
-    private static final int PURPOSES = 13;
+    static final int ARGMAX = 13;
+    private static final int PURPOSES = 14;
 
     private final Device device;
     private final long[] address = new long[PURPOSES];
@@ -48,7 +49,8 @@ final class Staging implements AutoCloseable {
         return at;
     }
 
-    private long reserve(int purpose, long bytes) {
+    /** A device buffer of at least {@code bytes} for {@code purpose}, contents undefined. */
+    long reserve(int purpose, long bytes) {
         if (capacity[purpose] < bytes) {
             if (address[purpose] != 0) {
                 device.free(address[purpose]);

@@ -71,6 +71,28 @@ public final class LlamaForward {
      * block tables name.
      */
     public float[] forward(ForwardBatch batch, KvStorage kv) {
+        int m = run(batch, kv);
+        float[] out = new float[m * c.vocabSize()];
+        if (m > 0) {
+            backend.download(logits, out.length, out);
+        }
+        return out;
+    }
+
+    /**
+     * Runs the batch and returns, for each of its {@code logitRows}, the argmax of its logits
+     * (greedy decoding, ties to the lowest id) computed by the backend: on a GPU only these ids
+     * cross to the host.
+     */
+    public int[] forwardArgmax(ForwardBatch batch, KvStorage kv) {
+        int m = run(batch, kv);
+        int[] ids = new int[m];
+        backend.argmax(logits, m, c.vocabSize(), ids);
+        return ids;
+    }
+
+    /** The forward pass up to the logits of the batch's logit rows, left in {@link #logits}; returns their count. */
+    private int run(ForwardBatch batch, KvStorage kv) {
         int n = batch.numTokens();
         if (n == 0 || n > maxTokens) {
             throw new IllegalArgumentException("batch of " + n + " tokens; this forward takes 1.." + maxTokens);
@@ -106,15 +128,13 @@ public final class LlamaForward {
         if (m > maxLogitRows) {
             throw new IllegalArgumentException(m + " rows of logits asked; this forward gives at most " + maxLogitRows);
         }
-        float[] out = new float[m * c.vocabSize()];
         if (m == 0) {
-            return out;
+            return 0;
         }
         backend.gatherRows(x, batch.logitRows(), m, c.dim(), last);
         backend.rmsNorm(last, w.outputNorm(), m, c.dim(), c.rmsEps(), last);
         backend.matmul(w.output(), null, last, m, logits);
-        backend.download(logits, out.length, out);
-        return out;
+        return m;
     }
 
 }

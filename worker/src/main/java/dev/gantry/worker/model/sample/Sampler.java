@@ -111,6 +111,15 @@ public final class Sampler {
         return params;
     }
 
+    /**
+     * Whether this sampler is the plain argmax of the logits: greedy, with no logit bias, no
+     * min_tokens mask and neutral penalties. Then a backend's own argmax gives its token.
+     */
+    public boolean plainGreedy() {
+        return greedy && biasIds.length == 0 && minTokens == 0 && repetitionPenalty == 1f && frequencyPenalty == 0f
+                && presencePenalty == 0f;
+    }
+
     /** {@link #sample(float[], int, int, TokenHistory)} with the logits at the start of the array. */
     public int sample(float[] logits, int vocabSize, TokenHistory history) {
         return sample(logits, 0, vocabSize, history);
@@ -479,7 +488,8 @@ public final class Sampler {
         }
     }
 
-    private static IllegalArgumentException noFiniteLogit() {
+    /** What a greedy step raises for a row without a finite logit (also where the backend took the argmax). */
+    public static IllegalArgumentException noFiniteLogit() {
         return new IllegalArgumentException("no token has a finite logit (all are -infinity or NaN)");
     }
 }

@@ -37,6 +37,8 @@ public final class DriverDevice implements Device {
     private final Map<String, Integer> sharedLimit = new HashMap<>();
     private final int major;
     private final int minor;
+    /** Threads on which the context is current: a driver call needs it on the calling thread. */
+    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
 
     private DriverDevice(int ordinal) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -51,6 +53,7 @@ public final class DriverDevice implements Device {
         context = new CUcontext();
         JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
         JCudaDriver.cuCtxSetCurrent(context);
+        bound.set(true);
         int[] v = {0};
         JCudaDriver.cuDeviceGetAttribute(v, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
         major = v[0];
@@ -102,6 +105,7 @@ public final class DriverDevice implements Device {
 
     @Override
     public long alloc(long bytes) {
+        bind();
         Address p = new Address();
         JCudaDriver.cuMemAlloc(p, Math.max(256, bytes));
         return p.address();
@@ -109,11 +113,13 @@ public final class DriverDevice implements Device {
 
     @Override
     public void free(long address) {
+        bind();
         JCudaDriver.cuMemFree(at(address));
     }
 
     @Override
     public void copyToDevice(MemorySegment src, long dst) {
+        bind();
         for (long at = 0; at < src.byteSize(); at += COPY_CHUNK) { // a ByteBuffer holds under 2 GiB
             MemorySegment part = src.asSlice(at, Math.min(COPY_CHUNK, src.byteSize() - at));
             JCudaDriver.cuMemcpyHtoD(at(dst + at), host(part), part.byteSize());
@@ -122,6 +128,7 @@ public final class DriverDevice implements Device {
 
     @Override
     public void copyToHost(long src, MemorySegment dst) {
+        bind();
         for (long at = 0; at < dst.byteSize(); at += COPY_CHUNK) {
             MemorySegment part = dst.asSlice(at, Math.min(COPY_CHUNK, dst.byteSize() - at));
             JCudaDriver.cuMemcpyDtoH(host(part), at(src + at), part.byteSize());
@@ -130,11 +137,13 @@ public final class DriverDevice implements Device {
 
     @Override
     public void zero(long address, long bytes) {
+        bind();
         JCudaDriver.cuMemsetD8(at(address), (byte) 0, bytes);
     }
 
     @Override
     public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        bind();
         CUfunction f = function(kernel);
         if (sharedBytes > DEFAULT_SHARED_LIMIT && sharedLimit.getOrDefault(kernel, DEFAULT_SHARED_LIMIT) < sharedBytes) {
             JCudaDriver.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
@@ -152,11 +161,13 @@ public final class DriverDevice implements Device {
 
     /** Waits for all work issued so far; a kernel's fault surfaces here as an exception. */
     public void synchronize() {
+        bind();
         JCudaDriver.cuCtxSynchronize();
     }
 
     @Override
     public long[] memoryInfo() {
+        bind();
         long[] free = {0};
         long[] total = {0};
         JCudaDriver.cuMemGetInfo(free, total);
@@ -165,12 +176,24 @@ public final class DriverDevice implements Device {
 
     @Override
     public void close() {
+        bind();
         for (CUmodule m : modules) {
             JCudaDriver.cuModuleUnload(m);
         }
         modules.clear();
         functions.clear();
         JCudaDriver.cuDevicePrimaryCtxRelease(device);
+    }
+
+    /**
+     * Makes the device's context current on the calling thread, once per thread: the model loads on
+     * one thread and the engine's step loop computes on another.
+     */
+    private void bind() {
+        if (!bound.get()) {
+            JCudaDriver.cuCtxSetCurrent(context);
+            bound.set(true);
+        }
     }
 
     private CUfunction function(String kernel) {

@@ -39,9 +39,17 @@ class CudaDeviceParityIT {
     }
 
     @Test
-    void stories260KGreedyOnTheGpuReproducesLlamaCpp() {
+    void stories260KGreedyOnTheGpuReproducesLlamaCpp() throws Exception {
         try (Backend cuda = gpu()) {
             assertThat(StoriesGreedyTest.greedy(cuda, 25)).containsExactly(StoriesGreedyTest.EXPECTED);
+            // Again on another thread than the one that opened the device, as the engine's step loop is.
+            var other = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                assertThat(other.submit(() -> StoriesGreedyTest.greedy(cuda, 25)).get())
+                        .containsExactly(StoriesGreedyTest.EXPECTED);
+            } finally {
+                other.shutdown();
+            }
         }
     }
 

@@ -120,6 +120,28 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /** Whether {@link #sample} runs where the logits are (a GPU), so that the engine should use it. */
+    default boolean samplesOnDevice() {
+        return false;
+    }
+
+    /**
+     * Picks each row's token from {@code logits[r][0..vocab)} (which it may overwrite): greedy rows
+     * as {@link #argmax}; the others with weights {@code exp((l - max) * invTemperature)}, then
+     * top-k keeping every weight >= the k-th largest, then top-p keeping every weight >= the
+     * largest threshold whose kept mass is still >= topP of the total, then min-p keeping weights
+     * >= minP (the top weight being 1), then the first id, in id order, at which the cumulative kept
+     * weight exceeds {@code uniform} times the kept mass. -1 for a row without a finite logit.
+     * This default is the plain host version; {@code sample.cu} is the device's.
+     */
+    default void sample(Buffer logits, int rows, int vocab, SamplingRow[] params, int[] out) {
+        float[] all = new float[rows * vocab];
+        download(logits, all.length, all);
+        for (int r = 0; r < rows; r++) {
+            out[r] = HostSampling.pick(all, r * vocab, vocab, params[r]);
+        }
+    }
+
     @Override
     default void close() {}
 }

@@ -2,11 +2,13 @@ package dev.gantry.worker.engine;
 
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.KvStorage;
+import dev.gantry.worker.backend.SamplingRow;
 import dev.gantry.worker.engine.kv.KvCacheManager;
 import dev.gantry.worker.metrics.EngineMetrics;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.llama.ForwardBatch;
 import dev.gantry.worker.model.llama.LlamaForward;
+import dev.gantry.worker.model.sample.Sampler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.Arrays;
@@ -34,6 +36,7 @@ public final class Engine implements AutoCloseable {
     private final Model model;
     private final EngineConfig config;
     private final LlamaForward forward;
+    private final Backend backend;
     private final KvStorage kvStorage;
     private final KvCacheManager kv;
     private final Scheduler scheduler;
@@ -60,6 +63,7 @@ public final class Engine implements AutoCloseable {
         this.model = model;
         this.config = config;
         var mc = model.config();
+        this.backend = backend;
         this.forward = new LlamaForward(mc, model.weights(), backend, config.maxNumBatchedTokens(), config.maxNumSeqs());
         this.kvStorage = backend.allocateKv(mc.layers(), config.numBlocks(), config.blockSize(), mc.kvDim());
         this.kv = new KvCacheManager(config.numBlocks(), config.blockSize(), config.prefixCaching());
@@ -246,19 +250,34 @@ public final class Engine implements AutoCloseable {
                 metrics.promptTokens(seq.promptLength);
             }
         }
-        // A step whose every sampled sequence is plain greedy asks the backend for the argmax
-        // alone: on a GPU the ids cross to the host instead of the logits.
+        // Where the backend samples on its device (a GPU) and no sequence of the step needs its
+        // logits processed on the host (bias, penalties, min_tokens), it samples there; a step whose
+        // every sequence is plain greedy asks any backend for the argmax alone. Either way only ids
+        // cross to the host instead of the logits.
         boolean argmaxOnly = true;
+        boolean onDevice = backend.samplesOnDevice();
+        int logitRows = 0;
         for (int i = 0; i < n; i++) {
-            if (wantLogits[i] && !seqs.get(i).sampler.plainGreedy()) {
-                argmaxOnly = false;
+            if (wantLogits[i]) {
+                logitRows++;
+                Sampler s = seqs.get(i).sampler;
+                argmaxOnly &= s.plainGreedy();
+                onDevice &= s.withoutLogitsProcessors();
             }
         }
         float[] logits = null;
         int[] argmax = null;
         try {
             ForwardBatch batch = ForwardBatch.of(chunks, starts, tables, config.blockSize(), wantLogits);
-            if (argmaxOnly) {
+            if (onDevice && !argmaxOnly) {
+                SamplingRow[] params = new SamplingRow[logitRows];
+                for (int i = 0, r = 0; i < n; i++) {
+                    if (wantLogits[i]) {
+                        params[r++] = seqs.get(i).sampler.nextDeviceRow();
+                    }
+                }
+                argmax = forward.forwardSample(batch, kvStorage, params);
+            } else if (argmaxOnly) {
                 argmax = forward.forwardArgmax(batch, kvStorage);
             } else {
                 logits = forward.forward(batch, kvStorage);
@@ -290,7 +309,7 @@ public final class Engine implements AutoCloseable {
             if (argmax != null) {
                 token = argmax[logitRow];
                 if (token < 0) {
-                    throw dev.gantry.worker.model.sample.Sampler.noFiniteLogit(); // as sample() would
+                    throw Sampler.noFiniteLogit(); // as sample() would
                 }
             } else {
                 token = seq.sampler.sample(logits, logitRow * vocab, vocab, seq.history);

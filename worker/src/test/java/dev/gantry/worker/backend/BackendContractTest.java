@@ -453,6 +453,57 @@ public abstract class BackendContractTest {
         }
     }
 
+    /**
+     * One logits row drawn from at 200 evenly spaced uniforms, each copy of the row with its own:
+     * the draws must follow the reference's kept set and cumulative order, which at most a couple of
+     * u's lying within rounding of a boundary may miss. Greedy rows and a row without a finite
+     * logit ride along.
+     */
+    @ParameterizedTest(name = "1/T {0}, top-k {1}, top-p {2}, min-p {3}")
+    @MethodSource("samplingCases")
+    public void sampleFollowsTheReference(float invTemperature, int topK, float topP, float minP) {
+        Random rng = rng(invTemperature, topK, topP, minP);
+        int vocab = 3000;
+        int draws = 200;
+        int rows = draws + 2;
+        float[] row = floats(rng, vocab, 2);
+        row[17] = row[2999] = 20f; // a tie at the top (10 sigma above the rest)
+        float[] logits = new float[rows * vocab];
+        SamplingRow[] params = new SamplingRow[rows];
+        for (int r = 0; r < draws; r++) {
+            System.arraycopy(row, 0, logits, r * vocab, vocab);
+            params[r] = new SamplingRow(false, invTemperature, topK, topP, minP, (r + 0.5) / draws);
+        }
+        System.arraycopy(row, 0, logits, draws * vocab, vocab);
+        params[draws] = SamplingRow.argmax();
+        java.util.Arrays.fill(logits, (draws + 1) * vocab, rows * vocab, Float.NaN);
+        params[draws + 1] = new SamplingRow(false, 1f, 0, 1f, 0f, 0.5);
+
+        int[] want = new int[rows];
+        reference.sample(put(reference, logits), rows, vocab, params, want);
+        int[] got = new int[rows];
+        backend.sample(put(backend, logits), rows, vocab, params, got);
+        assertThat(got[draws]).as("greedy").isEqualTo(want[draws]).isEqualTo(17);
+        assertThat(got[draws + 1]).as("no finite logit").isEqualTo(want[draws + 1]).isEqualTo(-1);
+        int differ = 0;
+        for (int r = 0; r < draws; r++) {
+            differ += got[r] != want[r] ? 1 : 0;
+        }
+        assertThat(differ).as("draws that part from the reference's").isLessThanOrEqualTo(2);
+        long distinct = java.util.Arrays.stream(want, 0, draws).distinct().count();
+        if (topK == 1) { // top-k keeps every weight >= the k-th largest: both of the tie
+            assertThat(java.util.Arrays.stream(want, 0, draws).distinct().sorted().toArray()).containsExactly(17, 2999);
+        } else {
+            assertThat(distinct).as("a real draw, not one token").isGreaterThan(1);
+        }
+    }
+
+    static Stream<Arguments> samplingCases() {
+        return Stream.of(Arguments.of(1f, 0, 1f, 0f), Arguments.of(1.25f, 0, 1f, 0f), Arguments.of(1f, 40, 1f, 0f),
+                Arguments.of(1f, 1, 1f, 0f), Arguments.of(0.7f, 0, 0.9f, 0f), Arguments.of(1f, 50, 0.8f, 0f),
+                Arguments.of(1f, 0, 1f, 0.05f), Arguments.of(2f, 100, 0.95f, 0.01f));
+    }
+
     static Stream<Arguments> argmaxCases() {
         return Stream.of(Arguments.of(1, 50), Arguments.of(5, 1000), Arguments.of(9, 49152));
     }

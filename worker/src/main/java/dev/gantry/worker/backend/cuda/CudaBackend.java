@@ -6,6 +6,7 @@ import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeAngles;
 import dev.gantry.worker.backend.RopeTable;
+import dev.gantry.worker.backend.SamplingRow;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.backend.cuda.Device.Dim3;
 import dev.gantry.worker.quant.Dequant;
@@ -262,6 +263,42 @@ public final class CudaBackend implements Backend {
         long ids = staging.reserve(Staging.ARGMAX, 4L * rows);
         device.launch("argmax_rows", Dim3.of(rows), Dim3.of(256), 0,
                 KernelArgs.of().ptr(DeviceBuffer.of(logits)).ptr(ids).i32(vocab));
+        device.copyToHost(ids, MemorySegment.ofArray(out).asSlice(0, 4L * rows));
+    }
+
+    @Override
+    public boolean samplesOnDevice() {
+        return true;
+    }
+
+    @Override
+    public void sample(Buffer logits, int rows, int vocab, SamplingRow[] params, int[] out) {
+        if (rows == 0) {
+            return;
+        }
+        int[] greedy = new int[rows];
+        float[] invT = new float[rows];
+        int[] topK = new int[rows];
+        float[] topP = new float[rows];
+        float[] minP = new float[rows];
+        double[] u = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            SamplingRow p = params[r];
+            greedy[r] = p.greedy() ? 1 : 0;
+            invT[r] = p.invTemperature();
+            topK[r] = p.topK();
+            topP[r] = p.topP();
+            minP[r] = p.minP();
+            u[r] = p.uniform();
+        }
+        long ids = staging.reserve(Staging.ARGMAX, 4L * rows);
+        device.launch("sample_rows", Dim3.of(rows), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(logits))
+                .ptr(staging.ints(Staging.SAMPLE_GREEDY, greedy, rows))
+                .ptr(staging.floats(Staging.SAMPLE_INV_TEMPERATURE, invT))
+                .ptr(staging.ints(Staging.SAMPLE_TOP_K, topK, rows))
+                .ptr(staging.floats(Staging.SAMPLE_TOP_P, topP))
+                .ptr(staging.floats(Staging.SAMPLE_MIN_P, minP))
+                .ptr(staging.doubles(Staging.SAMPLE_UNIFORM, u)).ptr(ids).i32(vocab));
         device.copyToHost(ids, MemorySegment.ofArray(out).asSlice(0, 4L * rows));
     }
 

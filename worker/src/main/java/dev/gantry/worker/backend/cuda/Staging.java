@@ -22,7 +22,13 @@ final class Staging implements AutoCloseable {
     static final int TILE_LEN = 11;
     static final int TILE_POS = 12;
     static final int ARGMAX = 13;
-    private static final int PURPOSES = 14;
+    static final int SAMPLE_GREEDY = 14;
+    static final int SAMPLE_INV_TEMPERATURE = 15;
+    static final int SAMPLE_TOP_K = 16;
+    static final int SAMPLE_TOP_P = 17;
+    static final int SAMPLE_MIN_P = 18;
+    static final int SAMPLE_UNIFORM = 19;
+    private static final int PURPOSES = 20;
 
     private final Device device;
     private final long[] address = new long[PURPOSES];
@@ -43,6 +49,14 @@ final class Staging implements AutoCloseable {
 
     long floats(int purpose, float[] values) {
         long at = reserve(purpose, 4L * values.length);
+        if (values.length > 0) {
+            device.copyToDevice(MemorySegment.ofArray(values), at);
+        }
+        return at;
+    }
+
+    long doubles(int purpose, double[] values) {
+        long at = reserve(purpose, 8L * values.length);
         if (values.length > 0) {
             device.copyToDevice(MemorySegment.ofArray(values), at);
         }

@@ -91,6 +91,17 @@ public final class LlamaForward {
         return ids;
     }
 
+    /**
+     * Runs the batch and returns, for each of its {@code logitRows}, the token the backend samples
+     * with that row's {@code params} ({@link Backend#sample}): on a GPU only these ids cross to the host.
+     */
+    public int[] forwardSample(ForwardBatch batch, KvStorage kv, dev.gantry.worker.backend.SamplingRow[] params) {
+        int m = run(batch, kv);
+        int[] ids = new int[m];
+        backend.sample(logits, m, c.vocabSize(), params, ids);
+        return ids;
+    }
+
     /** The forward pass up to the logits of the batch's logit rows, left in {@link #logits}; returns their count. */
     private int run(ForwardBatch batch, KvStorage kv) {
         int n = batch.numTokens();

@@ -116,8 +116,26 @@ public final class Sampler {
      * min_tokens mask and neutral penalties. Then a backend's own argmax gives its token.
      */
     public boolean plainGreedy() {
-        return greedy && biasIds.length == 0 && minTokens == 0 && repetitionPenalty == 1f && frequencyPenalty == 0f
+        return greedy && withoutLogitsProcessors();
+    }
+
+    /** Whether the logits go to the distribution as they are: no logit bias, no min_tokens mask, neutral penalties. */
+    public boolean withoutLogitsProcessors() {
+        return biasIds.length == 0 && minTokens == 0 && repetitionPenalty == 1f && frequencyPenalty == 0f
                 && presencePenalty == 0f;
+    }
+
+    /**
+     * This sampler's next pick as a backend samples it ({@link #withoutLogitsProcessors} must
+     * hold): its filters, and for a random pick the next number of its own generator, the one
+     * {@link #sample} would have drawn.
+     */
+    public dev.gantry.worker.backend.SamplingRow nextDeviceRow() {
+        if (greedy) {
+            return dev.gantry.worker.backend.SamplingRow.argmax();
+        }
+        return new dev.gantry.worker.backend.SamplingRow(false, (float) invTemperature, topK, (float) topP, minP,
+                rng.nextDouble());
     }
 
     /** {@link #sample(float[], int, int, TokenHistory)} with the logits at the start of the array. */

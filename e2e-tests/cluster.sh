@@ -412,8 +412,9 @@ start_addons() {
   wait_for "CoreDNS" 120 kc -n kube-system rollout status deployment/coredns --timeout 5s
   wait_for "Traefik" 120 kc -n kube-system rollout status deployment/traefik --timeout 5s
   wait_for "the model hub" 120 kc -n gantry-e2e rollout status deployment/hub --timeout 5s
-  # The ingress entrypoint on the host's loopback: a forwarder into the node's NodePort.
-  start ingress-forwarder socat "TCP-LISTEN:$ingress_port,bind=127.0.0.1,reuseaddr,fork" "TCP:$node_ip:$ingress_node_port"
+  # The ingress entrypoint on the host's loopback: a forwarder into the node's NodePort. A deep
+  # accept queue (socat's default is 5): the scenarios open two dozen connections at once.
+  start ingress-forwarder socat "TCP-LISTEN:$ingress_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" "TCP:$node_ip:$ingress_node_port"
   wait_for "the ingress entrypoint on 127.0.0.1:$ingress_port" 60 \
     curl -sf -o /dev/null -H "Host: hub.gantry-e2e.local" "http://127.0.0.1:$ingress_port/healthz"
   start_metrics

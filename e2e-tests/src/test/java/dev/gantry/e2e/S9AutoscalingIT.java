@@ -34,6 +34,11 @@ class S9AutoscalingIT {
     /** Per worker: the engine's sequences; requests beyond wait, which is what the HPA reads. */
     static final int MAX_NUM_SEQS = 4;
     static final int TARGET_QUEUE_DEPTH = 2;
+    /**
+     * Long enough to outlast the high phase: two workers drain the queue the HPA scales on, so from
+     * the second worker's start it already recommends one (the default is 300 s; shortened for the test).
+     */
+    static final int SCALE_DOWN_WINDOW_S = 120;
     static final int MAX_WAITING = 16;
 
     @BeforeAll
@@ -58,8 +63,8 @@ class S9AutoscalingIT {
                 {"minReplicas": 1, "maxReplicas": 2, "targetQueueDepth": %d,
                  "behavior": {
                    "scaleUp": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 10}]},
-                   "scaleDown": {"stabilizationWindowSeconds": 30, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 10}]}}}
-                """.formatted(TARGET_QUEUE_DEPTH)));
+                   "scaleDown": {"stabilizationWindowSeconds": %d, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 10}]}}}
+                """.formatted(TARGET_QUEUE_DEPTH, SCALE_DOWN_WINDOW_S)));
         return llmd;
     }
 
@@ -95,7 +100,7 @@ class S9AutoscalingIT {
         // A closed loop at exactly the worker's sequences leaves a request waiting now and then, and
         // with no scale-up stabilization one such moment may already bring a second worker: the
         // step starts from one worker, after the scale-down window.
-        llmd.await("back to one worker", Duration.ofMinutes(3), s -> s.path("status").path("replicas").asInt() == 1
+        llmd.await("back to one worker", Duration.ofMinutes(5), s -> s.path("status").path("replicas").asInt() == 1
                 && s.path("status").path("readyReplicas").asInt() == 1);
 
         double high = 1.5 * capacity;
@@ -121,8 +126,8 @@ class S9AutoscalingIT {
             stepDownMs = load.nowMs();
             load.rate(low);
             events.add(new TimelinePlot.Event("load x0.3", stepDownMs / 1000));
-            // Until one worker is left, or 4 minutes (30 s window, then the drain).
-            awaitTick(load, timeline, Duration.ofMinutes(4), t -> t.specReplicas() == 1 && t.readyReplicas() == 1
+            // Until one worker is left, or 5 minutes (the window, then the drain).
+            awaitTick(load, timeline, Duration.ofMinutes(5), t -> t.specReplicas() == 1 && t.readyReplicas() == 1
                     && t.waiting().size() == 1);
             Llmd.sleep(Duration.ofSeconds(15));
             load.rate(0);
@@ -178,6 +183,13 @@ class S9AutoscalingIT {
         assertThat(ready).as("a second worker became Ready").isNotNull();
         assertThat(recovered).as("TTFT P95 came back within 2x the one-worker baseline after the second worker was Ready")
                 .isNotNull();
+        // Queue depth relieves itself: two workers at 1.5x one's capacity drain their queues, and the
+        // HPA then wants one again. The window must outlast the high phase, or the scale-down this
+        // measures would come before the load drops.
+        int replicasAtDrop = ticks.stream().filter(t -> t.tMs() <= stepDownMs).reduce((a, b) -> b)
+                .map(ScalingTimeline.Tick::specReplicas).orElse(0);
+        assertThat(replicasAtDrop).as("workers when the load dropped (a scale-down before it means the window is too short)")
+                .isEqualTo(2);
         assertThat(downDecision).as("the HPA scaled back to one worker").isNotNull();
         assertThat(gone).as("the removed worker went away").isNotNull();
         assertThat(upFailed).as("requests failed (other than 429) during scale-up").isZero();

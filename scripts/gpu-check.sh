@@ -11,9 +11,11 @@
 # What run does (GPU_CHECK_SHAPES overrides the shapes of step 2, e.g. smollm2-135m for a dry run):
 #   1. nvidia-smi; the kernel contract tests on the GPU against the reference backend
 #      (CudaBackendDeviceIT: every kernel and weight type) and whole models against llama.cpp's
-#      tokens and the CPU's logits (CudaDeviceParityIT), through JUnit's console launcher.
+#      tokens and the CPU's logits (CudaDeviceParityIT), decode steps replayed as CUDA graphs
+#      against the same launched one by one (CudaGraphsDeviceIT), through JUnit's console launcher.
 #   2. gantry bench-model --device cuda on synthetic Llama 3.2 1B and Llama 3.1 8B (Q4_K and F16,
-#      made there by gantry synth): prefill 512, decode at batch 1, 16, 64, 256.
+#      made there by gantry synth): prefill 512, decode at batch 1, 16, 64, 256; 1B Q4_K again
+#      with --enforce-eager, for what the decode steps' CUDA graphs are worth.
 #   3. The same shapes in PyTorch (scripts/gpu_peer_pytorch.py), the side-by-side peer.
 #   4. gpu-check.md: the table (scripts/gpu_check_table.py), for docs/ and the README; it, the
 #      test log and gpu-check-results.tar.gz (everything) land in OUT.
@@ -94,6 +96,7 @@ run() {
     execute --class-path "$(ls "$bundle"/lib/*.jar | tr '\n' ':')" --disable-banner --details=summary \
     --select-class dev.gantry.worker.backend.cuda.CudaBackendDeviceIT \
     --select-class dev.gantry.worker.model.llama.CudaDeviceParityIT \
+    --select-class dev.gantry.worker.backend.cuda.CudaGraphsDeviceIT \
     --reports-dir "$out/junit" 2>&1 | grep -v '^WARNING: Using incubator' | tee "$out/tests.log" | tail -40
   echo "   ($((SECONDS - start)) s so far)"
 
@@ -109,6 +112,11 @@ run() {
       timeout 120 "${gantry[@]}" bench-model --device cuda --model "$file" --prompt-tokens 512 --gen-tokens 16 \
         --batch 1,16,64,256 --bandwidth-mb 0 --no-flops-test --json > "$out/gantry-$shape-$type.json" 2> "$out/bench-$shape-$type.log" \
         || { echo "   bench-model $shape $type failed"; tail -5 "$out/bench-$shape-$type.log"; }
+      if [ "$shape-$type" = llama-3.2-1b-q4_k ]; then # what the CUDA graphs of decode steps are worth
+        timeout 120 "${gantry[@]}" bench-model --device cuda --enforce-eager --model "$file" --prompt-tokens 512 \
+          --gen-tokens 16 --batch 1,16,64,256 --bandwidth-mb 0 --no-flops-test --json > "$out/gantry-$shape-$type+eager.json" \
+          2> "$out/bench-$shape-$type+eager.log" || { echo "   bench-model $shape $type --enforce-eager failed"; }
+      fi
       rm -f "$file"
       echo "   $shape $type done ($((SECONDS - start)) s so far)"
     done

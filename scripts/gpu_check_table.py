@@ -32,6 +32,8 @@ def main(out):
     for p in sorted(glob.glob(os.path.join(out, "gantry-*.json"))):
         name = os.path.basename(p)[len("gantry-"):-len(".json")]
         shape, wtype = name.rsplit("-", 1)
+        # gantry-<shape>-<type>+eager.json: the same run with --enforce-eager (no CUDA graphs).
+        wtype = wtype.replace("+eager", " (--enforce-eager)")
         r = load(p)
         if r is None:
             rows.append(f"| {shape} | {wtype} | (failed: see bench-{shape}-{wtype}.log) | - | - | - | - |")

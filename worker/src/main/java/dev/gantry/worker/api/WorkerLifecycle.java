@@ -99,7 +99,8 @@ public class WorkerLifecycle {
             progress.enter(LoadProgress.Phase.LOADING);
             LOG.infof("loading model %s", path);
             model = Model.load(path);
-            backend = Backends.open(s.device(), s.backend(), s.threads(), s.activations(), LOG::info);
+            backend = Backends.open(s.device(), s.cudaGraphs(), s.backend(), s.threads(), s.activations(),
+                    LOG::info);
             backend.prepare(model.weights().all());
             java.util.OptionalLong deviceFree = backend.deviceMemoryFree();
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(),

@@ -41,6 +41,16 @@ public interface Backend extends AutoCloseable {
         return java.util.OptionalLong.empty();
     }
 
+    /**
+     * Runs {@code body}: the calls of one forward pass. Where {@code replayable} (a decode step: one
+     * new token per sequence, a shape that repeats step after step), a backend may record the
+     * pass's launches and replay a pass it has seen before as one launch (the CUDA backend's
+     * graphs); the results are those of making the calls one by one.
+     */
+    default void forwardPass(boolean replayable, Runnable body) {
+        body.run();
+    }
+
     /** A zeroed buffer of {@code floats} floats. */
     Buffer allocate(long floats);
 

@@ -32,15 +32,16 @@ public final class Backends {
     /**
      * The backend for a device choice: {@code cuda} the GPU (device 0) or an error saying why there
      * is none; {@code cpu} the CPU backend {@code cpuBackend}; {@code auto} the GPU where one is
-     * usable, else the CPU, telling {@code notes} why.
+     * usable, else the CPU, telling {@code notes} why. {@code cudaGraphs}: whether the GPU replays
+     * repeated decode steps as CUDA graphs.
      *
      * @throws CudaUnavailableException for {@code cuda} without a usable GPU
      */
-    public static Backend open(String device, String cpuBackend, int threads, ActivationPrecision precision,
-            Consumer<String> notes) {
+    public static Backend open(String device, boolean cudaGraphs, String cpuBackend, int threads,
+            ActivationPrecision precision, Consumer<String> notes) {
         switch (device) {
             case "cuda" -> {
-                return new CudaBackend(DriverDevice.open(0));
+                return new CudaBackend(DriverDevice.open(0), cudaGraphs);
             }
             case "cpu" -> {
                 return create(cpuBackend, threads, precision);
@@ -48,7 +49,7 @@ public final class Backends {
             case "auto" -> {
                 if (precision == ActivationPrecision.F32) {
                     try {
-                        CudaBackend gpu = new CudaBackend(DriverDevice.open(0));
+                        CudaBackend gpu = new CudaBackend(DriverDevice.open(0), cudaGraphs);
                         notes.accept("device auto: computing on " + gpu.device().name());
                         return gpu;
                     } catch (CudaUnavailableException e) {

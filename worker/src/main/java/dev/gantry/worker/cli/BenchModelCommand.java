@@ -71,6 +71,10 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
+    @Option(names = "--enforce-eager",
+            description = "On a GPU, launch every kernel by itself instead of replaying repeated decode steps as CUDA graphs.")
+    boolean enforceEager;
+
     @Option(names = "--device", defaultValue = "cpu",
             description = "cpu, cuda (NVIDIA GPU 0) or auto (default: ${DEFAULT-VALUE}). The bandwidth and flops tests measure the CPU;"
                     + " turn them off on a GPU (--bandwidth-mb 0 --no-flops-test).")
@@ -89,7 +93,7 @@ final class BenchModelCommand implements Callable<Integer> {
         long bytesPerToken;
         long macsPerToken;
         double prefillMacsPerToken;
-        try (Model m = Model.load(path); Backend cpu = Backends.open(device, "cpu", n, activations, err::println)) {
+        try (Model m = Model.load(path); Backend cpu = Backends.open(device, !enforceEager, "cpu", n, activations, err::println)) {
             ProfilingBackend prof = profile ? new ProfilingBackend(cpu) : null;
             Backend be = profile ? prof : cpu;
             be.prepare(m.weights().all());

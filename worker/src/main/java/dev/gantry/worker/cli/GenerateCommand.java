@@ -80,6 +80,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object (token ids, text, usage, timings) instead of streaming text.")
     boolean json;
 
+    @Option(names = "--enforce-eager",
+            description = "On a GPU, launch every kernel by itself instead of replaying repeated decode steps as CUDA graphs.")
+    boolean enforceEager;
+
     @Option(names = "--device", defaultValue = "auto",
             description = "cuda (NVIDIA GPU 0), cpu, or auto: the GPU where a CUDA driver and GPU are present (default: ${DEFAULT-VALUE}).")
     String device;
@@ -126,7 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
 
         long loadStart = System.nanoTime();
-        try (Model m = Model.load(path); Backend be = Backends.open(device, backend, threads, activations, err::println)) {
+        try (Model m = Model.load(path); Backend be = Backends.open(device, !enforceEager, backend, threads, activations, err::println)) {
             be.prepare(m.weights().all());
             int context = Math.min(ctxSize, m.config().contextLength());
             err.printf("gantry: %s (%s), %s backend, context %d, loaded in %d ms%n", path.getFileName(), m.config(), be.name(),

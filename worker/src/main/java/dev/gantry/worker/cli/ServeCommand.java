@@ -49,6 +49,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Where to compute: cuda (NVIDIA GPU 0), cpu, or auto: the GPU where a CUDA driver and GPU are present (default: auto).")
     String device;
 
+    @Option(names = "--enforce-eager", order = 5,
+            description = "On a GPU, launch every kernel by itself instead of replaying repeated decode steps as CUDA graphs.")
+    Boolean enforceEager;
+
     @Option(names = "--backend", paramLabel = "NAME", order = 5,
             description = "The CPU backend: cpu (Vector API) or reference (scalar, slow) (default: cpu).")
     String backend;
@@ -129,6 +133,7 @@ public final class ServeCommand implements Callable<Integer> {
         put(p, "quarkus.http.port", port);
         put(p, "gantry.served-model-name", servedModelName);
         put(p, "gantry.device", device);
+        put(p, "gantry.enforce-eager", enforceEager);
         put(p, "gantry.backend", backend);
         put(p, "gantry.activations", activations);
         put(p, "gantry.threads", threads);

@@ -32,6 +32,13 @@ public interface WorkerConfig {
     @WithDefault("auto")
     String device();
 
+    /**
+     * Launch every CUDA kernel by itself instead of replaying repeated decode steps as CUDA graphs
+     * (vLLM's option of the same name); for comparing the two, or should a driver refuse graphs.
+     */
+    @WithDefault("false")
+    boolean enforceEager();
+
     /** The CPU backend, when computing on the CPU: {@code cpu} (Vector API, many threads) or {@code reference} (scalar, one thread, for checking). */
     @WithDefault("cpu")
     String backend();

@@ -16,6 +16,7 @@ import java.util.Optional;
  * @param modelUri             the model path or URI, as given
  * @param servedModelName      the name given, or empty for the model file's name
  * @param device               a name from {@link Backends#DEVICES}
+ * @param cudaGraphs           replay repeated decode steps as CUDA graphs (not {@code --enforce-eager})
  * @param backend              a name from {@link Backends#NAMES}, the CPU backend
  * @param threads              CPU threads, at least 1
  * @param maxModelLen          the context length asked for, or empty for the model's
@@ -28,6 +29,7 @@ public record WorkerSettings(
         String modelUri,
         Optional<String> servedModelName,
         String device,
+        boolean cudaGraphs,
         String backend,
         ActivationPrecision activations,
         int threads,
@@ -105,7 +107,7 @@ public record WorkerSettings(
             throw InvalidConfigException.of("max-request-body", "must be at least 1K, got " + maxBody + " bytes");
         }
         checkResponseCache(c.responseCache());
-        return new WorkerSettings(model, served, c.device(), c.backend(), activations, threads,
+        return new WorkerSettings(model, served, c.device(), !c.enforceEager(), c.backend(), activations, threads,
                 c.maxModelLen().isPresent() ? Optional.of(c.maxModelLen().getAsInt()) : Optional.empty(),
                 c.maxNumSeqs(), c.maxNumBatchedTokens(), c.blockSize(), kvBytes, fraction, c.enablePrefixCaching(),
                 c.maxWaitingRequests(), c.requestTimeout(), apiKey(c), c.drainTimeout(), maxBody);

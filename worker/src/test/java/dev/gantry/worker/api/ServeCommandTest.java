@@ -34,6 +34,7 @@ class ServeCommandTest {
                         "gantry.api-key-file", "/run/key",
                         "gantry.threads", "3"));
         assertThat(parse("--enable-prefix-caching")).containsEntry("gantry.enable-prefix-caching", "true");
+        assertThat(parse("--enforce-eager")).containsExactly(Map.entry("gantry.enforce-eager", "true"));
     }
 
     @Test

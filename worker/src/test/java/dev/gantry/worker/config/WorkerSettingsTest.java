@@ -48,6 +48,8 @@ class WorkerSettingsTest {
         assertThat(s.modelUri()).isEqualTo("model.gguf");
         assertThat(s.servedModelName()).isEmpty();
         assertThat(s.backend()).isEqualTo("cpu");
+        assertThat(s.cudaGraphs()).isTrue();
+        assertThat(WorkerSettings.resolve(config(with("gantry.enforce-eager", "true"))).cudaGraphs()).isFalse();
         assertThat(s.threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(s.maxModelLen()).isEmpty();
         assertThat(s.maxNumSeqs()).isEqualTo(64);

@@ -11,7 +11,7 @@ import dev.gantry.worker.backend.AttentionBatch;
  * @param rowSeq     [rows] the sequence of each row
  * @param rowPos     [rows] the position of each row: it attends to positions 0..rowPos
  * @param tables     [numSeqs][maxBlocks] block ids, unused entries 0
- * @param maxBlocks  the stride of {@code tables}
+ * @param maxBlocks  the stride of {@code tables}: the longest table's length rounded up to a power of two
  * @param decodeRows [decodes] the rows of sequences with one query row
  * @param tileSeq    [tiles] each tile's sequence
  * @param tileRow    [tiles] its first batch row
@@ -36,6 +36,9 @@ record AttentionRows(int rows, int[] rowSeq, int[] rowPos, int[] tables, int max
                 rowPos[row] = batch.contextLen()[s] - qLen + j;
             }
         }
+        // A power of two: the stride is a kernel argument, and a decode step's launches must repeat
+        // while its sequences grow for it to be replayed as a CUDA graph (StepGraphs).
+        maxBlocks = maxBlocks == 1 ? 1 : Integer.highestOneBit(maxBlocks - 1) << 1;
         int[] tables = new int[batch.numSeqs() * maxBlocks];
         for (int s = 0; s < batch.numSeqs(); s++) {
             int[] t = batch.blockTables()[s];

@@ -43,20 +43,30 @@ public final class CudaBackend implements Backend {
     record DeviceWeight(long bytes, long floats) {}
 
     private final Device device;
+    private final StepGraphs graphs;
     private final List<Long> allocations = new ArrayList<>();
     private final Map<WeightKey, DeviceWeight> weights = new HashMap<>();
     private final Staging staging;
-    /** The rope angles last uploaded, kept while a step's layers rotate at the same positions. */
+    /** The rope angles last computed, kept while a step's layers rotate at the same positions. */
     private RopeTable ropeTable;
     private int[] ropePositions = new int[0];
-    private long ropeCos;
-    private long ropeSin;
+    private RopeAngles ropeAngles;
 
     private record WeightKey(long address, long bytes) {}
 
+    /** The backend on {@code device}, with CUDA graphs for repeated decode passes. */
     public CudaBackend(Device device) {
+        this(device, true);
+    }
+
+    /**
+     * @param cudaGraphs replay repeated decode passes as CUDA graphs ({@link StepGraphs}); false
+     *                   launches every kernel itself (vLLM's {@code --enforce-eager})
+     */
+    public CudaBackend(Device device, boolean cudaGraphs) {
         this.device = device;
-        this.staging = new Staging(device);
+        this.graphs = new StepGraphs(device, cudaGraphs);
+        this.staging = new Staging(device, graphs);
     }
 
     @Override
@@ -80,8 +90,34 @@ public final class CudaBackend implements Backend {
         return device;
     }
 
+    /**
+     * A decode pass ({@code replayable}) is recorded and, once it has repeated, replayed as one
+     * CUDA graph; anything else runs launch by launch.
+     */
+    @Override
+    public void forwardPass(boolean replayable, Runnable body) {
+        if (!replayable || !graphs.enabled()) {
+            body.run();
+            return;
+        }
+        graphs.begin();
+        try {
+            body.run();
+        } catch (RuntimeException | Error e) {
+            graphs.flush(); // what was asked before the failure still runs, in order
+            throw e;
+        }
+        graphs.end();
+    }
+
+    /** Graph replays, captures and eager passes so far (for tests and logs). */
+    public StepGraphs.Stats graphStats() {
+        return graphs.stats();
+    }
+
     @Override
     public void prepare(List<Weight> list) {
+        graphs.flush();
         for (Weight w : list) {
             WeightKey key = new WeightKey(w.data().address(), w.data().byteSize());
             if (weights.containsKey(key)) {
@@ -118,6 +154,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Buffer allocate(long floats) {
+        graphs.flush();
         long address = track(device.alloc(4 * Math.max(1, floats)));
         device.zero(address, 4 * Math.max(1, floats));
         return new DeviceBuffer(address, floats);
@@ -125,30 +162,33 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void upload(float[] src, int n, Buffer dst) {
+        graphs.flush();
         device.copyToDevice(MemorySegment.ofArray(src).asSlice(0, 4L * n), DeviceBuffer.of(dst));
     }
 
     @Override
     public void download(Buffer src, int n, float[] dst) {
+        graphs.flush();
         device.copyToHost(DeviceBuffer.of(src), MemorySegment.ofArray(dst).asSlice(0, 4L * n));
     }
 
     @Override
     public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
+        graphs.flush();
         return DeviceKvStorage.allocate(device, layers, numBlocks, blockSize, kvDim);
     }
 
     @Override
     public void embed(Weight table, int[] tokens, int n, Buffer out) {
         int pieces = table.cols() / piece(table);
-        device.launch("embed_" + suffix(table), Dim3.of(ceil(pieces, 128), n), Dim3.of(128), 0,
+        launch("embed_" + suffix(table), Dim3.of(ceil(pieces, 128), n), Dim3.of(128), 0,
                 KernelArgs.of().ptr(weight(table).bytes()).ptr(staging.ints(Staging.TOKENS, tokens, n))
                         .ptr(DeviceBuffer.of(out)).i32(table.cols()).i64(table.rowBytes()));
     }
 
     @Override
     public void rmsNorm(Buffer x, Weight weight, int rows, int dim, float eps, Buffer out) {
-        device.launch("rms_norm", Dim3.of(rows), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(x))
+        launch("rms_norm", Dim3.of(rows), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(x))
                 .ptr(vector(weight)).ptr(DeviceBuffer.of(out)).i32(dim).f32(eps));
     }
 
@@ -162,7 +202,7 @@ public final class CudaBackend implements Backend {
         long xa = DeviceBuffer.of(x);
         long oa = DeviceBuffer.of(out);
         if (rows > GEMV_MAX_ROWS) { // prefill, large batches: the tensor cores, each weight read once per 64 rows
-            device.launch("gemm_" + suffix(w), Dim3.of(ceil(w.rows(), GEMM_TILE), ceil(rows, GEMM_TILE)), Dim3.of(128), 0,
+            launch("gemm_" + suffix(w), Dim3.of(ceil(w.rows(), GEMM_TILE), ceil(rows, GEMM_TILE)), Dim3.of(128), 0,
                     KernelArgs.of().ptr(wBytes).ptr(xa).ptr(biasFloats).ptr(oa).i32(rows).i32(w.rows()).i32(w.cols())
                             .i64(w.rowBytes()));
             return;
@@ -171,7 +211,7 @@ public final class CudaBackend implements Backend {
         Dim3 grid = Dim3.of(ceil(w.rows(), GEMV_WARPS));
         for (int r = 0; r < rows; r += GEMV_MAX_ROWS) {
             int chunk = Math.min(GEMV_MAX_ROWS, rows - r);
-            device.launch(kernel, grid, Dim3.of(32 * GEMV_WARPS), 0, KernelArgs.of().ptr(wBytes)
+            launch(kernel, grid, Dim3.of(32 * GEMV_WARPS), 0, KernelArgs.of().ptr(wBytes)
                     .ptr(xa + 4L * r * w.cols()).ptr(biasFloats).ptr(oa + 4L * r * w.rows())
                     .i32(chunk).i32(w.rows()).i32(w.cols()).i64(w.rowBytes()));
         }
@@ -184,20 +224,22 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (rope != ropeTable || ropePositions.length != rows || !Arrays.equals(ropePositions, 0, rows, positions, 0, rows)) {
-            RopeAngles angles = RopeAngles.of(rope, positions, rows);
-            ropeCos = staging.floats(Staging.ROPE_COS, angles.cos());
-            ropeSin = staging.floats(Staging.ROPE_SIN, angles.sin());
+            ropeAngles = RopeAngles.of(rope, positions, rows);
             ropeTable = rope;
             ropePositions = Arrays.copyOf(positions, rows);
         }
-        device.launch("rope", Dim3.of(rows), Dim3.of(128), 0, KernelArgs.of().ptr(DeviceBuffer.of(x)).ptr(ropeCos)
+        // Asked of the staging on every call (it skips the copy when the values are there already),
+        // so that a recorded pass knows these buffers are in use.
+        long ropeCos = staging.floats(Staging.ROPE_COS, ropeAngles.cos());
+        long ropeSin = staging.floats(Staging.ROPE_SIN, ropeAngles.sin());
+        launch("rope", Dim3.of(rows), Dim3.of(128), 0, KernelArgs.of().ptr(DeviceBuffer.of(x)).ptr(ropeCos)
                 .ptr(ropeSin).i32(heads).i32(headDim).i32(half).i32(rope.neox() ? 1 : 0));
     }
 
     @Override
     public void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots) {
         DeviceKvStorage s = (DeviceKvStorage) kv;
-        device.launch("store_kv", Dim3.of(rows), Dim3.of(128), 0, KernelArgs.of().ptr(DeviceBuffer.of(k))
+        launch("store_kv", Dim3.of(rows), Dim3.of(128), 0, KernelArgs.of().ptr(DeviceBuffer.of(k))
                 .ptr(DeviceBuffer.of(v)).ptr(s.keys(layer)).ptr(s.values(layer))
                 .ptr(staging.ints(Staging.SLOTS, slots, rows)).i32(kv.kvDim()));
     }
@@ -213,7 +255,7 @@ public final class CudaBackend implements Backend {
         long tables = staging.ints(Staging.BLOCK_TABLES, rows.tables(), rows.tables().length);
         if (rows.decodeRows().length > 0) { // one new token per sequence: a block per (head, row)
             int shared = 4 * (headDim + ATTENTION_WARPS * (headDim + 2));
-            device.launch("paged_attention", Dim3.of(heads, rows.decodeRows().length), Dim3.of(32 * ATTENTION_WARPS),
+            launch("paged_attention", Dim3.of(heads, rows.decodeRows().length), Dim3.of(32 * ATTENTION_WARPS),
                     shared, KernelArgs.of().ptr(DeviceBuffer.of(q)).ptr(s.keys(layer)).ptr(s.values(layer))
                             .ptr(DeviceBuffer.of(out))
                             .ptr(staging.ints(Staging.DECODE_ROWS, rows.decodeRows(), rows.decodeRows().length))
@@ -225,7 +267,7 @@ public final class CudaBackend implements Backend {
         int tiles = rows.tileSeq().length;
         if (tiles > 0) { // prompt chunks: a block per (tile of 16 rows, head), K/V staged once per tile
             int shared = 4 * ((AttentionRows.TILE_ROWS + 2 * 32) * headDim + 4 * 32);
-            device.launch("flash_prefill", Dim3.of(tiles, heads), Dim3.of(128), shared, KernelArgs.of()
+            launch("flash_prefill", Dim3.of(tiles, heads), Dim3.of(128), shared, KernelArgs.of()
                     .ptr(DeviceBuffer.of(q)).ptr(s.keys(layer)).ptr(s.values(layer)).ptr(DeviceBuffer.of(out))
                     .ptr(staging.ints(Staging.TILE_SEQ, rows.tileSeq(), tiles))
                     .ptr(staging.ints(Staging.TILE_ROW, rows.tileRow(), tiles))
@@ -239,19 +281,19 @@ public final class CudaBackend implements Backend {
     @Override
     public void swiglu(Buffer gate, Buffer up, int rows, int dim, Buffer out) {
         long n = (long) rows * dim;
-        device.launch("swiglu", Dim3.of(gridFor(n)), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(gate))
+        launch("swiglu", Dim3.of(gridFor(n)), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(gate))
                 .ptr(DeviceBuffer.of(up)).ptr(DeviceBuffer.of(out)).i64(n));
     }
 
     @Override
     public void add(Buffer x, Buffer y, long n) {
-        device.launch("add", Dim3.of(gridFor(n)), Dim3.of(256), 0,
+        launch("add", Dim3.of(gridFor(n)), Dim3.of(256), 0,
                 KernelArgs.of().ptr(DeviceBuffer.of(x)).ptr(DeviceBuffer.of(y)).i64(n));
     }
 
     @Override
     public void gatherRows(Buffer x, int[] rows, int n, int dim, Buffer out) {
-        device.launch("gather_rows", Dim3.of(ceil(dim, 128), n), Dim3.of(128), 0, KernelArgs.of()
+        launch("gather_rows", Dim3.of(ceil(dim, 128), n), Dim3.of(128), 0, KernelArgs.of()
                 .ptr(DeviceBuffer.of(x)).ptr(staging.ints(Staging.GATHER, rows, n)).ptr(DeviceBuffer.of(out)).i32(dim));
     }
 
@@ -260,8 +302,9 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
+        graphs.flush();
         long ids = staging.reserve(Staging.ARGMAX, 4L * rows);
-        device.launch("argmax_rows", Dim3.of(rows), Dim3.of(256), 0,
+        launch("argmax_rows", Dim3.of(rows), Dim3.of(256), 0,
                 KernelArgs.of().ptr(DeviceBuffer.of(logits)).ptr(ids).i32(vocab));
         device.copyToHost(ids, MemorySegment.ofArray(out).asSlice(0, 4L * rows));
     }
@@ -276,6 +319,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
+        graphs.flush();
         int[] greedy = new int[rows];
         float[] invT = new float[rows];
         int[] topK = new int[rows];
@@ -292,7 +336,7 @@ public final class CudaBackend implements Backend {
             u[r] = p.uniform();
         }
         long ids = staging.reserve(Staging.ARGMAX, 4L * rows);
-        device.launch("sample_rows", Dim3.of(rows), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(logits))
+        launch("sample_rows", Dim3.of(rows), Dim3.of(256), 0, KernelArgs.of().ptr(DeviceBuffer.of(logits))
                 .ptr(staging.ints(Staging.SAMPLE_GREEDY, greedy, rows))
                 .ptr(staging.floats(Staging.SAMPLE_INV_TEMPERATURE, invT))
                 .ptr(staging.ints(Staging.SAMPLE_TOP_K, topK, rows))
@@ -304,6 +348,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void close() {
+        graphs.flush();
+        graphs.close();
         staging.close();
         for (long a : allocations) {
             device.free(a);
@@ -311,6 +357,10 @@ public final class CudaBackend implements Backend {
         allocations.clear();
         weights.clear();
         device.close();
+    }
+
+    private void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        graphs.launch(new Device.Launch(kernel, grid, block, sharedBytes, args));
     }
 
     private long track(long address) {

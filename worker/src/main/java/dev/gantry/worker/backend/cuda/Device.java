@@ -1,6 +1,7 @@
 package dev.gantry.worker.backend.cuda;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * What {@link CudaBackend} needs of a GPU: memory, copies, kernel launches. The seam between the
@@ -9,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * memory, so every build tests the backend and its kernels without a GPU.
  *
  * <p>Addresses are device pointers as {@code long}s. Calls are issued in order on one stream;
- * copies to the host wait for the work before them.
+ * copies wait for the work before them.
  */
 public interface Device extends AutoCloseable {
 
@@ -33,11 +34,26 @@ public interface Device extends AutoCloseable {
     /** Launches kernel {@code name} (an {@code extern "C"} kernel of {@code src/main/cuda}). */
     void launch(String name, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args);
 
+    /**
+     * A CUDA graph of these launches, each after the one before it, ready to run as one launch by
+     * {@link #launchGraph}; the kernels' arguments are taken as they are now (pointers, not the
+     * memory they point to, which the replay reads as it is then).
+     */
+    long createGraph(List<Launch> launches);
+
+    /** Runs a graph of {@link #createGraph} in order with the calls before and after it. */
+    void launchGraph(long graph);
+
+    void destroyGraph(long graph);
+
     /** Device memory free and total, in bytes. */
     long[] memoryInfo();
 
     @Override
     void close();
+
+    /** One kernel launch, as {@link #launch} takes it; equal when every part is. */
+    record Launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {}
 
     /** A grid or block shape. */
     record Dim3(int x, int y, int z) {

@@ -13,10 +13,14 @@ import java.util.Map;
 import jcuda.CudaException;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
+import jcuda.driver.CUDA_KERNEL_NODE_PARAMS;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUgraphNode;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
 
@@ -35,6 +39,8 @@ public final class DriverDevice implements Device {
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Map<String, Integer> sharedLimit = new HashMap<>();
+    private final Map<Long, CUgraphExec> graphs = new HashMap<>();
+    private long nextGraph = 1;
     private final int major;
     private final int minor;
     /** Threads on which the context is current: a driver call needs it on the calling thread. */
@@ -144,19 +150,77 @@ public final class DriverDevice implements Device {
     @Override
     public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
         bind();
-        CUfunction f = function(kernel);
-        if (sharedBytes > DEFAULT_SHARED_LIMIT && sharedLimit.getOrDefault(kernel, DEFAULT_SHARED_LIMIT) < sharedBytes) {
-            JCudaDriver.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
-            sharedLimit.put(kernel, sharedBytes);
+        CUfunction f = function(kernel, sharedBytes);
+        JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, null,
+                params(args), null);
+    }
+
+    /**
+     * A graph of kernel nodes, each depending on the one before (the order of the default
+     * stream), instantiated at once; the driver copies each node's argument values here.
+     */
+    @Override
+    public long createGraph(List<Launch> launches) {
+        bind();
+        CUgraph graph = new CUgraph();
+        JCudaDriver.cuGraphCreate(graph, 0);
+        try {
+            CUgraphNode previous = null;
+            for (Launch l : launches) {
+                CUDA_KERNEL_NODE_PARAMS p = new CUDA_KERNEL_NODE_PARAMS();
+                p.func = function(l.kernel(), l.sharedBytes());
+                p.gridDimX = l.grid().x();
+                p.gridDimY = l.grid().y();
+                p.gridDimZ = l.grid().z();
+                p.blockDimX = l.block().x();
+                p.blockDimY = l.block().y();
+                p.blockDimZ = l.block().z();
+                p.sharedMemBytes = l.sharedBytes();
+                p.kernelParams = params(l.args());
+                CUgraphNode node = new CUgraphNode();
+                CUgraphNode[] deps = previous == null ? new CUgraphNode[0] : new CUgraphNode[] {previous};
+                JCudaDriver.cuGraphAddKernelNode(node, graph, deps, deps.length, p);
+                previous = node;
+            }
+            CUgraphExec exec = new CUgraphExec();
+            JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+            long id = nextGraph++;
+            graphs.put(id, exec);
+            return id;
+        } finally {
+            JCudaDriver.cuGraphDestroy(graph); // the executable graph keeps what it needs
         }
+    }
+
+    /** Runs the graph on the default stream, after the work before it and before what follows. */
+    @Override
+    public void launchGraph(long graph) {
+        bind();
+        CUgraphExec exec = graphs.get(graph);
+        if (exec == null) {
+            throw new DeviceException("no graph " + graph + " (destroyed, or never made)");
+        }
+        JCudaDriver.cuGraphLaunch(exec, null);
+    }
+
+    @Override
+    public void destroyGraph(long graph) {
+        bind();
+        CUgraphExec exec = graphs.remove(graph);
+        if (exec != null) {
+            JCudaDriver.cuGraphExecDestroy(exec);
+        }
+    }
+
+    /** cuLaunchKernel's argument array: a pointer to each argument's bytes. */
+    private static Pointer params(KernelArgs args) {
         List<KernelArgs.Arg> list = args.args();
         NativePointerObject[] params = new NativePointerObject[list.size()];
         for (int i = 0; i < params.length; i++) {
             KernelArgs.Arg a = list.get(i);
             params[i] = a.bytes() == 8 ? Pointer.to(new long[] {a.bits()}) : Pointer.to(new int[] {(int) a.bits()});
         }
-        JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, null,
-                Pointer.to(params), null);
+        return Pointer.to(params);
     }
 
     /** Waits for all work issued so far; a kernel's fault surfaces here as an exception. */
@@ -177,6 +241,10 @@ public final class DriverDevice implements Device {
     @Override
     public void close() {
         bind();
+        for (CUgraphExec exec : graphs.values()) {
+            JCudaDriver.cuGraphExecDestroy(exec);
+        }
+        graphs.clear();
         for (CUmodule m : modules) {
             JCudaDriver.cuModuleUnload(m);
         }
@@ -194,6 +262,16 @@ public final class DriverDevice implements Device {
             JCudaDriver.cuCtxSetCurrent(context);
             bound.set(true);
         }
+    }
+
+    /** The kernel, allowed {@code sharedBytes} of dynamic shared memory (above 48 KiB it must ask). */
+    private CUfunction function(String kernel, int sharedBytes) {
+        CUfunction f = function(kernel);
+        if (sharedBytes > DEFAULT_SHARED_LIMIT && sharedLimit.getOrDefault(kernel, DEFAULT_SHARED_LIMIT) < sharedBytes) {
+            JCudaDriver.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+            sharedLimit.put(kernel, sharedBytes);
+        }
+        return f;
     }
 
     private CUfunction function(String kernel) {

@@ -10,7 +10,9 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The kernels of {@code src/main/cuda}, compiled by g++ against {@code emu/cuda_emu.h} into
@@ -29,6 +31,8 @@ public final class EmulatedDevice implements Device {
     private final Arena arena = Arena.ofShared();
     private final MethodHandle launch;
     private final List<String> kernels;
+    private final Map<Long, List<Launch>> graphs = new HashMap<>();
+    private long nextGraph = 1;
 
     private EmulatedDevice(Path library) {
         SymbolLookup lib = SymbolLookup.libraryLookup(library, arena);
@@ -139,6 +143,32 @@ public final class EmulatedDevice implements Device {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /** A graph here is its launches, run in turn by {@link #launchGraph}. */
+    @Override
+    public long createGraph(List<Launch> launches) {
+        long id = nextGraph++;
+        graphs.put(id, List.copyOf(launches));
+        return id;
+    }
+
+    @Override
+    public void launchGraph(long graph) {
+        List<Launch> launches = graphs.get(graph);
+        if (launches == null) {
+            throw new DeviceException("no graph " + graph + " (destroyed, or never made)");
+        }
+        for (Launch l : launches) {
+            launch(l.kernel(), l.grid(), l.block(), l.sharedBytes(), l.args());
+        }
+    }
+
+    @Override
+    public void destroyGraph(long graph) {
+        if (graphs.remove(graph) == null) {
+            throw new DeviceException("no graph " + graph + " to destroy");
         }
     }
 

@@ -41,4 +41,15 @@ public final class KernelArgs {
     public List<Arg> args() {
         return args;
     }
+
+    /** Equal when the arguments are, in order: a recorded step is replayed only for the same launches. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof KernelArgs other && args.equals(other.args);
+    }
+
+    @Override
+    public int hashCode() {
+        return args.hashCode();
+    }
 }

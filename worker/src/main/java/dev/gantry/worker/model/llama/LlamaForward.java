@@ -113,6 +113,17 @@ public final class LlamaForward {
                 throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (c.vocabSize() - 1) + ")");
             }
         }
+        int m = batch.logitRows().length;
+        if (m > maxLogitRows) {
+            throw new IllegalArgumentException(m + " rows of logits asked; this forward gives at most " + maxLogitRows);
+        }
+        boolean decodeStep = n == batch.attention().numSeqs(); // every sequence brings one token
+        backend.forwardPass(decodeStep, () -> layers(batch, kv, n, m));
+        return m;
+    }
+
+    /** Every layer over the batch's n tokens, then the logits of its m logit rows into {@link #logits}. */
+    private void layers(ForwardBatch batch, KvStorage kv, int n, int m) {
         backend.embed(w.tokenEmbedding(), batch.tokens(), n, x);
         for (int l = 0; l < c.layers(); l++) {
             LlamaWeights.Layer L = w.layers()[l];
@@ -135,17 +146,12 @@ public final class LlamaForward {
             backend.matmul(L.down(), null, gate, n, xb2);
             backend.add(x, xb2, (long) n * c.dim());
         }
-        int m = batch.logitRows().length;
-        if (m > maxLogitRows) {
-            throw new IllegalArgumentException(m + " rows of logits asked; this forward gives at most " + maxLogitRows);
-        }
         if (m == 0) {
-            return 0;
+            return;
         }
         backend.gatherRows(x, batch.logitRows(), m, c.dim(), last);
         backend.rmsNorm(last, w.outputNorm(), m, c.dim(), c.rmsEps(), last);
         backend.matmul(w.output(), null, last, m, logits);
-        return m;
     }
 
 }

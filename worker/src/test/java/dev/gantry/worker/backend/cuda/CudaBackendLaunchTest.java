@@ -25,6 +25,10 @@ class CudaBackendLaunchTest {
         final Device inner;
         final List<String> launches = new ArrayList<>();
         long copiedBytes;
+        int copies;
+        int graphsMade;
+        int graphLaunches;
+        int graphsDestroyed;
 
         Recording(Device inner) {
             this.inner = inner;
@@ -48,6 +52,7 @@ class CudaBackendLaunchTest {
         @Override
         public void copyToDevice(MemorySegment src, long dst) {
             copiedBytes += src.byteSize();
+            copies++;
             inner.copyToDevice(src, dst);
         }
 
@@ -65,6 +70,24 @@ class CudaBackendLaunchTest {
         public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
             launches.add(kernel + " " + grid.x() + "x" + grid.y() + " " + block.x());
             inner.launch(kernel, grid, block, sharedBytes, args);
+        }
+
+        @Override
+        public long createGraph(List<Launch> graph) {
+            graphsMade++;
+            return inner.createGraph(graph);
+        }
+
+        @Override
+        public void launchGraph(long graph) {
+            graphLaunches++;
+            inner.launchGraph(graph);
+        }
+
+        @Override
+        public void destroyGraph(long graph) {
+            graphsDestroyed++;
+            inner.destroyGraph(graph);
         }
 
         @Override

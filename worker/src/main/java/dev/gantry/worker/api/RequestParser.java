@@ -14,10 +14,10 @@ import java.util.Map;
 
 /**
  * Reads the JSON of a generating request into a {@link GenerationRequest}, field by field, so that
- * a wrong type or value becomes a 400 that names the field. Fields it does not know are ignored
- * (OpenAI clients send extras); fields it knows but cannot honour ({@code n > 1}, {@code echo},
- * {@code logprobs}) are refused rather than silently dropped. A JSON {@code null} is the same as
- * leaving the field out.
+ * a wrong type or value becomes a 400 that names the field. No field is ignored: {@link
+ * RequestFields} refuses, naming it, every field this server does not honour ({@code
+ * response_format}, {@code tools}, {@code n > 1}, {@code logprobs}, a misspelt name), and the
+ * same for the fields of a message. A JSON {@code null} is the same as leaving the field out.
  */
 public final class RequestParser {
 
@@ -30,12 +30,10 @@ public final class RequestParser {
         }
         String model = string(body, "model");
         Prompt prompt = endpoint == Endpoint.CHAT ? messages(body) : prompt(body);
-        refuseUnsupported(endpoint, body);
-
-        Integer n = integer(body, "n");
-        if (n != null && n != 1) {
-            throw ApiException.badRequest("n", "n must be 1: this server returns one choice per request, got " + n + ".");
-        }
+        RequestFields.check(endpoint, body);
+        string(body, "user"); // an identifier: nothing to act on, but it must be one
+        string(body, "safety_identifier");
+        string(body, "prompt_cache_key");
         boolean stream = Boolean.TRUE.equals(bool(body, "stream"));
         boolean includeUsage = false;
         JsonNode options = field(body, "stream_options");
@@ -96,6 +94,10 @@ public final class RequestParser {
         Boolean ignoreEos = bool(body, "ignore_eos");
         if (ignoreEos != null) {
             p = p.withIgnoreEos(ignoreEos);
+        }
+        Boolean skipSpecial = bool(body, "skip_special_tokens");
+        if (skipSpecial != null) {
+            p = p.withSkipSpecialTokens(skipSpecial);
         }
         p = p.withStop(stop(body));
         p = p.withStopTokenIds(integers(body, "stop_token_ids"));
@@ -177,6 +179,17 @@ public final class RequestParser {
                 throw ApiException.badRequest("messages", where + ".role must be a non-empty string"
                         + (role == null ? "." : ", got " + describe(role) + "."));
             }
+            if (role.asText().equals("tool") || role.asText().equals("function")) {
+                throw ApiException.badRequest("messages", where + " has role '" + role.asText()
+                        + "': tool results need tools, which this server does not support yet.");
+            }
+            for (Map.Entry<String, JsonNode> f : m.properties()) {
+                if (!f.getKey().equals("role") && !f.getKey().equals("content") && !f.getValue().isNull()) {
+                    throw ApiException.badRequest("messages", where + "." + f.getKey()
+                            + " is not supported by this server" + (f.getKey().equals("name") ? " (the chat template"
+                                    + " is given each message's role and content only)." : " yet."));
+                }
+            }
             out.add(new ChatMessage(role.asText(), content(field(m, "content"), where)));
         }
         return new Prompt.Chat(out);
@@ -216,28 +229,6 @@ public final class RequestParser {
             text.append(partText.asText());
         }
         return text.toString();
-    }
-
-    private static void refuseUnsupported(Endpoint endpoint, JsonNode body) {
-        Integer bestOf = integer(body, "best_of");
-        if (bestOf != null && bestOf != 1) {
-            throw ApiException.badRequest("best_of", "best_of must be 1: this server returns one choice per request, got "
-                    + bestOf + ".");
-        }
-        if (Boolean.TRUE.equals(bool(body, "echo"))) {
-            throw ApiException.badRequest("echo", "echo is not supported.");
-        }
-        JsonNode logprobs = field(body, "logprobs");
-        boolean wantsLogprobs = logprobs != null && (logprobs.isBoolean() ? logprobs.asBoolean()
-                : !logprobs.isNumber() || logprobs.asInt() != 0);
-        Integer topLogprobs = endpoint == Endpoint.CHAT ? integer(body, "top_logprobs") : null;
-        if (wantsLogprobs || (topLogprobs != null && topLogprobs > 0)) {
-            throw ApiException.badRequest(wantsLogprobs ? "logprobs" : "top_logprobs", "logprobs are not supported.");
-        }
-        String suffix = endpoint == Endpoint.COMPLETIONS ? string(body, "suffix") : null;
-        if (suffix != null && !suffix.isEmpty()) {
-            throw ApiException.badRequest("suffix", "suffix is not supported.");
-        }
     }
 
     private static List<String> stop(JsonNode body) {

@@ -58,7 +58,7 @@ final class Sequence {
         this.numTokens = promptLength;
         this.sampler = new Sampler(request.params(), tokenizer.endOfGenerationIds());
         this.history = new TokenHistory(request.promptTokens());
-        this.detokenizer = new StreamingDetokenizer(tokenizer);
+        this.detokenizer = new StreamingDetokenizer(tokenizer, !request.params().skipSpecialTokens());
         this.stops = new StopMatcher(request.params().stop());
         this.arrivalNanos = request.arrivalNanos();
     }

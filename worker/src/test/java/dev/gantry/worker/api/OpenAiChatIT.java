@@ -12,7 +12,10 @@ import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionContentPart;
 import com.openai.models.chat.completions.ChatCompletionContentPartImage;
 import com.openai.models.chat.completions.ChatCompletionContentPartText;
+import com.openai.models.FunctionDefinition;
+import com.openai.models.ResponseFormatJsonObject;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionFunctionTool;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import dev.gantry.worker.testing.TestModels;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -114,5 +117,23 @@ class OpenAiChatIT {
                                 .build()))).build()));
         assertThat(image.getMessage()).contains("has type 'image_url': only text parts are supported");
         assertThat(image.param()).contains("messages");
+    }
+
+    /** What the Java client asks for and this server does not do is refused, naming it, never ignored. */
+    @Test
+    void structuredOutputAndToolsAreRefusedNotIgnored() {
+        BadRequestException json = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
+                .create(capitalOfFrance().responseFormat(ResponseFormatJsonObject.builder().build()).build()));
+        assertThat(json.param()).contains("response_format");
+        assertThat(json.getMessage()).contains("response_format is not supported by this server yet");
+
+        BadRequestException tools = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
+                .create(capitalOfFrance().addTool(ChatCompletionFunctionTool.builder().function(FunctionDefinition.builder()
+                        .name("capital").build()).build()).build()));
+        assertThat(tools.param()).contains("tools");
+
+        BadRequestException logprobs = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
+                .create(capitalOfFrance().logprobs(true).topLogprobs(3).build()));
+        assertThat(logprobs.param()).contains("logprobs");
     }
 }

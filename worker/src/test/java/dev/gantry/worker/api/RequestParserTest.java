@@ -47,7 +47,8 @@ class RequestParserTest {
                  "min_p": 0.05, "seed": 12345678901, "stop": ["a", "b"], "presence_penalty": 0.1,
                  "frequency_penalty": -0.2, "repetition_penalty": 1.1, "logit_bias": {"7": -100, "9": 2.5},
                  "ignore_eos": true, "min_tokens": 2, "stop_token_ids": [3, 4], "n": 1, "stream": true,
-                 "stream_options": {"include_usage": true}, "user": "someone", "some_future_field": {"x": 1}}""");
+                 "stream_options": {"include_usage": true}, "user": "someone", "skip_special_tokens": false,
+                 "safety_identifier": "u-1", "prompt_cache_key": "k", "suffix": null}""");
         assertThat(r.model()).isEqualTo("m");
         assertThat(r.prompt()).isEqualTo(new Prompt.Text("Once"));
         assertThat(r.stream()).isTrue();
@@ -67,6 +68,44 @@ class RequestParserTest {
         assertThat(p.ignoreEos()).isTrue();
         assertThat(p.minTokens()).isEqualTo(2);
         assertThat(p.stopTokenIds()).containsExactly(3, 4);
+        assertThat(p.skipSpecialTokens()).isFalse();
+        assertThat(completion("{\"prompt\": \"x\"}").params().skipSpecialTokens()).isTrue();
+    }
+
+    @Test
+    void noFieldIsIgnored() {
+        String hi = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+        // Asked for and not implemented: refused, naming the field.
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"response_format\": {\"type\": \"json_object\"}}", "response_format",
+                "response_format is not supported by this server yet");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"tools\": [], \"tool_choice\": \"auto\"}", "tools", "tools is not supported");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"guided_json\": {}}", "guided_json", "guided_json is not supported");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"max_completion_tokens\": 5}", "max_completion_tokens",
+                "not supported by this server on /v1/completions");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"top_logprobs\": 3}", "top_logprobs", "top_logprobs are not supported yet");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"echo\": true}", "echo", "echo is not supported");
+        // Fields of no API: refused as OpenAI refuses them.
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"temprature\": 0}", "temprature",
+                "Unrecognized request argument supplied: temprature");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"stream_options\": {\"continuous_usage_stats\": true}}",
+                "stream_options", "stream_options.continuous_usage_stats is not supported");
+        // Fields that ask for nothing more pass with the value that asks for nothing.
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"store\": true}", "store", "store must be false");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"metadata\": {\"a\": \"b\"}}", "metadata", "stores none");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"modalities\": [\"text\", \"audio\"]}", "modalities", "text only");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"service_tier\": \"flex\"}", "service_tier", "one tier");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"n\": \"1\"}", "n", "n must be 1");
+        assertThat(chat("{" + hi + ", \"store\": false, \"metadata\": {}, \"modalities\": [\"text\"],"
+                + " \"service_tier\": \"auto\", \"parallel_tool_calls\": true, \"logprobs\": false, \"top_logprobs\": 0,"
+                + " \"n\": 1, \"user\": \"u\"}")).isNotNull();
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"user\": 5}", "user", "user must be a string");
+        // And in a message.
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"name\": \"bob\"}]}",
+                "messages", "messages[0].name is not supported");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": []}]}",
+                "messages", "messages[0].tool_calls is not supported by this server yet");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"tool\", \"content\": \"42\", \"tool_call_id\": \"c\"}]}",
+                "messages", "messages[0] has role 'tool'");
     }
 
     @Test
@@ -147,14 +186,16 @@ class RequestParserTest {
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"top_p\": 0}", "top_p", "top_p must be in (0, 1]");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"min_tokens\": 20}", "min_tokens", "must be at most max_tokens (16)");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logit_bias\": {\"1\": 200}}", "logit_bias", "[-100, 100]");
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"n\": 2}", "n", "n must be 1: this server returns one choice per request, got 2");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"n\": 2}", "n", "n must be 1: this server returns one choice per request, got a number (2)");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"best_of\": 3}", "best_of", "best_of must be 1");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"echo\": true}", "echo", "echo is not supported");
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 2}", "logprobs", "logprobs are not supported");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 2}", "logprobs", "logprobs is not supported");
+        // logprobs: 0 asks for the chosen tokens' log-probabilities (vLLM): not ignored either.
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 0}", "logprobs", "logprobs is not supported");
         assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true}",
                 "logprobs", "not supported");
         // Explicitly off is fine.
-        assertThat(completion("{\"prompt\": \"x\", \"logprobs\": 0, \"echo\": false, \"n\": 1, \"best_of\": 1}")).isNotNull();
+        assertThat(completion("{\"prompt\": \"x\", \"logprobs\": null, \"echo\": false, \"n\": 1, \"best_of\": 1}")).isNotNull();
     }
 
     @Test

@@ -28,6 +28,8 @@ import java.util.Map;
  * @param stopTokenIds token ids that end generation (besides EOS); the token is not shown as text
  * @param ignoreEos keep generating after EOS (for benchmarks)
  * @param logitBias token id to a value in [-100, 100] added to its logit before anything else
+ * @param skipSpecialTokens leave control tokens ({@code <|im_end|>}, EOS) out of the text (vLLM's
+ *     default); false writes them out
  */
 public record SamplingParams(
         double temperature,
@@ -43,7 +45,8 @@ public record SamplingParams(
         List<String> stop,
         List<Integer> stopTokenIds,
         boolean ignoreEos,
-        Map<Integer, Float> logitBias) {
+        Map<Integer, Float> logitBias,
+        boolean skipSpecialTokens) {
 
     /** Temperatures below this are greedy decoding (vLLM's threshold). */
     public static final double GREEDY_EPSILON = 1e-5;
@@ -62,7 +65,7 @@ public record SamplingParams(
     public static final int MAX_LOGIT_BIAS_ENTRIES = 2048;
 
     private static final SamplingParams DEFAULTS = new SamplingParams(1.0, 1.0, 0, 0.0, 1.0, 0.0, 0.0,
-            null, DEFAULT_MAX_TOKENS, 0, List.of(), List.of(), false, Map.of());
+            null, DEFAULT_MAX_TOKENS, 0, List.of(), List.of(), false, Map.of(), true);
 
     public SamplingParams {
         // Not List.copyOf/Map.copyOf: those throw NullPointerException on a null element, and a
@@ -205,43 +208,43 @@ public record SamplingParams(
 
     public SamplingParams withTemperature(double v) {
         return new SamplingParams(v, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withTopP(double v) {
         return new SamplingParams(temperature, v, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withTopK(int v) {
         return new SamplingParams(temperature, topP, v, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withMinP(double v) {
         return new SamplingParams(temperature, topP, topK, v, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withRepetitionPenalty(double v) {
         return new SamplingParams(temperature, topP, topK, minP, v, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withPresencePenalty(double v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, v, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withFrequencyPenalty(double v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, v,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     /** null = a fresh random seed per sequence. */
     public SamplingParams withSeed(Long v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                v, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                v, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withSeed(long v) {
@@ -251,17 +254,17 @@ public record SamplingParams(
     /** null = up to the context length. */
     public SamplingParams withMaxTokens(Integer v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, v, minTokens, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, v, minTokens, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withMinTokens(int v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, v, stop, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, v, stop, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withStop(List<String> v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, v, stopTokenIds, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, v, stopTokenIds, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withStop(String... v) {
@@ -270,16 +273,21 @@ public record SamplingParams(
 
     public SamplingParams withStopTokenIds(List<Integer> v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, v, ignoreEos, logitBias);
+                seed, maxTokens, minTokens, stop, v, ignoreEos, logitBias, skipSpecialTokens);
     }
 
     public SamplingParams withIgnoreEos(boolean v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, v, logitBias);
+                seed, maxTokens, minTokens, stop, stopTokenIds, v, logitBias, skipSpecialTokens);
+    }
+
+    public SamplingParams withSkipSpecialTokens(boolean v) {
+        return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, logitBias, v);
     }
 
     public SamplingParams withLogitBias(Map<Integer, Float> v) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, v);
+                seed, maxTokens, minTokens, stop, stopTokenIds, ignoreEos, v, skipSpecialTokens);
     }
 }

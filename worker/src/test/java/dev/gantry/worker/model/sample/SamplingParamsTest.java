@@ -41,9 +41,10 @@ class SamplingParamsTest {
                 .withTemperature(0.7).withTopP(0.9).withTopK(40).withMinP(0.05).withRepetitionPenalty(1.1)
                 .withPresencePenalty(0.5).withFrequencyPenalty(-0.5).withSeed(7).withMaxTokens(null).withMinTokens(3)
                 .withStop("\n\n", "END").withStopTokenIds(List.of(2, 3)).withIgnoreEos(true)
-                .withLogitBias(Map.of(5, -100f));
+                .withLogitBias(Map.of(5, -100f)).withSkipSpecialTokens(false);
         assertThat(p).isEqualTo(new SamplingParams(0.7, 0.9, 40, 0.05, 1.1, 0.5, -0.5, 7L, null, 3,
-                List.of("\n\n", "END"), List.of(2, 3), true, Map.of(5, -100f)));
+                List.of("\n\n", "END"), List.of(2, 3), true, Map.of(5, -100f), false));
+        assertThat(SamplingParams.defaults().skipSpecialTokens()).isTrue();
         assertThat(p.withTemperature(0).greedy()).isTrue();
         assertThat(p.temperature()).isEqualTo(0.7);
         assertThat(SamplingParams.defaults().withSeed(null).seed()).isNull();

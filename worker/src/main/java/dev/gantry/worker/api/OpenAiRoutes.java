@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The OpenAI-compatible API under {@code /v1}, as plain Vert.x routes (full control over
- * streaming, body limits and disconnects). Every {@code /v1} request passes, in order: the API
+ * The OpenAI-compatible API under {@code /v1}, and vLLM's {@code /tokenize}, {@code /detokenize}
+ * and {@code /version} beside it, as plain Vert.x routes (full control over streaming, body
+ * limits and disconnects). Every {@code /v1} request passes, in order: the API
  * key check, the readiness check (503 while loading or draining), the body limit (413), then its
  * endpoint; unknown paths get 404 and wrong methods 405, all as OpenAI error bodies. Health
  * ({@code /health}) and metrics ({@code /metrics}) are Quarkus's and need no key.
@@ -27,7 +28,11 @@ public class OpenAiRoutes {
     private static final Map<String, String> METHODS = Map.of(
             Endpoint.COMPLETIONS.path(), "POST",
             Endpoint.CHAT.path(), "POST",
-            "/v1/models", "GET");
+            "/v1/models", "GET",
+            "/tokenize", "POST",
+            "/detokenize", "POST");
+    /** vLLM's paths beside {@code /v1}, passing the same key, readiness and body checks. */
+    private static final List<String> TOKENIZER_PATHS = List.of("/tokenize", "/detokenize");
 
     @Inject
     WorkerLifecycle lifecycle;
@@ -41,6 +46,9 @@ public class OpenAiRoutes {
     @Inject
     ErrorResponder errors;
 
+    @Inject
+    TokenizeHandler tokenizer;
+
     private final long startedAt = System.currentTimeMillis() / 1000;
     private volatile ApiKeyCheck keyCheck;
     private volatile String keyCheckFor;
@@ -49,21 +57,36 @@ public class OpenAiRoutes {
         long maxBody = config.maxRequestBody().asLongValue();
         // Before Quarkus's own Content-Length check (order -2), so that an oversized body gets
         // this API's 413, and before any body is read, so that a refused request costs nothing.
-        router.route("/v1/*").order(-20).handler(this::admit);
-        router.route("/v1/*").order(-19).handler(new RequestBodyReader(maxBody));
+        for (String path : concat("/v1/*", TOKENIZER_PATHS)) {
+            router.route(path).order(-20).handler(this::admit);
+            router.route(path).order(-19).handler(new RequestBodyReader(maxBody));
+        }
         router.post(Endpoint.COMPLETIONS.path()).handler(ctx -> generation.handle(ctx, Endpoint.COMPLETIONS));
         router.post(Endpoint.CHAT.path()).handler(ctx -> generation.handle(ctx, Endpoint.CHAT));
         router.get("/v1/models").handler(this::models);
-        router.route("/v1/*").handler(this::unknownRoute);
-        router.route("/v1/*").failureHandler(ctx -> {
-            Throwable failure = ctx.failure();
-            if (failure == null) {
-                failure = new ApiException(ctx.statusCode() > 0 ? ctx.statusCode() : 500,
-                        ctx.statusCode() >= 500 || ctx.statusCode() <= 0 ? "server_error" : "invalid_request_error",
-                        null, null, "The request failed with HTTP status " + ctx.statusCode() + ".");
-            }
-            errors.send(ctx, failure);
-        });
+        router.post("/tokenize").handler(tokenizer::tokenize);
+        router.post("/detokenize").handler(tokenizer::detokenize);
+        router.get("/version").handler(tokenizer::version); // no key, as vLLM's: it tells nothing about the model
+        for (String path : concat("/v1/*", TOKENIZER_PATHS)) {
+            router.route(path).handler(this::unknownRoute);
+            router.route(path).failureHandler(this::failed);
+        }
+    }
+
+    private static List<String> concat(String first, List<String> rest) {
+        List<String> all = new java.util.ArrayList<>(List.of(first));
+        all.addAll(rest);
+        return all;
+    }
+
+    private void failed(RoutingContext ctx) {
+        Throwable failure = ctx.failure();
+        if (failure == null) {
+            failure = new ApiException(ctx.statusCode() > 0 ? ctx.statusCode() : 500,
+                    ctx.statusCode() >= 500 || ctx.statusCode() <= 0 ? "server_error" : "invalid_request_error",
+                    null, null, "The request failed with HTTP status " + ctx.statusCode() + ".");
+        }
+        errors.send(ctx, failure);
     }
 
     private void admit(RoutingContext ctx) {

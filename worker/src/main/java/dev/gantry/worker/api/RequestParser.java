@@ -158,7 +158,7 @@ public final class RequestParser {
         return ids;
     }
 
-    private static Prompt messages(JsonNode body) {
+    static Prompt messages(JsonNode body) {
         JsonNode messages = field(body, "messages");
         if (messages == null) {
             throw ApiException.badRequest("messages", "messages is required.");
@@ -301,12 +301,12 @@ public final class RequestParser {
 
     // --- typed field access: each failure names the field and what it got
 
-    private static JsonNode field(JsonNode object, String name) {
+    static JsonNode field(JsonNode object, String name) {
         JsonNode n = object.get(name);
         return n == null || n.isNull() ? null : n;
     }
 
-    private static String string(JsonNode object, String name) {
+    static String string(JsonNode object, String name) {
         JsonNode n = field(object, name);
         if (n == null) {
             return null;
@@ -317,7 +317,7 @@ public final class RequestParser {
         return n.asText();
     }
 
-    private static Boolean bool(JsonNode object, String name) {
+    static Boolean bool(JsonNode object, String name) {
         return bool(object, name, name);
     }
 

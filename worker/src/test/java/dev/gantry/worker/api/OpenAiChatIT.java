@@ -136,4 +136,23 @@ class OpenAiChatIT {
                 .create(capitalOfFrance().logprobs(true).topLogprobs(3).build()));
         assertThat(logprobs.param()).contains("logprobs");
     }
+
+    /** vLLM's /tokenize renders messages through the same template: its count is the completion's prompt_tokens. */
+    @Test
+    void tokenizeCountsTheMessagesAsGenerationDoes() throws Exception {
+        String messages = "[{\"role\": \"system\", \"content\": \"Be brief.\"},"
+                + " {\"role\": \"user\", \"content\": \"What is the capital of France?\"}]";
+        java.net.http.HttpResponse<String> t = ApiTestSupport.post(root.toURI().resolve("/tokenize"),
+                "{\"model\": \"smollm2\", \"messages\": " + messages + "}");
+        assertThat(t.statusCode()).as(t.body()).isEqualTo(200);
+        int count = ApiTestSupport.json(t.body()).get("count").asInt();
+        java.net.http.HttpResponse<String> c = ApiTestSupport.post(root.toURI().resolve("/v1/chat/completions"),
+                "{\"model\": \"smollm2\", \"messages\": " + messages + ", \"max_tokens\": 1}");
+        assertThat(c.statusCode()).as(c.body()).isEqualTo(200);
+        assertThat(ApiTestSupport.json(c.body()).at("/usage/prompt_tokens").asInt()).isEqualTo(count);
+        java.net.http.HttpResponse<String> open = ApiTestSupport.post(root.toURI().resolve("/tokenize"),
+                "{\"messages\": " + messages + ", \"add_generation_prompt\": false}");
+        assertThat(ApiTestSupport.json(open.body()).get("count").asInt()).as("without the assistant's opening")
+                .isLessThan(count);
+    }
 }

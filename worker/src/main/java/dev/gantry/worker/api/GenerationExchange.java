@@ -46,6 +46,8 @@ final class GenerationExchange implements RequestListener {
     private final String model;
     private final long created = System.currentTimeMillis() / 1000;
     private final int promptTokens;
+    /** The text the response starts with ({@code echo}), or null. */
+    private final String echoText;
     private final Consumer<String> cacheStore;
 
     /** The text so far of a buffered response; touched only by the engine's thread. */
@@ -59,7 +61,7 @@ final class GenerationExchange implements RequestListener {
     private boolean streamOpen;
 
     GenerationExchange(RoutingContext ctx, Context context, GenerationRequest request, String id, String model,
-            int promptTokens, Consumer<String> cacheStore) {
+            int promptTokens, String echoText, Consumer<String> cacheStore) {
         this.ctx = ctx;
         this.response = ctx.response();
         this.context = context;
@@ -67,6 +69,7 @@ final class GenerationExchange implements RequestListener {
         this.id = id;
         this.model = model;
         this.promptTokens = promptTokens;
+        this.echoText = echoText;
         this.cacheStore = cacheStore;
     }
 
@@ -94,7 +97,10 @@ final class GenerationExchange implements RequestListener {
         }
     }
 
-    /** Starts a streamed response: its head and, for chat, the assistant's role chunk. Once. */
+    /**
+     * Starts a streamed response: its head and, for chat, the assistant's role chunk, for an
+     * echoing completion the prompt. Once.
+     */
     private void openStream() {
         if (streamOpen) {
             return;
@@ -102,6 +108,8 @@ final class GenerationExchange implements RequestListener {
         streamOpen = true;
         if (request.endpoint() == Endpoint.CHAT) {
             sendEvent(chatChunk(new Delta("assistant", ""), null));
+        } else if (echoText != null && !echoText.isEmpty()) {
+            sendEvent(completionChunk(echoText, null));
         }
     }
 
@@ -122,7 +130,7 @@ final class GenerationExchange implements RequestListener {
 
     @Override
     public void onFinish(RequestResult result) {
-        String fullText = request.stream() ? null : text.toString();
+        String fullText = request.stream() ? null : (echoText == null ? "" : echoText) + text;
         context.runOnContext(v -> {
             try {
                 finish(result, fullText);

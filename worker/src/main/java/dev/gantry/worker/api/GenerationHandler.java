@@ -148,8 +148,11 @@ public class GenerationHandler {
             throw ApiException.unavailable("shutting_down", "The server is shutting down.");
         }
         String id = request.endpoint().idPrefix() + UUID.randomUUID().toString().replace("-", "");
+        // echo gives back the prompt as the client wrote it, or as its token ids read.
+        String echo = !request.echo() ? null
+                : request.prompt() instanceof GenerationRequest.Prompt.Text t ? t.text() : lifecycle.model().tokenizer().decode(tokens);
         GenerationExchange exchange = new GenerationExchange(ctx, context, request, id, plan.servedModelName(),
-                tokens.length, body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
+                tokens.length, echo, body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
         try {
             RequestHandle handle = lifecycle.submitIfReady(new EngineRequest(id, tokens, request.params(), arrival),
                     exchange);

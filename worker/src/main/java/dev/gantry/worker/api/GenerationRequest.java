@@ -11,9 +11,10 @@ import java.util.List;
  * @param model        the {@code model} field, or null when the client left it out
  * @param params       sampling and stop settings; range checks against the vocabulary come later
  * @param includeUsage {@code stream_options.include_usage}: end the stream with a usage chunk
+ * @param echo         completions' {@code echo}: the response's text starts with the prompt's
  */
 public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
-        boolean includeUsage) {
+        boolean includeUsage, boolean echo) {
 
     /** The two generating endpoints: their paths, id prefixes and {@code object} values. */
     public enum Endpoint {

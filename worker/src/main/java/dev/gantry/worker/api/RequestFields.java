@@ -25,7 +25,7 @@ final class RequestFields {
             // routing; they ask nothing of the output (the prefix cache needs no key to hit).
             "user", "safety_identifier", "prompt_cache_key");
     private static final Set<String> HONOURED_CHAT = Set.of("messages", "max_completion_tokens");
-    private static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt");
+    private static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo");
 
     /** Accepted only with the value that asks for nothing beyond what the server does anyway. */
     private record NoOp(Predicate<JsonNode> accepts, String refusal) {}
@@ -46,7 +46,6 @@ final class RequestFields {
             "top_logprobs", new NoOp(v -> isNumber(v, 0), "top_logprobs are not supported yet"));
     private static final Map<String, NoOp> NO_OP_COMPLETIONS = Map.of(
             "best_of", new NoOp(v -> isNumber(v, 1), "best_of must be 1: this server returns one choice per request"),
-            "echo", new NoOp(v -> v.isBoolean() && !v.asBoolean(), "echo is not supported yet"),
             "suffix", new NoOp(v -> v.isTextual() && v.asText().isEmpty(), "suffix is not supported"));
 
     /**

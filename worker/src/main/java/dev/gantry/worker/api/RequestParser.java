@@ -43,7 +43,8 @@ public final class RequestParser {
             }
             includeUsage = Boolean.TRUE.equals(bool(options, "include_usage", "stream_options.include_usage"));
         }
-        return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body), stream, includeUsage);
+        boolean echo = endpoint == Endpoint.COMPLETIONS && Boolean.TRUE.equals(bool(body, "echo"));
+        return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body), stream, includeUsage, echo);
     }
 
     private static SamplingParams sampling(Endpoint endpoint, JsonNode body) {

@@ -120,6 +120,26 @@ class OpenAiApiIT {
     }
 
     @Test
+    void echoStartsTheTextWithThePromptBufferedAndStreamed() {
+        String plain = client.completions().create(greedy(12).build()).choices().get(0).text();
+        Completion echoed = client.completions().create(greedy(12).echo(true).build());
+        assertThat(echoed.choices().get(0).text()).isEqualTo("Once upon a time" + plain);
+        assertThat(echoed.usage().orElseThrow().completionTokens()).isEqualTo(12);
+
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<Completion> stream = client.completions().createStreaming(greedy(12).echo(true).build())) {
+            stream.stream().forEach(chunk -> chunk.choices().forEach(c -> streamed.append(c.text())));
+        }
+        assertThat(streamed.toString()).isEqualTo("Once upon a time" + plain);
+
+        // A prompt of token ids is echoed as the text those ids read (BOS, a control token, has none).
+        Completion ids = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .prompt(CompletionCreateParams.Prompt.ofArrayOfTokens(List.of(1L, 403L, 407L))).maxTokens(3)
+                .temperature(0.0).echo(true).build());
+        assertThat(ids.choices().get(0).text()).isNotBlank().doesNotContain("<s>");
+    }
+
+    @Test
     void stopStringEndsTheTextBeforeIt() {
         Completion c = client.completions().create(greedy(40).stop("Lily").build());
         CompletionChoice choice = c.choices().get(0);

@@ -188,7 +188,9 @@ class RequestParserTest {
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logit_bias\": {\"1\": 200}}", "logit_bias", "[-100, 100]");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"n\": 2}", "n", "n must be 1: this server returns one choice per request, got a number (2)");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"best_of\": 3}", "best_of", "best_of must be 1");
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"echo\": true}", "echo", "echo is not supported");
+        assertThat(completion("{\"prompt\": \"x\", \"echo\": true}").echo()).isTrue();
+        assertThat(completion("{\"prompt\": \"x\"}").echo()).isFalse();
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"echo\": 1}", "echo", "echo must be a boolean");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 2}", "logprobs", "logprobs is not supported");
         // logprobs: 0 asks for the chosen tokens' log-probabilities (vLLM): not ignored either.
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 0}", "logprobs", "logprobs is not supported");

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Backends;
-import dev.gantry.worker.model.Generator;
+import dev.gantry.worker.engine.Generator;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.sample.SamplingParams;
 import dev.gantry.worker.model.source.ModelLocator;
@@ -149,9 +149,11 @@ final class GenerateCommand implements Callable<Integer> {
                     System.out.println(toJson(m, r, prefillMs, decodeMs));
                 } else {
                     System.out.println();
-                    err.printf("gantry: prompt %d tokens in %.0f ms (%.1f tok/s), generated %d tokens in %.0f ms (%.1f tok/s), finish: %s%n",
-                            r.promptTokens().length, prefillMs, r.promptTokens().length / (prefillMs / 1000), r.tokens().length, decodeMs,
-                            r.tokens().length / Math.max(decodeMs / 1000, 1e-9), r.finishReason());
+                    // The first token comes with the prompt's passes; decoding is the tokens after it.
+                    err.printf("gantry: prompt %d tokens in %.0f ms (%.1f tok/s), generated %d tokens, the first with the"
+                            + " prompt and %d more in %.0f ms (%.1f tok/s), finish: %s%n", r.promptTokens().length, prefillMs,
+                            r.promptTokens().length / (prefillMs / 1000), r.tokens().length, decoded(r), decodeMs,
+                            decoded(r) / Math.max(decodeMs / 1000, 1e-9), r.finishReason());
                 }
             }
         }
@@ -190,9 +192,14 @@ final class GenerateCommand implements Callable<Integer> {
         Map<String, Object> timings = new LinkedHashMap<>();
         timings.put("prefill_ms", Math.round(prefillMs * 100) / 100.0);
         timings.put("decode_ms", Math.round(decodeMs * 100) / 100.0);
-        timings.put("decode_tokens_per_second", r.tokens().length == 0 ? 0 : Math.round(r.tokens().length / (decodeMs / 1000) * 100) / 100.0);
+        timings.put("decode_tokens_per_second", decoded(r) == 0 ? 0 : Math.round(decoded(r) / (decodeMs / 1000) * 100) / 100.0);
         o.put("timings", timings);
         return new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS).writeValueAsString(o);
+    }
+
+    /** Tokens generated after the first, which comes with the prompt's forward passes. */
+    private static int decoded(Generator.Result r) {
+        return Math.max(0, r.tokens().length - 1);
     }
 
     /** Accepts f32/q8 in any case. */

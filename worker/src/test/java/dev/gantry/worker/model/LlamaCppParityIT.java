@@ -6,6 +6,7 @@ import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.cpu.VectorBackend;
+import dev.gantry.worker.engine.Generator;
 import dev.gantry.worker.engine.kv.SimpleBlockAllocator;
 import dev.gantry.worker.model.llama.ForwardBatch;
 import dev.gantry.worker.model.llama.LlamaForward;

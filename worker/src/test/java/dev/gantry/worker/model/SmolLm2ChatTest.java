@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.cpu.VectorBackend;
+import dev.gantry.worker.engine.Generator;
 import dev.gantry.worker.model.sample.SamplingParams;
 import dev.gantry.worker.model.tokenizer.ChatMessage;
 import dev.gantry.worker.testing.TestModels;

@@ -14,26 +14,31 @@ import dev.gantry.worker.engine.FinishReason;
 import dev.gantry.worker.engine.RequestHandle;
 import dev.gantry.worker.engine.RequestListener;
 import dev.gantry.worker.engine.RequestResult;
+import dev.gantry.worker.model.sample.TokenLogprobs;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * One request in the engine, seen from its HTTP response. The engine calls the listener methods
- * on its step thread; they only hand data to the request's Vert.x context, which does all the
- * writing, so the engine never waits for a client. A streamed response gets one server-sent event
- * per engine output; a buffered one gets the whole text at the end.
+ * One request in the engine, seen from its HTTP response: its choices ({@code n}, or
+ * {@code best_of} sequences of which the n most likely are returned), each a sequence in the
+ * engine with its own listener. The engine calls the listeners on its step thread; they only hand
+ * data to the request's Vert.x context, which does all the writing, so the engine never waits for
+ * a client. A streamed response gets one server-sent event per engine output and choice; a
+ * buffered one gets the whole text of every choice once all have ended.
  *
  * <p>The request is cancelled in the engine when the client goes away (connection closed or
  * reset), when {@code gantry.request-timeout} passes, and when a streaming client stops reading
  * for {@link #SLOW_CLIENT_MILLIS}.
  */
-final class GenerationExchange implements RequestListener {
+final class GenerationExchange {
     private static final Logger LOG = Logger.getLogger(GenerationExchange.class);
     /** How long a streaming client may leave the socket's send buffer full before it is dropped. */
     static final long SLOW_CLIENT_MILLIS = 30_000;
@@ -45,13 +50,12 @@ final class GenerationExchange implements RequestListener {
     private final String id;
     private final String model;
     private final long created = System.currentTimeMillis() / 1000;
-    private final int promptTokens;
+    private final int[] promptTokens;
     /** The text the response starts with ({@code echo}), or null. */
     private final String echoText;
+    private final LogprobsFormat format;
     private final Consumer<String> cacheStore;
-
-    /** The text so far of a buffered response; touched only by the engine's thread. */
-    private final StringBuilder text = new StringBuilder();
+    private final List<Choice> choices = new ArrayList<>();
 
     // The rest is touched only on the request's context.
     private RequestHandle handle;
@@ -59,9 +63,12 @@ final class GenerationExchange implements RequestListener {
     private long slowClientTimer = -1;
     private boolean timedOut;
     private boolean streamOpen;
+    private int ended;
+    /** The prompt's log-probabilities (echo with logprobs), once the engine has them. */
+    private volatile List<TokenLogprobs> promptLogprobs;
 
     GenerationExchange(RoutingContext ctx, Context context, GenerationRequest request, String id, String model,
-            int promptTokens, String echoText, Consumer<String> cacheStore) {
+            int[] promptTokens, String echoText, LogprobsFormat format, Consumer<String> cacheStore) {
         this.ctx = ctx;
         this.response = ctx.response();
         this.context = context;
@@ -70,7 +77,16 @@ final class GenerationExchange implements RequestListener {
         this.model = model;
         this.promptTokens = promptTokens;
         this.echoText = echoText;
+        this.format = format;
         this.cacheStore = cacheStore;
+        for (int i = 0; i < request.bestOf(); i++) {
+            choices.add(new Choice(i));
+        }
+    }
+
+    /** One listener per sequence in the engine, in choice order. */
+    List<RequestListener> listeners() {
+        return List.copyOf(choices);
     }
 
     /** Called on the context right after the engine accepted the request, before any output reaches it. */
@@ -98,78 +114,187 @@ final class GenerationExchange implements RequestListener {
     }
 
     /**
-     * Starts a streamed response: its head and, for chat, the assistant's role chunk, for an
-     * echoing completion the prompt. Once.
+     * Starts a streamed response: its head and, for every choice, chat's assistant role chunk or
+     * an echoing completion's prompt. Once.
      */
     private void openStream() {
         if (streamOpen) {
             return;
         }
         streamOpen = true;
-        if (request.endpoint() == Endpoint.CHAT) {
-            sendEvent(chatChunk(new Delta("assistant", ""), null));
-        } else if (echoText != null && !echoText.isEmpty()) {
-            sendEvent(completionChunk(echoText, null));
+        for (int i = 0; i < request.n(); i++) {
+            if (request.endpoint() == Endpoint.CHAT) {
+                sendEvent(chatChunk(i, new Delta("assistant", ""), null, null));
+            } else if (echoText != null && !echoText.isEmpty()) {
+                sendEvent(completionChunk(i, echoText, echoLogprobs(), null));
+            }
         }
     }
 
-    @Override
-    public void onOutput(int[] newTokenIds, String textDelta) {
-        if (!request.stream()) {
-            text.append(textDelta);
-        } else if (!textDelta.isEmpty()) {
+    /** The prompt's part of a completion's logprobs (echo), or null. */
+    private Object echoLogprobs() {
+        List<TokenLogprobs> prompt = promptLogprobs;
+        return prompt == null ? null : format.completion(promptTokens[0], prompt, request.logprobs(), 0);
+    }
+
+    /** One sequence of the request: its listener, and what it produced so far. */
+    private final class Choice implements RequestListener {
+        final int index;
+        /** Touched only by the engine's thread until the choice ends. */
+        final StringBuilder text = new StringBuilder();
+        final List<TokenLogprobs> logprobs = new ArrayList<>();
+        double cumulativeLogprob;
+        /** Characters of token text before the next token (completions' text_offset). */
+        int textOffset;
+        RequestResult result;
+
+        Choice(int index) {
+            this.index = index;
+        }
+
+        @Override
+        public void onPromptLogprobs(List<TokenLogprobs> lps) {
+            promptLogprobs = lps;
+        }
+
+        @Override
+        public void onOutput(int[] newTokenIds, String textDelta, TokenLogprobs[] lps) {
+            if (lps != null) {
+                for (TokenLogprobs lp : lps) {
+                    cumulativeLogprob += lp.logprob();
+                }
+            }
+            if (!request.stream()) {
+                text.append(textDelta);
+                if (lps != null && request.logprobs() >= 0) {
+                    logprobs.addAll(List.of(lps));
+                }
+                return;
+            }
+            List<TokenLogprobs> chunkLogprobs = lps == null || request.logprobs() < 0 ? null : List.of(lps);
+            if (textDelta.isEmpty() && chunkLogprobs == null) {
+                return;
+            }
+            Object lpBody = null;
+            if (chunkLogprobs != null) {
+                lpBody = request.endpoint() == Endpoint.CHAT ? format.chat(chunkLogprobs, request.logprobs())
+                        : format.completion(-1, chunkLogprobs, request.logprobs(), streamedOffset());
+                textOffset += format.length(chunkLogprobs);
+            }
+            Object lpFinal = lpBody;
             context.runOnContext(v -> {
                 if (!response.closed() && !response.ended()) {
                     openStream();
-                    sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(new Delta(null, textDelta), null)
-                            : completionChunk(textDelta, null));
+                    sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(index, new Delta(null, textDelta), lpFinal, null)
+                            : completionChunk(index, textDelta, lpFinal, null));
+                }
+            });
+        }
+
+        /** Where this choice's next streamed token starts: after the echoed prompt's tokens, if any. */
+        private int streamedOffset() {
+            List<TokenLogprobs> prompt = promptLogprobs;
+            int base = prompt == null ? 0 : format.text(promptTokens[0]).length() + format.length(prompt);
+            return base + textOffset;
+        }
+
+        @Override
+        public void onFinish(RequestResult r) {
+            context.runOnContext(v -> {
+                try {
+                    result = r;
+                    choiceEnded(this);
+                } catch (RuntimeException e) {
+                    LOG.errorf(e, "request %s: cannot send its end", id);
+                    response.reset();
                 }
             });
         }
     }
 
-    @Override
-    public void onFinish(RequestResult result) {
-        String fullText = request.stream() ? null : (echoText == null ? "" : echoText) + text;
-        context.runOnContext(v -> {
-            try {
-                finish(result, fullText);
-            } catch (RuntimeException e) {
-                LOG.errorf(e, "request %s: cannot send its end", id);
-                response.reset();
-            }
-        });
+    /** On the context: one choice ended; the response ends with the last. */
+    private void choiceEnded(Choice choice) {
+        ended++;
+        FinishReason reason = choice.result.finishReason();
+        boolean ok = reason == FinishReason.STOP || reason == FinishReason.LENGTH;
+        if (!ok) {
+            handle.cancel(); // one failed choice fails the request: the others stop too
+        } else if (request.stream() && !response.closed() && !response.ended()) {
+            openStream();
+            sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(choice.index, new Delta(null, null), null, reason.openAi())
+                    : completionChunk(choice.index, "", null, reason.openAi()));
+        }
+        if (ended == choices.size()) {
+            finish();
+        }
     }
 
-    private void finish(RequestResult result, String fullText) {
+    private void finish() {
         cancelTimers();
         if (response.closed() || response.ended()) {
             return; // the client is gone; the engine already freed the request
         }
-        FinishReason reason = result.finishReason();
-        if (reason == FinishReason.STOP || reason == FinishReason.LENGTH) {
-            Usage usage = Usage.of(result.promptTokens(), result.completionTokens());
-            if (request.stream()) {
-                openStream();
-                sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(new Delta(null, null), reason.openAi())
-                        : completionChunk("", reason.openAi()));
-                if (request.includeUsage()) {
-                    sendEvent(request.endpoint() == Endpoint.CHAT
-                            ? new ChatCompletionChunk(id, Endpoint.CHAT.chunkObject(), created, model, List.of(), usage)
-                            : new Completion(id, Endpoint.COMPLETIONS.chunkObject(), created, model, List.of(), usage));
-                }
-                response.end("data: [DONE]\n\n");
-            } else {
-                String body = OpenAiDtos.write(request.endpoint() == Endpoint.CHAT
-                        ? new ChatCompletion(id, Endpoint.CHAT.object(), created, model, List.of(new ChatChoice(0,
-                                new AssistantMessage("assistant", fullText, null), null, reason.openAi())), usage)
-                        : new Completion(id, Endpoint.COMPLETIONS.object(), created, model,
-                                List.of(new CompletionChoice(0, fullText, null, reason.openAi())), usage));
-                response.putHeader("Content-Type", "application/json").end(body);
-                cacheStore.accept(body);
-            }
+        RequestResult failed = choices.stream().map(c -> c.result)
+                .filter(r -> r.finishReason() != FinishReason.STOP && r.finishReason() != FinishReason.LENGTH)
+                .min(Comparator.comparing(r -> r.finishReason() == FinishReason.ERROR ? 0 : 1)).orElse(null);
+        if (failed != null) {
+            fail(failed);
             return;
         }
+        int completionTokens = choices.stream().mapToInt(c -> c.result.completionTokens()).sum();
+        Usage usage = Usage.of(choices.getFirst().result.promptTokens(), completionTokens);
+        if (request.stream()) {
+            if (request.includeUsage()) {
+                sendEvent(request.endpoint() == Endpoint.CHAT
+                        ? new ChatCompletionChunk(id, Endpoint.CHAT.chunkObject(), created, model, List.of(), usage)
+                        : new Completion(id, Endpoint.COMPLETIONS.chunkObject(), created, model, List.of(), usage));
+            }
+            response.end("data: [DONE]\n\n");
+            return;
+        }
+        // best_of: the n sequences of the highest cumulative log-probability, in that order.
+        List<Choice> returned = request.bestOf() > request.n()
+                ? choices.stream().sorted(Comparator.comparingDouble((Choice c) -> -c.cumulativeLogprob)).limit(request.n()).toList()
+                : choices;
+        String body;
+        if (request.endpoint() == Endpoint.CHAT) {
+            List<ChatChoice> out = new ArrayList<>();
+            for (int i = 0; i < returned.size(); i++) {
+                Choice c = returned.get(i);
+                Object lp = request.logprobs() >= 0 ? format.chat(c.logprobs, request.logprobs()) : null;
+                out.add(new ChatChoice(i, new AssistantMessage("assistant", c.text.toString(), null), lp,
+                        c.result.finishReason().openAi()));
+            }
+            body = OpenAiDtos.write(new ChatCompletion(id, Endpoint.CHAT.object(), created, model, out, usage));
+        } else {
+            List<CompletionChoice> out = new ArrayList<>();
+            for (int i = 0; i < returned.size(); i++) {
+                Choice c = returned.get(i);
+                out.add(new CompletionChoice(i, (echoText == null ? "" : echoText) + c.text, completionLogprobs(c),
+                        c.result.finishReason().openAi()));
+            }
+            body = OpenAiDtos.write(new Completion(id, Endpoint.COMPLETIONS.object(), created, model, out, usage));
+        }
+        response.putHeader("Content-Type", "application/json").end(body);
+        cacheStore.accept(body);
+    }
+
+    /** A buffered completion's logprobs: the echoed prompt's tokens, then the choice's. */
+    private Object completionLogprobs(Choice c) {
+        if (request.logprobs() < 0) {
+            return null;
+        }
+        List<TokenLogprobs> prompt = promptLogprobs;
+        if (prompt == null) {
+            return format.completion(-1, c.logprobs, request.logprobs(), 0);
+        }
+        List<TokenLogprobs> all = new ArrayList<>(prompt);
+        all.addAll(c.logprobs);
+        return format.completion(promptTokens[0], all, request.logprobs(), 0);
+    }
+
+    private void fail(RequestResult result) {
+        FinishReason reason = result.finishReason();
         ApiException error = reason == FinishReason.ERROR
                 ? ApiException.internal("The engine failed on this request: " + result.error())
                 : timedOut ? ApiException.timeout("The request ran longer than gantry.request-timeout and was cancelled.")
@@ -184,14 +309,14 @@ final class GenerationExchange implements RequestListener {
         }
     }
 
-    private Completion completionChunk(String delta, String finishReason) {
+    private Completion completionChunk(int index, String delta, Object logprobs, String finishReason) {
         return new Completion(id, Endpoint.COMPLETIONS.chunkObject(), created, model,
-                List.of(new CompletionChoice(0, delta, null, finishReason)), null);
+                List.of(new CompletionChoice(index, delta, logprobs, finishReason)), null);
     }
 
-    private ChatCompletionChunk chatChunk(Delta delta, String finishReason) {
+    private ChatCompletionChunk chatChunk(int index, Delta delta, Object logprobs, String finishReason) {
         return new ChatCompletionChunk(id, Endpoint.CHAT.chunkObject(), created, model,
-                List.of(new ChatChunkChoice(0, delta, null, finishReason)), null);
+                List.of(new ChatChunkChoice(index, delta, logprobs, finishReason)), null);
     }
 
     /**

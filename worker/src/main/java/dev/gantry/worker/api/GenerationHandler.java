@@ -15,6 +15,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import dev.gantry.worker.model.sample.SamplingParams;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -152,10 +155,10 @@ public class GenerationHandler {
         String echo = !request.echo() ? null
                 : request.prompt() instanceof GenerationRequest.Prompt.Text t ? t.text() : lifecycle.model().tokenizer().decode(tokens);
         GenerationExchange exchange = new GenerationExchange(ctx, context, request, id, plan.servedModelName(),
-                tokens.length, echo, body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
+                tokens, echo, new LogprobsFormat(lifecycle.model().tokenizer()),
+                body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
         try {
-            RequestHandle handle = lifecycle.submitIfReady(new EngineRequest(id, tokens, request.params(), arrival),
-                    exchange);
+            RequestHandle handle = lifecycle.submitIfReady(engineRequests(request, id, tokens, arrival), exchange.listeners());
             if (handle == null) {
                 throw ApiException.unavailable("shutting_down", "The server is shutting down.");
             }
@@ -172,6 +175,27 @@ public class GenerationHandler {
                 case SHUTTING_DOWN -> ApiException.unavailable("shutting_down", "The server is shutting down.");
             };
         }
+    }
+
+    /**
+     * The sequences a request runs as: one per choice ({@code best_of} of them), choice i with
+     * seed + i when a seed is given (so each has its own stream and a seed gives the same choices
+     * every time, as vLLM does). best_of needs every sequence's log-probability to rank them; the
+     * prompt's log-probabilities (echo) are computed once, by the first.
+     */
+    static List<EngineRequest> engineRequests(GenerationRequest request, String id, int[] tokens, long arrival) {
+        int logprobs = request.bestOf() > request.n() ? Math.max(request.logprobs(), 0) : request.logprobs();
+        int promptLogprobs = request.echo() && request.logprobs() >= 0 ? request.logprobs() : -1;
+        List<EngineRequest> out = new ArrayList<>(request.bestOf());
+        for (int i = 0; i < request.bestOf(); i++) {
+            SamplingParams p = request.params();
+            if (p.seed() != null) {
+                p = p.withSeed(p.seed() + i);
+            }
+            out.add(new EngineRequest(request.bestOf() == 1 ? id : id + "-" + i, tokens, p, arrival, logprobs,
+                    i == 0 ? promptLogprobs : -1));
+        }
+        return out;
     }
 
     static JsonNode readJson(Buffer body) {

@@ -12,9 +12,24 @@ import java.util.List;
  * @param params       sampling and stop settings; range checks against the vocabulary come later
  * @param includeUsage {@code stream_options.include_usage}: end the stream with a usage chunk
  * @param echo         completions' {@code echo}: the response's text starts with the prompt's
+ * @param n            choices to return
+ * @param bestOf       completions' {@code best_of}: sequences to generate, of which the n with the
+ *                     highest log-probability are returned (at least n)
+ * @param logprobs     top log-probabilities per token (completions' {@code logprobs}, chat's
+ *                     {@code top_logprobs} when {@code logprobs} is true), -1 for none; with echo on
+ *                     completions the prompt's tokens get them too
  */
 public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
-        boolean includeUsage, boolean echo) {
+        boolean includeUsage, boolean echo, int n, int bestOf, int logprobs) {
+
+    /** The most choices ({@code n}, {@code best_of}) one request may ask for. */
+    public static final int MAX_CHOICES = 64;
+
+    /** A request for one choice without log-probabilities. */
+    public GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
+            boolean includeUsage, boolean echo) {
+        this(endpoint, model, prompt, params, stream, includeUsage, echo, 1, 1, -1);
+    }
 
     /** The two generating endpoints: their paths, id prefixes and {@code object} values. */
     public enum Endpoint {

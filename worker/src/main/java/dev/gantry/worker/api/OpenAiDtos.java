@@ -70,6 +70,19 @@ public final class OpenAiDtos {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Delta(String role, String content) {}
 
+    // --- log-probabilities
+
+    /** Completions' {@code logprobs}: one entry per token (a prompt's first token has nulls). */
+    public record CompletionLogprobs(List<String> tokens, List<Float> tokenLogprobs,
+            List<java.util.Map<String, Float>> topLogprobs, List<Integer> textOffset) {}
+
+    /** Chat's {@code logprobs}. */
+    public record ChatLogprobs(List<ChatLogprob> content, Object refusal) {}
+
+    public record ChatLogprob(String token, float logprob, List<Integer> bytes, List<TopLogprob> topLogprobs) {}
+
+    public record TopLogprob(String token, float logprob, List<Integer> bytes) {}
+
     // --- /v1/models
 
     public record ModelList(String object, List<ModelCard> data) {}

@@ -23,15 +23,14 @@ final class RequestFields {
             "seed", "min_tokens", "ignore_eos", "stop", "stop_token_ids", "logit_bias", "skip_special_tokens",
             // Identify the end user or group requests for a provider's own monitoring and cache
             // routing; they ask nothing of the output (the prefix cache needs no key to hit).
-            "user", "safety_identifier", "prompt_cache_key");
-    private static final Set<String> HONOURED_CHAT = Set.of("messages", "max_completion_tokens");
-    private static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo");
+            "user", "safety_identifier", "prompt_cache_key", "n", "logprobs");
+    private static final Set<String> HONOURED_CHAT = Set.of("messages", "max_completion_tokens", "top_logprobs");
+    private static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo", "best_of");
 
     /** Accepted only with the value that asks for nothing beyond what the server does anyway. */
     private record NoOp(Predicate<JsonNode> accepts, String refusal) {}
 
     private static final Map<String, NoOp> NO_OP = Map.of(
-            "n", new NoOp(v -> isNumber(v, 1), "n must be 1: this server returns one choice per request"),
             "store", new NoOp(v -> v.isBoolean() && !v.asBoolean(), "store must be false: this server stores no completions"),
             "metadata", new NoOp(v -> v.isObject() && v.isEmpty(),
                     "metadata is for stored completions, and this server stores none (store must be false)"),
@@ -41,19 +40,15 @@ final class RequestFields {
                     "modalities must be [\"text\"]: this server writes text only"),
             "service_tier", new NoOp(v -> v.isTextual() && Set.of("auto", "default").contains(v.asText()),
                     "service_tier must be \"auto\" or \"default\": this server has one tier"));
-    private static final Map<String, NoOp> NO_OP_CHAT = Map.of(
-            "logprobs", new NoOp(v -> v.isBoolean() && !v.asBoolean(), "logprobs are not supported yet"),
-            "top_logprobs", new NoOp(v -> isNumber(v, 0), "top_logprobs are not supported yet"));
+    private static final Map<String, NoOp> NO_OP_CHAT = Map.of();
     private static final Map<String, NoOp> NO_OP_COMPLETIONS = Map.of(
-            "best_of", new NoOp(v -> isNumber(v, 1), "best_of must be 1: this server returns one choice per request"),
             "suffix", new NoOp(v -> v.isTextual() && v.asText().isEmpty(), "suffix is not supported"));
 
     /**
      * Fields of OpenAI's or vLLM's API that this server does not implement (yet); those of one
      * endpoint's no-op list are refused here on the other (vLLM's chat takes echo and best_of).
      */
-    private static final Set<String> UNSUPPORTED = Set.of("logprobs", "top_logprobs", "echo", "best_of",
-            "response_format", "tools", "tool_choice", "functions",
+    private static final Set<String> UNSUPPORTED = Set.of("response_format", "tools", "tool_choice", "functions",
             "function_call", "audio", "prediction", "reasoning_effort", "verbosity", "web_search_options",
             "moderation", "prompt_cache_retention", "prompt_cache_options", "guided_json", "guided_regex",
             "guided_choice", "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern",

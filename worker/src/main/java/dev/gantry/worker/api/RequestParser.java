@@ -44,10 +44,62 @@ public final class RequestParser {
             includeUsage = Boolean.TRUE.equals(bool(options, "include_usage", "stream_options.include_usage"));
         }
         boolean echo = endpoint == Endpoint.COMPLETIONS && Boolean.TRUE.equals(bool(body, "echo"));
-        return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body), stream, includeUsage, echo);
+        int n = choices(body, "n", 1);
+        int bestOf = endpoint == Endpoint.COMPLETIONS ? choices(body, "best_of", n) : n;
+        if (bestOf < n) {
+            throw ApiException.badRequest("best_of", "best_of must be greater than or equal to n, got best_of="
+                    + bestOf + " and n=" + n + ".");
+        }
+        if (stream && bestOf > n) {
+            throw ApiException.badRequest("best_of", "best_of cannot be used with stream: the best sequences are"
+                    + " known only when all have ended.");
+        }
+        int logprobs = logprobs(endpoint, body);
+        return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body, echo), stream, includeUsage,
+                echo, n, bestOf, logprobs);
     }
 
-    private static SamplingParams sampling(Endpoint endpoint, JsonNode body) {
+    private static int choices(JsonNode body, String name, int absent) {
+        Integer v = integer(body, name);
+        if (v == null) {
+            return absent;
+        }
+        if (v < 1 || v > GenerationRequest.MAX_CHOICES) {
+            throw ApiException.badRequest(name, name + " must be between 1 and " + GenerationRequest.MAX_CHOICES
+                    + ", got " + v + ".");
+        }
+        return v;
+    }
+
+    /** Completions' integer {@code logprobs}; chat's boolean {@code logprobs} with {@code top_logprobs}. */
+    private static int logprobs(Endpoint endpoint, JsonNode body) {
+        int max = dev.gantry.worker.model.sample.Logprobs.MAX_TOP;
+        if (endpoint == Endpoint.COMPLETIONS) {
+            JsonNode v = field(body, "logprobs");
+            if (v == null) {
+                return -1;
+            }
+            if (!v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > max || !v.canConvertToInt()) {
+                throw ApiException.badRequest("logprobs", "logprobs must be an integer between 0 and " + max
+                        + ", got " + describe(v) + ".");
+            }
+            return v.asInt();
+        }
+        boolean on = Boolean.TRUE.equals(bool(body, "logprobs"));
+        Integer top = integer(body, "top_logprobs");
+        if (top == null) {
+            return on ? 0 : -1;
+        }
+        if (top < 0 || top > max) {
+            throw ApiException.badRequest("top_logprobs", "top_logprobs must be between 0 and " + max + ", got " + top + ".");
+        }
+        if (!on && top > 0) {
+            throw ApiException.badRequest("top_logprobs", "top_logprobs requires logprobs to be true.");
+        }
+        return on ? top : -1;
+    }
+
+    private static SamplingParams sampling(Endpoint endpoint, JsonNode body, boolean echo) {
         SamplingParams p = SamplingParams.defaults();
         // OpenAI's completions default to 16 tokens; chat to as many as the context allows.
         if (endpoint == Endpoint.CHAT) {
@@ -57,8 +109,10 @@ public final class RequestParser {
                 ? "max_completion_tokens" : "max_tokens";
         Integer maxTokens = integer(body, maxTokensName);
         if (maxTokens != null) {
-            if (maxTokens < 1) {
-                throw ApiException.badRequest(maxTokensName, maxTokensName + " must be at least 1, got " + maxTokens + ".");
+            // 0 asks for the prompt alone, which only makes sense echoed (its log-probabilities).
+            if (maxTokens < (echo ? 0 : 1)) {
+                throw ApiException.badRequest(maxTokensName, maxTokensName + " must be at least " + (echo ? 0 : 1)
+                        + ", got " + maxTokens + (echo ? "." : " (0 only with echo)."));
             }
             p = p.withMaxTokens(maxTokens);
         }

@@ -156,7 +156,7 @@ public class WorkerLifecycle {
         CompletableFuture<RequestResult> done = new CompletableFuture<>();
         engine.submit(new EngineRequest("warmup", prompt, greedy), new RequestListener() {
             @Override
-            public void onOutput(int[] newTokenIds, String textDelta) {}
+            public void onOutput(int[] newTokenIds, String textDelta, dev.gantry.worker.model.sample.TokenLogprobs[] logprobs) {}
 
             @Override
             public void onFinish(RequestResult result) {
@@ -285,11 +285,17 @@ public class WorkerLifecycle {
      */
     public synchronized RequestHandle submitIfReady(EngineRequest request, RequestListener listener)
             throws RequestRejectedException {
+        return submitIfReady(java.util.List.of(request), java.util.List.of(listener));
+    }
+
+    /** {@link Engine#submit(java.util.List, java.util.List)}: the choices of one request; null when not ready. */
+    public synchronized RequestHandle submitIfReady(java.util.List<EngineRequest> requests,
+            java.util.List<RequestListener> listeners) throws RequestRejectedException {
         Engine e = engine;
         if (state != State.READY || e == null) {
             return null;
         }
-        return e.submit(request, listener);
+        return e.submit(requests, listeners);
     }
 
     /** Loaded, warmed up and not shutting down. */

@@ -64,14 +64,11 @@ public final class ResponseCacheKey {
     /**
      * Whether the response to {@code request} is fully determined by the request: sampling is
      * greedy ({@code temperature} given as the number 0) or seeded ({@code seed} given as a
-     * number), and exactly one choice is asked for ({@code n} absent, null or 1).
+     * number). Then every choice ({@code n}, {@code best_of}: choice i draws from seed + i) and
+     * every log-probability is the same on every run, whatever else the engine is running.
      */
     public static boolean cacheable(JsonNode request) {
         if (request == null || !request.isObject()) {
-            return false;
-        }
-        JsonNode n = request.get("n");
-        if (n != null && !n.isNull() && !(n.isNumber() && isExactly(n, BigDecimal.ONE))) {
             return false;
         }
         JsonNode temperature = request.get("temperature");

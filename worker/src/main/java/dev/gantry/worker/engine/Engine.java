@@ -84,7 +84,55 @@ public final class Engine implements AutoCloseable {
      * closed); the listener is then never called.
      */
     public RequestHandle submit(EngineRequest request, RequestListener listener) throws RequestRejectedException {
-        int[] prompt = request.promptTokens();
+        return submit(List.of(request), List.of(listener));
+    }
+
+    /**
+     * Queues the choices of one request ({@code n > 1}: the same prompt, each with its own
+     * sampling parameters and listener). The first computes the prompt; the others wait until its
+     * full blocks are in the prefix cache and then share them, so the prompt is computed once
+     * (where prefix caching is on). All are accepted or none; the handle cancels them all.
+     */
+    public RequestHandle submit(List<EngineRequest> requests, List<RequestListener> listeners)
+            throws RequestRejectedException {
+        if (requests.isEmpty() || requests.size() != listeners.size()) {
+            throw new IllegalArgumentException(requests.size() + " requests and " + listeners.size() + " listeners");
+        }
+        for (EngineRequest r : requests) {
+            checkPrompt(r.promptTokens());
+        }
+        List<Sequence> seqs = new java.util.ArrayList<>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            seqs.add(new Sequence(nextId.incrementAndGet(), requests.get(i), listeners.get(i), model.tokenizer(),
+                    config.maxModelLen()));
+        }
+        Sequence first = seqs.getFirst();
+        if (seqs.size() > 1) {
+            first.followers = new java.util.ArrayList<>(seqs.subList(1, seqs.size()));
+        }
+        // NOTE: under the lock, so that close() either refuses this request or finds it in the inbox.
+        synchronized (this) {
+            if (closed) {
+                throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "the engine is shutting down");
+            }
+            // The first choice must find room in the queue; the others ride along with it.
+            if (queued.getAndAdd(seqs.size()) + 1 > config.maxWaiting()) {
+                queued.addAndGet(-seqs.size());
+                throw new RequestRejectedException(RequestRejectedException.Reason.QUEUE_FULL,
+                        "the server is busy: " + config.maxWaiting() + " requests are already waiting");
+            }
+            inFlight.addAndGet(seqs.size());
+            inbox.add(first);
+        }
+        return () -> {
+            for (Sequence seq : seqs) {
+                seq.cancelled = true;
+            }
+            inbox.add(WAKE);
+        };
+    }
+
+    private void checkPrompt(int[] prompt) throws RequestRejectedException {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
@@ -104,24 +152,6 @@ public final class Engine implements AutoCloseable {
             throw new RequestRejectedException(RequestRejectedException.Reason.PROMPT_TOO_LONG, "the prompt has "
                     + prompt.length + " tokens; the whole KV cache holds " + capacity);
         }
-        Sequence seq = new Sequence(nextId.incrementAndGet(), request, listener, model.tokenizer(), config.maxModelLen());
-        // NOTE: under the lock, so that close() either refuses this request or finds it in the inbox.
-        synchronized (this) {
-            if (closed) {
-                throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "the engine is shutting down");
-            }
-            if (queued.incrementAndGet() > config.maxWaiting()) {
-                queued.decrementAndGet();
-                throw new RequestRejectedException(RequestRejectedException.Reason.QUEUE_FULL,
-                        "the server is busy: " + config.maxWaiting() + " requests are already waiting");
-            }
-            inFlight.incrementAndGet();
-            inbox.add(seq);
-        }
-        return () -> {
-            seq.cancelled = true;
-            inbox.add(WAKE);
-        };
     }
 
     public EngineConfig config() {
@@ -235,6 +265,7 @@ public final class Engine implements AutoCloseable {
         int[] starts = new int[n];
         int[][] tables = new int[n][];
         boolean[] wantLogits = new boolean[n];
+        boolean[] promptDone = new boolean[n];
         long now = System.nanoTime();
         for (int i = 0; i < n; i++) {
             Sequence seq = seqs.get(i);
@@ -242,7 +273,8 @@ public final class Engine implements AutoCloseable {
             chunks[i] = Arrays.copyOfRange(seq.tokens(), start, start + step.tokens()[i]);
             starts[i] = start;
             tables[i] = kv.blockTable(seq.id);
-            wantLogits[i] = start + step.tokens()[i] == seq.numTokens();
+            promptDone[i] = start + step.tokens()[i] == seq.numTokens();
+            wantLogits[i] = promptDone[i] && seq.maxOutput > 0;
             if (seq.firstScheduledNanos == 0) {
                 seq.firstScheduledNanos = now;
                 queued.decrementAndGet();
@@ -251,29 +283,29 @@ public final class Engine implements AutoCloseable {
             }
         }
         // Where the backend samples on its device (a GPU) and no sequence of the step needs its
-        // logits processed on the host (bias, penalties, min_tokens), it samples there; a step whose
-        // every sequence is plain greedy asks any backend for the argmax alone. Either way only ids
-        // cross to the host instead of the logits.
+        // logits on the host (bias, penalties, min_tokens, log-probabilities), it samples there; a
+        // step whose every sequence is plain greedy asks any backend for the argmax alone. Either
+        // way only ids cross to the host instead of the logits.
         boolean argmaxOnly = true;
         boolean onDevice = backend.samplesOnDevice();
         int logitRows = 0;
         for (int i = 0; i < n; i++) {
             if (wantLogits[i]) {
                 logitRows++;
-                Sampler s = seqs.get(i).sampler;
-                argmaxOnly &= s.plainGreedy();
-                onDevice &= s.withoutLogitsProcessors();
+                SequenceDecoder d = seqs.get(i).decoder;
+                argmaxOnly &= d.plainGreedy();
+                onDevice &= d.samplesOnDevice();
             }
         }
         float[] logits = null;
         int[] argmax = null;
+        ForwardBatch batch = ForwardBatch.of(chunks, starts, tables, config.blockSize(), wantLogits);
         try {
-            ForwardBatch batch = ForwardBatch.of(chunks, starts, tables, config.blockSize(), wantLogits);
             if (onDevice && !argmaxOnly) {
                 SamplingRow[] params = new SamplingRow[logitRows];
                 for (int i = 0, r = 0; i < n; i++) {
                     if (wantLogits[i]) {
-                        params[r++] = seqs.get(i).sampler.nextDeviceRow();
+                        params[r++] = seqs.get(i).decoder.nextDeviceRow();
                     }
                 }
                 argmax = forward.forwardSample(batch, kvStorage, params);
@@ -282,6 +314,7 @@ public final class Engine implements AutoCloseable {
             } else {
                 logits = forward.forward(batch, kvStorage);
             }
+            PromptLogprobs.read(seqs, starts, chunks, forward);
         } catch (RuntimeException | OutOfMemoryError e) {
             LOG.error("a forward step failed; failing its " + n + " request(s)", e);
             for (Sequence seq : seqs) {
@@ -297,22 +330,32 @@ public final class Engine implements AutoCloseable {
             Sequence seq = seqs.get(i);
             seq.setComputed(starts[i] + chunks[i].length);
             kv.cacheFullBlocks(seq.id, seq.tokens(), seq.numComputed());
-            if (!wantLogits[i]) {
+            if (seq.followers != null && seq.numComputed() >= seq.promptLength) {
+                releaseFollowers(seq);
+            }
+            if (promptDone[i] && seq.promptLogprobs != null && seq.outputLength() == 0) {
+                deliverPromptLogprobs(seq);
+            }
+            if (!promptDone[i]) {
                 continue;
             }
-            int logitRow = row++;
             if (seq.cancelled) {
                 finish(seq, FinishReason.ABORT, null, null);
                 continue;
             }
-            int token;
+            if (!wantLogits[i]) {
+                finish(seq, FinishReason.LENGTH, null, null); // max_tokens 0: the prompt alone was asked for
+                continue;
+            }
+            int logitRow = row++;
+            SequenceDecoder.Sampled sampled;
             if (argmax != null) {
-                token = argmax[logitRow];
-                if (token < 0) {
+                if (argmax[logitRow] < 0) {
                     throw Sampler.noFiniteLogit(); // as sample() would
                 }
+                sampled = new SequenceDecoder.Sampled(argmax[logitRow], null);
             } else {
-                token = seq.sampler.sample(logits, logitRow * vocab, vocab, seq.history);
+                sampled = seq.decoder.sample(logits, logitRow * vocab, vocab);
             }
             generated++;
             if (seq.firstTokenNanos == 0) {
@@ -322,8 +365,8 @@ public final class Engine implements AutoCloseable {
                 metrics.interTokenLatency(sampledAt - seq.lastTokenNanos);
             }
             seq.lastTokenNanos = sampledAt;
-            Sequence.Appended a = seq.append(token);
-            deliver(seq, token, a.text());
+            SequenceDecoder.Appended a = seq.append(sampled.token());
+            deliver(seq, sampled, a.text());
             if (a.finish() != null) {
                 finish(seq, a.finish(), a.stopString(), null);
             }
@@ -332,9 +375,26 @@ public final class Engine implements AutoCloseable {
         publishStats();
     }
 
-    private void deliver(Sequence seq, int token, String text) {
+    /** Puts the other choices of a request in line, first, once its prompt's blocks are cached. */
+    private void releaseFollowers(Sequence seq) {
+        List<Sequence> followers = seq.followers;
+        seq.followers = null;
+        scheduler.addFirst(followers);
+    }
+
+    private void deliverPromptLogprobs(Sequence seq) {
         try {
-            seq.listener.onOutput(new int[] {token}, text);
+            seq.listener.onPromptLogprobs(List.copyOf(seq.promptLogprobs));
+        } catch (RuntimeException e) {
+            LOG.warn("a request's listener failed; cancelling the request", e);
+            seq.cancelled = true;
+        }
+    }
+
+    private void deliver(Sequence seq, SequenceDecoder.Sampled sampled, String text) {
+        try {
+            seq.listener.onOutput(new int[] {sampled.token()}, text,
+                    sampled.logprobs() == null ? null : new dev.gantry.worker.model.sample.TokenLogprobs[] {sampled.logprobs()});
         } catch (RuntimeException e) {
             LOG.warn("a request's listener failed; cancelling the request", e);
             seq.cancelled = true;
@@ -350,6 +410,14 @@ public final class Engine implements AutoCloseable {
         }
         scheduler.remove(seq);
         inFlight.decrementAndGet();
+        if (seq.followers != null) {
+            // The request ends before its prompt was computed: its other choices end with it.
+            List<Sequence> followers = seq.followers;
+            seq.followers = null;
+            for (Sequence f : followers) {
+                finish(f, reason, null, error);
+            }
+        }
         metrics.finished(reason.openAi(), System.nanoTime() - seq.arrivalNanos);
         RequestResult result = new RequestResult(reason, stopString, seq.promptLength, seq.outputLength(),
                 Math.max(0, seq.cachedPromptTokens), error);

@@ -1,18 +1,46 @@
 package dev.gantry.worker.engine;
 
+import dev.gantry.worker.model.sample.Logprobs;
 import dev.gantry.worker.model.sample.SamplingParams;
 
 /**
  * What a client asks of the engine: continue {@code promptTokens} (already tokenized, BOS and
  * chat template applied) under {@code params}. {@code params.maxTokens()} may be null: the
- * engine then generates until the context ({@link EngineConfig#maxModelLen()}) is full.
+ * engine then generates until the context ({@link EngineConfig#maxModelLen()}) is full; 0 computes
+ * the prompt only (for its log-probabilities).
  *
- * @param id           the request's id, for logs and errors
- * @param arrivalNanos {@link System#nanoTime()} when the request arrived, for queue-time metrics
+ * @param id             the request's id, for logs and errors
+ * @param arrivalNanos   {@link System#nanoTime()} when the request arrived, for queue-time metrics
+ * @param logprobs       for each sampled token, its log-probability and this many top ones
+ *                       (0..{@link Logprobs#MAX_TOP}); -1 for none
+ * @param promptLogprobs the same for every prompt token after the first; -1 for none. Such a
+ *                       request computes its whole prompt (no prefix-cache hits) to see every row's logits
  */
-public record EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos) {
+public record EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos, int logprobs,
+        int promptLogprobs) {
+
+    public EngineRequest {
+        if (logprobs < -1 || logprobs > Logprobs.MAX_TOP || promptLogprobs < -1 || promptLogprobs > Logprobs.MAX_TOP) {
+            throw new IllegalArgumentException("logprobs must be -1.." + Logprobs.MAX_TOP + ", got " + logprobs
+                    + " and " + promptLogprobs);
+        }
+    }
+
+    public EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos) {
+        this(id, promptTokens, params, arrivalNanos, -1, -1);
+    }
 
     public EngineRequest(String id, int[] promptTokens, SamplingParams params) {
         this(id, promptTokens, params, System.nanoTime());
+    }
+
+    /** This request with log-probabilities of sampled tokens ({@code logprobs}) and prompt tokens ({@code prompt}); -1 for none. */
+    public EngineRequest withLogprobs(int logprobs, int prompt) {
+        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, prompt);
+    }
+
+    /** This request under other sampling parameters (one choice of several: its own seed). */
+    public EngineRequest withParams(SamplingParams other) {
+        return new EngineRequest(id, promptTokens, other, arrivalNanos, logprobs, promptLogprobs);
     }
 }

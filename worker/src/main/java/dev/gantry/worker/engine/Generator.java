@@ -61,7 +61,7 @@ public final class Generator implements AutoCloseable {
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         RequestListener listener = new RequestListener() {
             @Override
-            public void onOutput(int[] newTokenIds, String textDelta) {
+            public void onOutput(int[] newTokenIds, String textDelta, dev.gantry.worker.model.sample.TokenLogprobs[] logprobs) {
                 events.add(new Event(newTokenIds, textDelta, null, System.nanoTime()));
             }
 

@@ -42,6 +42,13 @@ final class Scheduler {
         waiting.addLast(seq);
     }
 
+    /** Puts sequences at the front of the queue, in their order (the other choices of a request). */
+    void addFirst(List<Sequence> seqs) {
+        for (int i = seqs.size() - 1; i >= 0; i--) {
+            waiting.addFirst(seqs.get(i));
+        }
+    }
+
     int numWaiting() {
         return waiting.size();
     }
@@ -88,7 +95,7 @@ final class Scheduler {
         while (preempted == 0 && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
             Sequence seq = waiting.peekFirst();
             if (seq.numComputed() == 0) {
-                int cached = kv.acquireCachedPrefix(seq.id, seq.tokens(), seq.numTokens());
+                int cached = seq.usesPrefixCache() ? kv.acquireCachedPrefix(seq.id, seq.tokens(), seq.numTokens()) : 0;
                 seq.setComputed(cached);
                 if (seq.cachedPromptTokens < 0) {
                     seq.cachedPromptTokens = Math.min(cached, seq.promptLength);

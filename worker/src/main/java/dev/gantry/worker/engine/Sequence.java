@@ -1,20 +1,20 @@
 package dev.gantry.worker.engine;
 
-import dev.gantry.worker.model.sample.Sampler;
-import dev.gantry.worker.model.sample.StopMatcher;
-import dev.gantry.worker.model.sample.TokenHistory;
-import dev.gantry.worker.model.tokenizer.StreamingDetokenizer;
+import dev.gantry.worker.model.sample.TokenLogprobs;
 import dev.gantry.worker.model.tokenizer.Tokenizer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * One request inside the engine: its tokens (prompt, then output), how many of them have K/V in
- * the cache, and the per-request decoding state (sampler, detokenizer, stop strings).
+ * One request inside the engine: its tokens (prompt, then output) and how many of them have K/V
+ * in the cache. Everything between logits and text is its {@link SequenceDecoder}, which the
+ * scheduler never sees.
  *
  * <p>There are no prefill and decode phases: the scheduler compares {@link #numTokens()} with
  * {@link #numComputed()} and hands out up to that many tokens. After a preemption the sequence
- * keeps its tokens and recomputes their K/V; decoding state is untouched, so its output goes on
- * exactly where it stopped. Owned by the engine thread, except {@link #cancelled}.
+ * keeps its tokens and its decoder and recomputes its K/V, so its output goes on exactly where
+ * it stopped. Owned by the engine thread, except {@link #cancelled}.
  */
 final class Sequence {
     enum Status { WAITING, RUNNING, FINISHED }
@@ -25,6 +25,7 @@ final class Sequence {
     final int promptLength;
     /** The most output tokens: max_tokens, or what is left of the context. */
     final int maxOutput;
+    final SequenceDecoder decoder;
 
     private int[] tokens;     // [capacity] prompt then output; valid up to numTokens
     private int numTokens;
@@ -34,11 +35,17 @@ final class Sequence {
     Status status = Status.WAITING;
     volatile boolean cancelled;
 
-    final Sampler sampler;
-    final TokenHistory history;
-    final StreamingDetokenizer detokenizer;
-    final StopMatcher stops;
-    private final Tokenizer tokenizer;
+    /**
+     * Prompt log-probabilities gathered so far ([i] for prompt position i + 1), or null when not
+     * asked for. NOTE: a preempted sequence recomputes rows it already read; only new ones are added.
+     */
+    final List<TokenLogprobs> promptLogprobs;
+    /**
+     * Other choices of the same request (n > 1), waiting outside the scheduler until this one's
+     * prompt is computed and its full blocks are in the prefix cache, so that they share them
+     * instead of computing the prompt again. Null once released.
+     */
+    List<Sequence> followers;
 
     final long arrivalNanos;
     long firstScheduledNanos;
@@ -49,17 +56,14 @@ final class Sequence {
         this.id = id;
         this.request = request;
         this.listener = listener;
-        this.tokenizer = tokenizer;
         this.promptLength = request.promptTokens().length;
         int room = maxModelLen - promptLength;
         Integer max = request.params().maxTokens();
         this.maxOutput = max == null ? room : Math.min(max, room);
         this.tokens = Arrays.copyOf(request.promptTokens(), promptLength + Math.min(maxOutput, 64));
         this.numTokens = promptLength;
-        this.sampler = new Sampler(request.params(), tokenizer.endOfGenerationIds());
-        this.history = new TokenHistory(request.promptTokens());
-        this.detokenizer = new StreamingDetokenizer(tokenizer, !request.params().skipSpecialTokens());
-        this.stops = new StopMatcher(request.params().stop());
+        this.decoder = new SequenceDecoder(request, tokenizer);
+        this.promptLogprobs = request.promptLogprobs() >= 0 ? new ArrayList<>() : null;
         this.arrivalNanos = request.arrivalNanos();
     }
 
@@ -73,6 +77,11 @@ final class Sequence {
 
     int outputLength() {
         return numTokens - promptLength;
+    }
+
+    /** Whether admission may attach cached prefix blocks: not when every prompt row's logits are wanted. */
+    boolean usesPrefixCache() {
+        return promptLogprobs == null;
     }
 
     /** The token array (valid up to {@link #numTokens()}); not a copy. */
@@ -92,36 +101,12 @@ final class Sequence {
         numComputed = n;
     }
 
-    /** What sampling a token did to the sequence. */
-    record Appended(String text, FinishReason finish, String stopString) {}
-
-    /**
-     * Appends a sampled token and applies the stop rules: EOS and stop tokens (not shown as text),
-     * stop strings (text cut before them), max_tokens and the context length.
-     */
-    Appended append(int token) {
+    /** Appends a sampled token and applies the stop rules ({@link SequenceDecoder#append}). */
+    SequenceDecoder.Appended append(int token) {
         if (numTokens == tokens.length) {
             tokens = Arrays.copyOf(tokens, Math.min(promptLength + maxOutput, tokens.length * 2));
         }
         tokens[numTokens++] = token;
-        history.add(token);
-        var params = request.params();
-        if (!params.ignoreEos() && tokenizer.isEndOfGeneration(token) || params.stopTokenIds().contains(token)) {
-            return new Appended(flushText(), FinishReason.STOP, null);
-        }
-        StopMatcher.Result r = stops.push(detokenizer.append(token));
-        if (r.stopped()) {
-            return new Appended(r.text(), FinishReason.STOP, r.stop());
-        }
-        if (outputLength() >= maxOutput) {
-            return new Appended(r.text() + flushText(), FinishReason.LENGTH, null);
-        }
-        return new Appended(r.text(), null, null);
-    }
-
-    /** Releases text held back for a possible stop string or an incomplete character. */
-    private String flushText() {
-        String held = stops.push(detokenizer.flush()).text();
-        return held + stops.flush();
+        return decoder.append(token, outputLength(), maxOutput);
     }
 }

@@ -173,8 +173,9 @@ class OpenAiApiIT {
         assertThat(zero.getMessage()).contains("max_tokens must be at least 1");
 
         BadRequestException n = catchThrowableOfType(BadRequestException.class,
-                () -> client.completions().create(greedy(5).n(2).build()));
+                () -> client.completions().create(greedy(5).n(65).build()));
         assertThat(n.param()).contains("n");
+        assertThat(n.getMessage()).contains("n must be between 1 and 64");
 
         BadRequestException tooLong = catchThrowableOfType(BadRequestException.class,
                 () -> client.completions().create(greedy(5000).build()));

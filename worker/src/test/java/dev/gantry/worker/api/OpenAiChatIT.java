@@ -73,6 +73,24 @@ class OpenAiChatIT {
     }
 
     @Test
+    void logprobsAndSeveralChoicesThroughTheJavaSdk() {
+        ChatCompletion c = client.chat().completions().create(capitalOfFrance().logprobs(true).topLogprobs(2).n(2).build());
+        assertThat(c.choices()).hasSize(2);
+        assertThat(c.choices().get(0).index()).isZero();
+        assertThat(c.choices().get(1).index()).isEqualTo(1);
+        // Greedy: both choices are the same answer, with the same log-probabilities.
+        assertThat(c.choices().get(1).message().content()).isEqualTo(c.choices().get(0).message().content());
+        var entries = c.choices().get(0).logprobs().orElseThrow().content().orElseThrow();
+        assertThat(entries).isNotEmpty();
+        for (var e : entries) {
+            assertThat(e.topLogprobs()).hasSize(2);
+            assertThat(e.logprob()).isEqualTo(e.topLogprobs().get(0).logprob());
+            assertThat(e.topLogprobs().get(1).logprob()).isLessThanOrEqualTo(e.logprob());
+        }
+        assertThat(c.usage().orElseThrow().completionTokens()).isEqualTo(2L * entries.size());
+    }
+
+    @Test
     void streamedChatMatchesTheBufferedAnswer() {
         String buffered = client.chat().completions().create(capitalOfFrance().build()).choices().get(0).message()
                 .content().orElseThrow();
@@ -133,8 +151,9 @@ class OpenAiChatIT {
         assertThat(tools.param()).contains("tools");
 
         BadRequestException logprobs = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
-                .create(capitalOfFrance().logprobs(true).topLogprobs(3).build()));
-        assertThat(logprobs.param()).contains("logprobs");
+                .create(capitalOfFrance().topLogprobs(3).build()));
+        assertThat(logprobs.param()).contains("top_logprobs");
+        assertThat(logprobs.getMessage()).contains("top_logprobs requires logprobs to be true");
     }
 
     /** vLLM's /tokenize renders messages through the same template: its count is the completion's prompt_tokens. */

@@ -82,7 +82,7 @@ class RequestParserTest {
         assertBad(Endpoint.CHAT, "{" + hi + ", \"guided_json\": {}}", "guided_json", "guided_json is not supported");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"max_completion_tokens\": 5}", "max_completion_tokens",
                 "not supported by this server on /v1/completions");
-        assertBad(Endpoint.CHAT, "{" + hi + ", \"top_logprobs\": 3}", "top_logprobs", "top_logprobs are not supported yet");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"top_logprobs\": 3}", "top_logprobs", "top_logprobs requires logprobs to be true");
         assertBad(Endpoint.CHAT, "{" + hi + ", \"echo\": true}", "echo", "echo is not supported");
         // Fields of no API: refused as OpenAI refuses them.
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"temprature\": 0}", "temprature",
@@ -94,7 +94,7 @@ class RequestParserTest {
         assertBad(Endpoint.CHAT, "{" + hi + ", \"metadata\": {\"a\": \"b\"}}", "metadata", "stores none");
         assertBad(Endpoint.CHAT, "{" + hi + ", \"modalities\": [\"text\", \"audio\"]}", "modalities", "text only");
         assertBad(Endpoint.CHAT, "{" + hi + ", \"service_tier\": \"flex\"}", "service_tier", "one tier");
-        assertBad(Endpoint.CHAT, "{" + hi + ", \"n\": \"1\"}", "n", "n must be 1");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"n\": \"1\"}", "n", "n must be");
         assertThat(chat("{" + hi + ", \"store\": false, \"metadata\": {}, \"modalities\": [\"text\"],"
                 + " \"service_tier\": \"auto\", \"parallel_tool_calls\": true, \"logprobs\": false, \"top_logprobs\": 0,"
                 + " \"n\": 1, \"user\": \"u\"}")).isNotNull();
@@ -186,16 +186,31 @@ class RequestParserTest {
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"top_p\": 0}", "top_p", "top_p must be in (0, 1]");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"min_tokens\": 20}", "min_tokens", "must be at most max_tokens (16)");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logit_bias\": {\"1\": 200}}", "logit_bias", "[-100, 100]");
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"n\": 2}", "n", "n must be 1: this server returns one choice per request, got a number (2)");
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"best_of\": 3}", "best_of", "best_of must be 1");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"n\": 0}", "n", "n must be between 1 and 64, got 0");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"n\": 3, \"best_of\": 2}", "best_of",
+                "best_of must be greater than or equal to n");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"best_of\": 3, \"stream\": true}", "best_of",
+                "best_of cannot be used with stream");
+        GenerationRequest three = completion("{\"prompt\": \"x\", \"n\": 2, \"best_of\": 3}");
+        assertThat(three.n()).isEqualTo(2);
+        assertThat(three.bestOf()).isEqualTo(3);
         assertThat(completion("{\"prompt\": \"x\", \"echo\": true}").echo()).isTrue();
         assertThat(completion("{\"prompt\": \"x\"}").echo()).isFalse();
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"echo\": 1}", "echo", "echo must be a boolean");
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 2}", "logprobs", "logprobs is not supported");
-        // logprobs: 0 asks for the chosen tokens' log-probabilities (vLLM): not ignored either.
-        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 0}", "logprobs", "logprobs is not supported");
-        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true}",
-                "logprobs", "not supported");
+        assertThat(completion("{\"prompt\": \"x\", \"logprobs\": 2}").logprobs()).isEqualTo(2);
+        // logprobs: 0 asks for the chosen tokens' log-probabilities (vLLM).
+        assertThat(completion("{\"prompt\": \"x\", \"logprobs\": 0}").logprobs()).isZero();
+        assertThat(completion("{\"prompt\": \"x\"}").logprobs()).isEqualTo(-1);
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": 21}", "logprobs", "between 0 and 20");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"logprobs\": true}", "logprobs", "must be an integer");
+        assertThat(chat("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true}").logprobs()).isZero();
+        assertThat(chat("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true, \"top_logprobs\": 4}")
+                .logprobs()).isEqualTo(4);
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true, \"top_logprobs\": 21}",
+                "top_logprobs", "between 0 and 20");
+        // max_tokens 0: the prompt alone, only with echo.
+        assertThat(completion("{\"prompt\": \"x\", \"echo\": true, \"max_tokens\": 0}").params().maxTokens()).isZero();
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"max_tokens\": 0}", "max_tokens", "0 only with echo");
         // Explicitly off is fine.
         assertThat(completion("{\"prompt\": \"x\", \"logprobs\": null, \"echo\": false, \"n\": 1, \"best_of\": 1}")).isNotNull();
     }

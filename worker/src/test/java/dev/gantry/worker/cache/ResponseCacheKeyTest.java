@@ -138,7 +138,14 @@ class ResponseCacheKeyTest {
     }
 
     @Test
-    void samplingWithoutASeedOrSeveralChoicesAreNotCacheable() {
+    void severalChoicesAndLogprobsAreCacheableWhenDeterministic() {
+        // Choice i draws from seed + i, and greedy choices are all the same: the response is fixed.
+        assertThat(ResponseCacheKey.cacheable(parse("{\"temperature\":0,\"n\":2}"))).isTrue();
+        assertThat(ResponseCacheKey.cacheable(parse("{\"seed\":1,\"n\":3,\"logprobs\":true,\"top_logprobs\":5}"))).isTrue();
+    }
+
+    @Test
+    void samplingWithoutASeedIsNotCacheable() {
         assertThat(ResponseCacheKey.cacheable(parse("{}"))).as("default temperature is random").isFalse();
         assertThat(ResponseCacheKey.cacheable(parse("{\"temperature\":0.7}"))).isFalse();
         assertThat(ResponseCacheKey.cacheable(parse("{\"temperature\":0.0001}"))).isFalse();
@@ -146,8 +153,7 @@ class ResponseCacheKeyTest {
         assertThat(ResponseCacheKey.cacheable(parse("{\"temperature\":null}"))).isFalse();
         assertThat(ResponseCacheKey.cacheable(parse("{\"seed\":null}"))).isFalse();
         assertThat(ResponseCacheKey.cacheable(parse("{\"seed\":\"42\"}"))).isFalse();
-        assertThat(ResponseCacheKey.cacheable(parse("{\"temperature\":0,\"n\":2}"))).isFalse();
-        assertThat(ResponseCacheKey.cacheable(parse("{\"seed\":1,\"n\":3}"))).isFalse();
+        assertThat(ResponseCacheKey.cacheable(parse("{\"temperature\":0.5,\"n\":2,\"logprobs\":true}"))).isFalse();
         assertThat(ResponseCacheKey.cacheable(parse("[]"))).isFalse();
         assertThat(ResponseCacheKey.cacheable(null)).isFalse();
     }

@@ -2,6 +2,7 @@ package dev.gantry.worker.engine;
 
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.sample.SamplingParams;
+import dev.gantry.worker.model.sample.TokenLogprobs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -11,27 +12,41 @@ import java.util.concurrent.TimeUnit;
 final class EngineHarness {
 
     /** Everything one request produced. */
-    record Output(List<Integer> tokens, String text, RequestResult result) {}
+    record Output(List<Integer> tokens, String text, RequestResult result, List<TokenLogprobs> logprobs,
+            List<TokenLogprobs> promptLogprobs) {}
 
     /** A listener that records tokens and text and completes when the request ends. */
     static final class Collector implements RequestListener {
         final List<Integer> tokens = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
+        final List<TokenLogprobs> logprobs = new ArrayList<>();
+        volatile List<TokenLogprobs> promptLogprobs;
         final CompletableFuture<Output> done = new CompletableFuture<>();
         volatile int outputs;
 
         @Override
-        public void onOutput(int[] newTokenIds, String textDelta) {
+        public void onOutput(int[] newTokenIds, String textDelta, TokenLogprobs[] lps) {
             for (int t : newTokenIds) {
                 tokens.add(t);
+            }
+            if (lps != null) {
+                logprobs.addAll(List.of(lps));
             }
             text.append(textDelta);
             outputs++;
         }
 
         @Override
+        public void onPromptLogprobs(List<TokenLogprobs> lps) {
+            if (promptLogprobs != null || !tokens.isEmpty()) {
+                throw new AssertionError("prompt log-probabilities must come once, before any output");
+            }
+            promptLogprobs = lps;
+        }
+
+        @Override
         public void onFinish(RequestResult result) {
-            done.complete(new Output(List.copyOf(tokens), text.toString(), result));
+            done.complete(new Output(List.copyOf(tokens), text.toString(), result, List.copyOf(logprobs), promptLogprobs));
         }
 
         Output await() {
@@ -52,9 +67,13 @@ final class EngineHarness {
     }
 
     static Collector submit(Engine engine, int[] prompt, SamplingParams params) {
+        return submit(engine, new EngineRequest("test", prompt, params));
+    }
+
+    static Collector submit(Engine engine, EngineRequest request) {
         Collector c = new Collector();
         try {
-            engine.submit(new EngineRequest("test", prompt, params), c);
+            engine.submit(request, c);
         } catch (RequestRejectedException e) {
             throw new AssertionError(e);
         }

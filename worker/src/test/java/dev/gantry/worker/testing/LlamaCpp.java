@@ -102,6 +102,29 @@ public final class LlamaCpp {
         }
     }
 
+    /**
+     * Runs llamacpp_logprobs.py: llama-cpp-python's own completion log-probabilities for a
+     * request file (see the script); its JSON output.
+     */
+    public static JsonNode logprobs(Path model, Path request) {
+        try {
+            Path out = Files.createTempFile("llamacpp-logprobs", ".json");
+            ProcessBuilder b = new ProcessBuilder(python().toString(), script("llamacpp_logprobs.py").toString(),
+                    model.toString(), request.toString()).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
+            Process p = b.start();
+            if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new IllegalStateException("llamacpp_logprobs.py failed");
+            }
+            return new ObjectMapper().readTree(out.toFile());
+        } catch (IOException e) {
+            throw new IllegalStateException("llamacpp_logprobs.py failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static float[][] readRows(Path file, int rows, int cols) throws IOException {
         ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         float[][] out = new float[rows][cols];

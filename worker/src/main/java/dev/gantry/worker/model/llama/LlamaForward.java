@@ -21,6 +21,8 @@ public final class LlamaForward {
     private final int maxTokens;
     private final int maxLogitRows;
     private final float attnScale;
+    /** Tokens of the last batch run, whose last-layer rows {@link #x} still holds. */
+    private int lastBatchTokens;
 
     // Scratch activations, one row per batch token.
     private final Buffer x;      // [maxTokens][dim]     the residual stream
@@ -63,6 +65,37 @@ public final class LlamaForward {
     /** The most tokens one batch may hold. */
     public int maxTokens() {
         return maxTokens;
+    }
+
+    /** The most rows of logits one call returns. */
+    public int maxLogitRows() {
+        return maxLogitRows;
+    }
+
+    public int vocabSize() {
+        return c.vocabSize();
+    }
+
+    /**
+     * The logits of more rows of the batch the last {@code forward*} call ran (e.g. every prompt
+     * row, for prompt log-probabilities), from the last layer's output it left behind:
+     * {@code [rows.length][vocab]}, at most {@link #maxLogitRows()} rows per call. Must follow
+     * that call, before the next one.
+     */
+    public float[] logitsOfRows(int[] rows) {
+        int m = rows.length;
+        if (m == 0 || m > maxLogitRows) {
+            throw new IllegalArgumentException(m + " rows of logits asked; this forward gives 1.." + maxLogitRows);
+        }
+        for (int r : rows) {
+            if (r < 0 || r >= lastBatchTokens) {
+                throw new IllegalArgumentException("row " + r + " is not in the last batch of " + lastBatchTokens + " tokens");
+            }
+        }
+        outputLogits(rows, m);
+        float[] out = new float[m * c.vocabSize()];
+        backend.download(logits, out.length, out);
+        return out;
     }
 
     /**
@@ -117,6 +150,7 @@ public final class LlamaForward {
         if (m > maxLogitRows) {
             throw new IllegalArgumentException(m + " rows of logits asked; this forward gives at most " + maxLogitRows);
         }
+        lastBatchTokens = n;
         boolean decodeStep = n == batch.attention().numSeqs(); // every sequence brings one token
         backend.forwardPass(decodeStep, () -> layers(batch, kv, n, m));
         return m;
@@ -146,10 +180,14 @@ public final class LlamaForward {
             backend.matmul(L.down(), null, gate, n, xb2);
             backend.add(x, xb2, (long) n * c.dim());
         }
-        if (m == 0) {
-            return;
+        if (m > 0) {
+            outputLogits(batch.logitRows(), m);
         }
-        backend.gatherRows(x, batch.logitRows(), m, c.dim(), last);
+    }
+
+    /** The final norm and output projection of {@code m} rows of {@link #x} into {@link #logits}. */
+    private void outputLogits(int[] rows, int m) {
+        backend.gatherRows(x, rows, m, c.dim(), last);
         backend.rmsNorm(last, w.outputNorm(), m, c.dim(), c.rmsEps(), last);
         backend.matmul(w.output(), null, last, m, logits);
     }

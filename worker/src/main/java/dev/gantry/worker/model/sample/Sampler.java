@@ -111,6 +111,11 @@ public final class Sampler {
         return params;
     }
 
+    /** Temperature 0: the pick is the argmax of the processed logits. */
+    public boolean greedy() {
+        return greedy;
+    }
+
     /**
      * Whether this sampler is the plain argmax of the logits: greedy, with no logit bias, no
      * min_tokens mask and neutral penalties. Then a backend's own argmax gives its token.
@@ -157,6 +162,16 @@ public final class Sampler {
      */
     public int sample(float[] logits, int offset, int vocabSize, TokenHistory history) {
         adjustLogits(logits, offset, vocabSize, history);
+        return pick(logits, offset, vocabSize);
+    }
+
+    /**
+     * The second half of {@link #sample}: picks from logits that {@link #adjustLogits} (and any
+     * mask of the caller's, such as a grammar's) already processed. A random pick overwrites the
+     * logits with weights; the greedy one leaves them as they are.
+     */
+    public int pick(float[] logits, int offset, int vocabSize) {
+        Objects.checkFromIndexSize(offset, vocabSize, logits.length);
         if (greedy) {
             return argmax(logits, offset, vocabSize);
         }

@@ -110,8 +110,9 @@ public record SamplingParams(
         }
         checkPenalty("presence_penalty", presencePenalty);
         checkPenalty("frequency_penalty", frequencyPenalty);
-        if (maxTokens != null && maxTokens < 1) {
-            throw bad("max_tokens", "must be at least 1, got " + maxTokens);
+        // 0 computes the prompt only (completions' echo with logprobs); the API allows it only there.
+        if (maxTokens != null && maxTokens < 0) {
+            throw bad("max_tokens", "must be at least 0, got " + maxTokens);
         }
         if (minTokens < 0) {
             throw bad("min_tokens", "must be at least 0, got " + minTokens);

@@ -89,7 +89,7 @@ class SamplingParamsTest {
         expectInvalid(b().withRepetitionPenalty(2.5), "repetition_penalty", "(0, 2]");
         expectInvalid(b().withPresencePenalty(2.1), "presence_penalty", "[-2, 2]");
         expectInvalid(b().withFrequencyPenalty(-2.1), "frequency_penalty", "[-2, 2]");
-        expectInvalid(b().withMaxTokens(0), "max_tokens", "at least 1");
+        expectInvalid(b().withMaxTokens(-1), "max_tokens", "at least 0");
         expectInvalid(b().withMinTokens(-1), "min_tokens", "at least 0");
         expectInvalid(b().withMaxTokens(4).withMinTokens(5), "min_tokens", "at most max_tokens");
     }

@@ -1,0 +1,111 @@
+package dev.gantry.worker.engine;
+
+import dev.gantry.worker.backend.SamplingRow;
+import dev.gantry.worker.model.sample.Logprobs;
+import dev.gantry.worker.model.sample.Sampler;
+import dev.gantry.worker.model.sample.SamplingParams;
+import dev.gantry.worker.model.sample.StopMatcher;
+import dev.gantry.worker.model.sample.TokenHistory;
+import dev.gantry.worker.model.sample.TokenLogprobs;
+import dev.gantry.worker.model.tokenizer.StreamingDetokenizer;
+import dev.gantry.worker.model.tokenizer.Tokenizer;
+
+/**
+ * One sequence's decoding state, everything between its logits and its text: the sampler with
+ * its random stream, the token history the penalties read, log-probabilities when asked, the
+ * detokenizer and the stop rules. The scheduler never sees it; a preempted sequence keeps it, so
+ * its output goes on exactly where it stopped.
+ */
+final class SequenceDecoder {
+    /** What one token did to the sequence: its final text, and why the sequence ends, if it does. */
+    record Appended(String text, FinishReason finish, String stopString) {}
+
+    private final SamplingParams params;
+    private final Tokenizer tokenizer;
+    private final Sampler sampler;
+    private final TokenHistory history;
+    private final StreamingDetokenizer detokenizer;
+    private final StopMatcher stops;
+    /** Top log-probabilities per sampled token, or -1 for none. */
+    private final int logprobs;
+    private float[] row = new float[0];
+
+    SequenceDecoder(EngineRequest request, Tokenizer tokenizer) {
+        this.params = request.params();
+        this.tokenizer = tokenizer;
+        this.sampler = new Sampler(params, tokenizer.endOfGenerationIds());
+        this.history = new TokenHistory(request.promptTokens());
+        this.detokenizer = new StreamingDetokenizer(tokenizer, !params.skipSpecialTokens());
+        this.stops = new StopMatcher(params.stop());
+        this.logprobs = request.logprobs();
+    }
+
+    /** The backend's argmax gives this sequence's token: greedy, no logits processing, no log-probabilities. */
+    boolean plainGreedy() {
+        return sampler.plainGreedy() && logprobs < 0;
+    }
+
+    /** The backend may sample this sequence's token on its device: the logits need no processing here. */
+    boolean samplesOnDevice() {
+        return sampler.withoutLogitsProcessors() && logprobs < 0;
+    }
+
+    /** The next pick as a device samples it (only when {@link #samplesOnDevice()}). */
+    SamplingRow nextDeviceRow() {
+        return sampler.nextDeviceRow();
+    }
+
+    /**
+     * Picks the next token from the sequence's logits at {@code [offset, offset + vocab)}, which it
+     * overwrites. With log-probabilities asked, they are those of the processed logits (logit bias,
+     * min_tokens, penalties: what the request asked to change) before temperature and truncation.
+     */
+    Sampled sample(float[] logits, int offset, int vocab) {
+        sampler.adjustLogits(logits, offset, vocab, history);
+        if (logprobs < 0) {
+            return new Sampled(sampler.pick(logits, offset, vocab), null);
+        }
+        if (!sampler.greedy()) {
+            // A random pick turns the logits into weights; keep the row the log-probabilities read.
+            if (row.length < vocab) {
+                row = new float[vocab];
+            }
+            System.arraycopy(logits, offset, row, 0, vocab);
+        }
+        int token = sampler.pick(logits, offset, vocab);
+        TokenLogprobs lp = sampler.greedy() ? Logprobs.of(logits, offset, vocab, token, logprobs)
+                : Logprobs.of(row, 0, vocab, token, logprobs);
+        return new Sampled(token, lp);
+    }
+
+    /** A sampled token and, when asked, its log-probabilities. */
+    record Sampled(int token, TokenLogprobs logprobs) {}
+
+    /**
+     * Takes a token the sequence now ends with and applies the stop rules: EOS and stop tokens
+     * (not shown as text), stop strings (text cut before them), then the output limit.
+     *
+     * @param outputLength the sequence's output tokens, this one included
+     * @param maxOutput    the most output tokens it may have
+     */
+    Appended append(int token, int outputLength, int maxOutput) {
+        history.add(token);
+        if (!params.ignoreEos() && tokenizer.isEndOfGeneration(token) || params.stopTokenIds().contains(token)) {
+            return new Appended(flushText(), FinishReason.STOP, null);
+        }
+        StopMatcher.Result r = stops.push(detokenizer.append(token));
+        if (r.stopped()) {
+            return new Appended(r.text(), FinishReason.STOP, r.stop());
+        }
+        if (outputLength >= maxOutput) {
+            return new Appended(r.text() + flushText(), FinishReason.LENGTH, null);
+        }
+        return new Appended(r.text(), null, null);
+    }
+
+    /** Releases text held back for a possible stop string or an incomplete character. */
+    String flushText() {
+        String held = stops.push(detokenizer.flush()).text();
+        return held + stops.flush();
+    }
+}

@@ -92,6 +92,17 @@ final class StackStore {
         return sets.get(state).clone();
     }
 
+    /** The code points some leaf of the state accepts next (tests and debugging). */
+    int[] nextChars(int state) {
+        int[] chars = CharRanges.EMPTY;
+        for (int leaf : sets.get(state)) {
+            if (leaf != 0) {
+                chars = CharRanges.union(chars, grammar.charsets[grammar.arg[nodePc[leaf]]]);
+            }
+        }
+        return chars;
+    }
+
     int stateCount() {
         return sets.size();
     }

@@ -1,5 +1,7 @@
 package dev.gantry.worker.model.grammar;
 
+import java.util.Arrays;
+
 /**
  * The grammar state of one sequence: which tokens may come next, and advancing by the sampled
  * one. Not thread-safe: one matcher per sequence, used by one thread (the engine's step thread).
@@ -32,15 +34,14 @@ public final class GrammarMatcher {
     public void maskLogits(float[] logits, int offset, int vocabSize) {
         long[] mask = currentMask();
         for (int w = 0; w * 64 < vocabSize; w++) {
-            long bits = w < mask.length ? mask[w] : 0L;
-            if (bits == -1L && (w + 1) * 64 <= vocabSize) {
-                continue;
-            }
             int base = offset + w * 64;
             int limit = Math.min(64, vocabSize - w * 64);
-            for (int b = 0; b < limit; b++) {
-                if ((bits >>> b & 1L) == 0) {
-                    logits[base + b] = Float.NEGATIVE_INFINITY;
+            long refused = ~(w < mask.length ? mask[w] : 0L) & (limit == 64 ? -1L : (1L << limit) - 1);
+            if (refused == -1L) {
+                Arrays.fill(logits, base, base + 64, Float.NEGATIVE_INFINITY); // most words outside strings
+            } else {
+                for (; refused != 0; refused &= refused - 1) {
+                    logits[base + Long.numberOfTrailingZeros(refused)] = Float.NEGATIVE_INFINITY;
                 }
             }
         }

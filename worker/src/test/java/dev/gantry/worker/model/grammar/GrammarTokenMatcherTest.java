@@ -91,7 +91,7 @@ class GrammarTokenMatcherTest {
                 new Case(new GrammarSpec.AnyJsonObject(), s -> JsonTexts.parse(s).isObject()));
         int completed = 0;
         for (Case c : cases) {
-            for (int walk = 0; walk < 4; walk++) {
+            for (int walk = 0; walk < 3; walk++) {
                 GrammarMatcher m = compiler.compile(c.spec()).newMatcher();
                 ByteArrayOutputStream text = new ByteArrayOutputStream();
                 boolean ended = false;
@@ -115,7 +115,7 @@ class GrammarTokenMatcherTest {
                 }
             }
         }
-        assertThat(completed).isGreaterThanOrEqualTo(6);
+        assertThat(completed).isGreaterThanOrEqualTo(5);
     }
 
     static int[] setBits(long[] mask) {

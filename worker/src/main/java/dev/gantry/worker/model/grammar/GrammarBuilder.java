@@ -1,5 +1,6 @@
 package dev.gantry.worker.model.grammar;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -161,6 +162,13 @@ final class GrammarBuilder {
         return g;
     }
 
+    /**
+     * Refuses a rule that can reach itself at its leftmost position (through rules that may match
+     * nothing) with something still to follow: each trip round such a cycle would push a stack
+     * frame without consuming a character. Cycles made only of tail references, such as
+     * {@code (x?)*}, push nothing and are allowed; the recognizer's expansion skips them when they
+     * come round again.
+     */
     private static void refuseLeftRecursion(Grammar g) {
         int n = g.ruleCount();
         boolean[] nullable = new boolean[n];
@@ -173,14 +181,61 @@ final class GrammarBuilder {
                 }
             }
         }
-        int[] color = new int[n]; // 0 unvisited, 1 on the DFS path, 2 done
-        int[] parent = new int[n];
-        Arrays.fill(parent, -1);
+        List<List<Integer>> leftmost = new ArrayList<>();
         for (int r = 0; r < n; r++) {
-            if (color[r] == 0) {
-                visit(g, r, nullable, color, parent);
+            List<Integer> refs = new ArrayList<>();
+            for (int start : g.ruleAlts[r]) {
+                for (int pc = start; g.kind[pc] == Grammar.REF; pc++) {
+                    refs.add(pc);
+                    if (!nullable[g.arg[pc]]) {
+                        break;
+                    }
+                }
+            }
+            leftmost.add(refs);
+        }
+        for (int r = 0; r < n; r++) {
+            for (int pc : leftmost.get(r)) {
+                if (g.kind[pc + 1] != Grammar.END) { // a growing edge r -> s: is r reachable back from s?
+                    int[] path = path(g, leftmost, g.arg[pc], r);
+                    if (path != null) {
+                        StringBuilder cycle = new StringBuilder(g.ruleNames[r]);
+                        for (int x : path) {
+                            cycle.append(" -> ").append(g.ruleNames[x]);
+                        }
+                        throw new GrammarException("left recursion: rule \"" + g.ruleNames[r] + "\" can reach itself "
+                                + "without consuming a character (" + cycle + "); rewrite it with repetition or right "
+                                + "recursion");
+                    }
+                }
             }
         }
+    }
+
+    /** The rules from {@code from} to {@code to} along leftmost references (breadth first), or null. */
+    private static int[] path(Grammar g, List<List<Integer>> leftmost, int from, int to) {
+        int[] parent = new int[g.ruleCount()];
+        Arrays.fill(parent, -2);
+        parent[from] = -1;
+        ArrayDeque<Integer> queue = new ArrayDeque<>(List.of(from));
+        while (!queue.isEmpty()) {
+            int r = queue.poll();
+            if (r == to) {
+                List<Integer> rules = new ArrayList<>();
+                for (int x = r; x >= 0; x = parent[x]) {
+                    rules.add(0, x);
+                }
+                return rules.stream().mapToInt(Integer::intValue).toArray();
+            }
+            for (int pc : leftmost.get(r)) {
+                int s = g.arg[pc];
+                if (parent[s] == -2) {
+                    parent[s] = r;
+                    queue.add(s);
+                }
+            }
+        }
+        return null;
     }
 
     private static boolean anyAltNullable(Grammar g, int r, boolean[] nullable) {
@@ -194,31 +249,5 @@ final class GrammarBuilder {
             }
         }
         return false;
-    }
-
-    private static void visit(Grammar g, int r, boolean[] nullable, int[] color, int[] parent) {
-        color[r] = 1;
-        for (int start : g.ruleAlts[r]) {
-            for (int pc = start; g.kind[pc] == Grammar.REF; pc++) {
-                int s = g.arg[pc];
-                if (color[s] == 1) {
-                    StringBuilder path = new StringBuilder(g.ruleNames[s]);
-                    for (int x = r; x != s && x >= 0; x = parent[x]) {
-                        path.insert(0, g.ruleNames[x] + " -> ");
-                    }
-                    throw new GrammarException("left recursion: rule \"" + g.ruleNames[s] + "\" can reach itself "
-                            + "without consuming a character (" + g.ruleNames[s] + " -> " + path + "); rewrite it "
-                            + "with repetition or right recursion");
-                }
-                if (color[s] == 0) {
-                    parent[s] = r;
-                    visit(g, s, nullable, color, parent);
-                }
-                if (!nullable[s]) {
-                    break;
-                }
-            }
-        }
-        color[r] = 2;
     }
 }

@@ -37,6 +37,9 @@ final class StackStore {
     private int[] nodePc = new int[256];
     private int[] nodeParent = new int[256];
     private int[][] nodeSucc = new int[256][];
+    /** Per node: the expansion that last expanded it, so a tail-reference cycle is followed once. */
+    private int[] nodeExpansion = new int[256];
+    private int expansion;
     private int nodeCount = 1;
     private final Map<Long, Integer> nodeIds = new HashMap<>();
 
@@ -52,8 +55,13 @@ final class StackStore {
     StackStore(Grammar grammar) {
         this.grammar = grammar;
         scratchSize = 0;
+        expansion++;
         for (int start : grammar.ruleAlts[grammar.root]) {
             expand(node(start, 0));
+        }
+        if (scratchSize == 0) {
+            throw new GrammarException("the grammar cannot match any text: rule \"" + grammar.ruleNames[grammar.root]
+                    + "\" only leads back to rules being expanded");
         }
         initial = internScratch();
     }
@@ -207,6 +215,7 @@ final class StackStore {
         if (succ == null) {
             int[] saved = Arrays.copyOf(scratch, scratchSize);
             scratchSize = 0;
+            expansion++;
             expand(node(nodePc[leaf] + 1, nodeParent[leaf]));
             succ = sortedDistinct(scratch, scratchSize);
             nodeSucc[leaf] = succ;
@@ -227,6 +236,10 @@ final class StackStore {
             push(node);
             return;
         }
+        if (nodeExpansion[node] == expansion) {
+            return; // already expanded with the same continuation in this expansion: no new leaves
+        }
+        nodeExpansion[node] = expansion;
         int ret = node(pc + 1, nodeParent[node]);
         for (int start : grammar.ruleAlts[grammar.arg[pc]]) {
             expand(node(start, ret));
@@ -248,6 +261,7 @@ final class StackStore {
             nodePc = Arrays.copyOf(nodePc, size);
             nodeParent = Arrays.copyOf(nodeParent, size);
             nodeSucc = Arrays.copyOf(nodeSucc, size);
+            nodeExpansion = Arrays.copyOf(nodeExpansion, size);
         }
         nodePc[nodeCount] = pc;
         nodeParent[nodeCount] = parent;

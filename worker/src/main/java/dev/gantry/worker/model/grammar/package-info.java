@@ -24,8 +24,8 @@
  * {@code GrammarBuilder} lowers to llama.cpp-style flat rules: alternatives of sequences of
  * character sets and rule references, with repetition compiled into right-recursive helper rules.
  * Left recursion is refused at compile time (the recognizer expands rules leftmost and would not
- * terminate); so is {@code (x?)*}-style repetition of something that can be empty, which is left
- * recursion in disguise.
+ * terminate). Cycles of tail references only, as in {@code (x?)*}, grow no stack and are allowed:
+ * an expansion skips a stack it has already expanded.
  * <p>
  * The recognizer ({@code StackStore}) is a pushdown automaton over Unicode code points whose
  * state is a set of stacks of grammar positions, as in llama.cpp. Stacks are hash-consed linked

@@ -51,6 +51,11 @@ class GrammarGbnfTest {
         assertThat(matches("root ::= [ab]? \"c\"", "c")).isTrue();
         assertThat(matches("root ::= [ab]? \"c\"", "bc")).isTrue();
         assertThat(matches("root ::= [ab]? \"c\"", "abc")).isFalse();
+        // repeating something that may be empty: a cycle of tail references, not left recursion
+        assertThat(matches("root ::= (\"a\"?)* \"b\"", "b")).isTrue();
+        assertThat(matches("root ::= (\"a\"?)* \"b\"", "aaab")).isTrue();
+        assertThat(matches("root ::= (\"a\"? \"c\"?)+ \"b\"", "acaab")).isTrue();
+        assertThat(matches("root ::= (\"a\"? \"c\"?)+ \"b\"", "acaa")).isFalse();
     }
 
     @Test
@@ -108,7 +113,7 @@ class GrammarGbnfTest {
         assertThatThrownBy(() -> GbnfParser.parse("root ::= expr\nexpr ::= expr \"+\" \"1\" | \"1\""))
                 .isInstanceOf(GrammarException.class).hasMessageContaining("left recursion")
                 .hasMessageContaining("expr");
-        assertThatThrownBy(() -> GbnfParser.parse("root ::= a\na ::= \"b\"? root"))
+        assertThatThrownBy(() -> GbnfParser.parse("root ::= a\na ::= \"b\"? root \"c\""))
                 .hasMessageContaining("left recursion");
         assertThatThrownBy(() -> GbnfParser.parse("root ::= missing"))
                 .hasMessageContaining("undefined rule \"missing\"");

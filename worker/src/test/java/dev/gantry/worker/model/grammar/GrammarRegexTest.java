@@ -13,7 +13,7 @@ class GrammarRegexTest {
     private static final List<String> PATTERNS = List.of(
             "abc", "a|b|cd", "a*b+c?", "(ab)*c", "(?:a|bc){2,3}d?", "[a-c]{1,4}", "[^abc]x", "\\d{3}-\\d{2}",
             "\\w+\\s\\w*", "a.c", "^(a|b)+$", "x{2,}", "(a(b(c)?)?)+", "[\\d.]+", "\\.\\*\\\\", "(?<g>ab|ba)c",
-            "[-a]b[a-]", "a+?b*?", "\\S\\D\\W", "[ab\\s]*z", "(|a)b", "é+[à-è]", "\\x41\\u0042C");
+            "[-a]b[a-]", "a+?b*?", "\\S\\D\\W", "[ab\\s]*z", "(|a)b", "é+[à-è]", "\\x41\\u0042C", "(a*)*b", "(|a)+c?", "(?:a?b?)*");
     private static final String ALPHABET = "abcdxz0129.-*\\ \t\nAB_éàè";
 
     @Test

@@ -1,0 +1,124 @@
+package dev.gantry.worker.model.grammar;
+
+import dev.gantry.worker.model.tokenizer.Tokenizer;
+import java.util.Arrays;
+import java.util.Comparator;
+
+/**
+ * The byte strings of a vocabulary as a trie laid out in depth-first preorder, built once per
+ * tokenizer and shared by all its compiled grammars. Preorder makes a node's subtree the index
+ * range {@code [i, end[i])}, so the mask walk is a loop that jumps past a whole subtree the moment
+ * its prefix is refused. Control tokens, tokens without bytes and end-of-generation tokens are left
+ * out: the matcher decides those separately.
+ */
+final class TokenTrie {
+    final Tokenizer tokenizer;
+    final int vocabSize;
+    /** Per node: the byte leading to it (0-255), its depth (root 0) and the end of its subtree. */
+    final int[] label;
+    final int[] depth;
+    final int[] end;
+    /** Per node: where its tokens start in {@link #tokens}, and how many end here. */
+    final int[] firstToken;
+    final int[] tokenCount;
+    final int[] tokens;
+    final int maxDepth;
+    /** End-of-generation token ids (allowed exactly when the text is a complete match). */
+    final int[] endOfGeneration;
+
+    TokenTrie(Tokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+        this.vocabSize = tokenizer.vocabSize();
+        this.endOfGeneration = tokenizer.endOfGenerationIds();
+        byte[][] bytes = new byte[vocabSize][];
+        Integer[] order = new Integer[vocabSize];
+        int count = 0;
+        long totalBytes = 0;
+        for (int id = 0; id < vocabSize; id++) {
+            if (tokenizer.isEndOfGeneration(id) || tokenizer.isControl(id)) {
+                continue;
+            }
+            byte[] b = tokenizer.tokenBytes(id);
+            if (b.length > 0) {
+                bytes[id] = b;
+                order[count++] = id;
+                totalBytes += b.length;
+            }
+        }
+        Integer[] sorted = Arrays.copyOf(order, count);
+        Arrays.sort(sorted, Comparator.comparing((Integer id) -> bytes[id], Arrays::compareUnsigned));
+        int capacity = (int) Math.min(Integer.MAX_VALUE - 8, totalBytes + 1);
+        int[] lab = new int[capacity];
+        int[] dep = new int[capacity];
+        int[] ends = new int[capacity];
+        int[] first = new int[capacity];
+        int[] cnt = new int[capacity];
+        this.tokens = new int[count];
+        int[] path = new int[256 + 1]; // node at each depth of the current branch
+        int pathLen = 1; // the root
+        int nodes = 1;
+        int deepest = 0;
+        byte[] previous = new byte[0];
+        for (int t = 0; t < count; t++) {
+            byte[] b = bytes[sorted[t]];
+            int common = Math.min(Arrays.mismatch(previous, b) < 0 ? b.length : Arrays.mismatch(previous, b), b.length);
+            while (pathLen - 1 > common) { // close nodes below the shared prefix
+                ends[path[--pathLen]] = nodes;
+            }
+            for (int d = common; d < b.length; d++) {
+                if (pathLen == path.length) {
+                    path = Arrays.copyOf(path, path.length * 2);
+                }
+                lab[nodes] = b[d] & 0xFF;
+                dep[nodes] = d + 1;
+                path[pathLen++] = nodes++;
+            }
+            int node = path[b.length];
+            if (cnt[node] == 0) {
+                first[node] = t;
+            }
+            cnt[node]++;
+            tokens[t] = sorted[t];
+            deepest = Math.max(deepest, b.length);
+            previous = b;
+        }
+        while (pathLen > 0) {
+            ends[path[--pathLen]] = nodes;
+        }
+        this.label = Arrays.copyOf(lab, nodes);
+        this.depth = Arrays.copyOf(dep, nodes);
+        this.end = Arrays.copyOf(ends, nodes);
+        this.firstToken = Arrays.copyOf(first, nodes);
+        this.tokenCount = Arrays.copyOf(cnt, nodes);
+        this.maxDepth = deepest;
+    }
+
+    int nodeCount() {
+        return label.length;
+    }
+
+    /**
+     * Sets in {@code mask} the bit of every trie token the recognizer accepts from {@code start}:
+     * depth-first over the trie, one recognizer step per node, skipping refused subtrees.
+     */
+    void allowed(StackStore store, long start, long[] mask) {
+        long[] at = new long[maxDepth + 1];
+        at[0] = start;
+        int n = label.length;
+        int i = 1;
+        while (i < n) {
+            int d = depth[i];
+            long p = store.step(at[d - 1], label[i]);
+            if (p == StackStore.REJECT) {
+                i = end[i];
+                continue;
+            }
+            at[d] = p;
+            for (int k = firstToken[i], last = k + tokenCount[i]; k < last; k++) {
+                int id = tokens[k];
+                mask[id >>> 6] |= 1L << id;
+            }
+            i++;
+        }
+    }
+}

@@ -15,6 +15,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import dev.gantry.worker.model.grammar.CompiledGrammar;
+import dev.gantry.worker.model.grammar.GrammarCompiler;
+import dev.gantry.worker.model.grammar.GrammarException;
 import dev.gantry.worker.model.sample.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,17 +99,48 @@ public class GenerationHandler {
     private void prepare(RoutingContext ctx, Context context, GenerationRequest request, JsonNode json, long arrival) {
         Model model = lifecycle.model();
         ServingPlan plan = lifecycle.plan();
-        context.owner().executeBlocking(() -> promptTokens(request, model, plan), false).onComplete(ar -> {
+        context.owner().executeBlocking(() -> new Prepared(promptTokens(request, model, plan), grammar(request, model)),
+                false).onComplete(ar -> {
             try {
                 if (ar.failed()) {
                     errors.send(ctx, ar.cause());
                 } else {
-                    submit(ctx, context, request, json, ar.result(), arrival);
+                    submit(ctx, context, request, json, ar.result().tokens(), ar.result().grammar(), arrival);
                 }
             } catch (RuntimeException e) {
                 errors.send(ctx, e);
             }
         });
+    }
+
+    /** A request made ready for the engine, off the event loop. */
+    private record Prepared(int[] tokens, CompiledGrammar grammar) {}
+
+    private volatile GrammarCompiler grammars;
+
+    /**
+     * The request's grammar compiled against the model's vocabulary (cached by spec), or null for
+     * free output; a grammar that cannot be compiled is a 400 naming its field.
+     */
+    private CompiledGrammar grammar(GenerationRequest request, Model model) {
+        StructuredOutputs.Constraint c = request.constraint();
+        if (c == null) {
+            return null;
+        }
+        GrammarCompiler compiler = grammars;
+        if (compiler == null || compiler.tokenizer() != model.tokenizer()) {
+            synchronized (this) {
+                compiler = grammars;
+                if (compiler == null || compiler.tokenizer() != model.tokenizer()) {
+                    compiler = grammars = new GrammarCompiler(model.tokenizer());
+                }
+            }
+        }
+        try {
+            return compiler.compile(c.spec());
+        } catch (GrammarException e) {
+            throw ApiException.badRequest(c.field(), c.field() + ": " + e.getMessage() + (e.getMessage().endsWith(".") ? "" : "."));
+        }
     }
 
     /** Tokenizes and checks the request against the vocabulary and the context length. */
@@ -142,7 +176,7 @@ public class GenerationHandler {
     }
 
     private void submit(RoutingContext ctx, Context context, GenerationRequest request, JsonNode json, int[] tokens,
-            long arrival) {
+            CompiledGrammar grammar, long arrival) {
         if (ctx.response().closed()) {
             return; // the client left while the prompt was being tokenized
         }
@@ -158,7 +192,8 @@ public class GenerationHandler {
                 tokens, echo, new LogprobsFormat(lifecycle.model().tokenizer()),
                 body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
         try {
-            RequestHandle handle = lifecycle.submitIfReady(engineRequests(request, id, tokens, arrival), exchange.listeners());
+            RequestHandle handle = lifecycle.submitIfReady(engineRequests(request, id, tokens, grammar, arrival),
+                    exchange.listeners());
             if (handle == null) {
                 throw ApiException.unavailable("shutting_down", "The server is shutting down.");
             }
@@ -183,7 +218,8 @@ public class GenerationHandler {
      * every time, as vLLM does). best_of needs every sequence's log-probability to rank them; the
      * prompt's log-probabilities (echo) are computed once, by the first.
      */
-    static List<EngineRequest> engineRequests(GenerationRequest request, String id, int[] tokens, long arrival) {
+    static List<EngineRequest> engineRequests(GenerationRequest request, String id, int[] tokens, CompiledGrammar grammar,
+            long arrival) {
         int logprobs = request.bestOf() > request.n() ? Math.max(request.logprobs(), 0) : request.logprobs();
         int promptLogprobs = request.echo() && request.logprobs() >= 0 ? request.logprobs() : -1;
         List<EngineRequest> out = new ArrayList<>(request.bestOf());
@@ -193,7 +229,7 @@ public class GenerationHandler {
                 p = p.withSeed(p.seed() + i);
             }
             out.add(new EngineRequest(request.bestOf() == 1 ? id : id + "-" + i, tokens, p, arrival, logprobs,
-                    i == 0 ? promptLogprobs : -1));
+                    i == 0 ? promptLogprobs : -1, grammar));
         }
         return out;
     }

@@ -18,9 +18,10 @@ import java.util.List;
  * @param logprobs     top log-probabilities per token (completions' {@code logprobs}, chat's
  *                     {@code top_logprobs} when {@code logprobs} is true), -1 for none; with echo on
  *                     completions the prompt's tokens get them too
+ * @param constraint   what the output must match (response_format, guided_*), or null
  */
 public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
-        boolean includeUsage, boolean echo, int n, int bestOf, int logprobs) {
+        boolean includeUsage, boolean echo, int n, int bestOf, int logprobs, StructuredOutputs.Constraint constraint) {
 
     /** The most choices ({@code n}, {@code best_of}) one request may ask for. */
     public static final int MAX_CHOICES = 64;
@@ -28,7 +29,7 @@ public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, 
     /** A request for one choice without log-probabilities. */
     public GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
             boolean includeUsage, boolean echo) {
-        this(endpoint, model, prompt, params, stream, includeUsage, echo, 1, 1, -1);
+        this(endpoint, model, prompt, params, stream, includeUsage, echo, 1, 1, -1, null);
     }
 
     /** The two generating endpoints: their paths, id prefixes and {@code object} values. */

@@ -23,7 +23,9 @@ final class RequestFields {
             "seed", "min_tokens", "ignore_eos", "stop", "stop_token_ids", "logit_bias", "skip_special_tokens",
             // Identify the end user or group requests for a provider's own monitoring and cache
             // routing; they ask nothing of the output (the prefix cache needs no key to hit).
-            "user", "safety_identifier", "prompt_cache_key", "n", "logprobs");
+            "user", "safety_identifier", "prompt_cache_key", "n", "logprobs",
+            // Structured outputs (StructuredOutputs): OpenAI's and vLLM's ways to ask for them.
+            "response_format", "guided_json", "guided_regex", "guided_choice", "guided_grammar");
     private static final Set<String> HONOURED_CHAT = Set.of("messages", "max_completion_tokens", "top_logprobs");
     private static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo", "best_of");
 
@@ -48,10 +50,9 @@ final class RequestFields {
      * Fields of OpenAI's or vLLM's API that this server does not implement (yet); those of one
      * endpoint's no-op list are refused here on the other (vLLM's chat takes echo and best_of).
      */
-    private static final Set<String> UNSUPPORTED = Set.of("response_format", "tools", "tool_choice", "functions",
+    private static final Set<String> UNSUPPORTED = Set.of("tools", "tool_choice", "functions",
             "function_call", "audio", "prediction", "reasoning_effort", "verbosity", "web_search_options",
-            "moderation", "prompt_cache_retention", "prompt_cache_options", "guided_json", "guided_regex",
-            "guided_choice", "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern",
+            "moderation", "prompt_cache_retention", "prompt_cache_options", "guided_decoding_backend", "guided_whitespace_pattern",
             "structured_outputs", "use_beam_search", "length_penalty", "include_stop_str_in_output",
             "prompt_logprobs", "allowed_token_ids", "bad_words", "logits_processors", "truncate_prompt_tokens",
             "chat_template", "chat_template_kwargs", "add_generation_prompt", "continue_final_message",

@@ -56,7 +56,7 @@ public final class RequestParser {
         }
         int logprobs = logprobs(endpoint, body);
         return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body, echo), stream, includeUsage,
-                echo, n, bestOf, logprobs);
+                echo, n, bestOf, logprobs, StructuredOutputs.parse(body));
     }
 
     private static int choices(JsonNode body, String name, int absent) {

@@ -1,5 +1,6 @@
 package dev.gantry.worker.engine;
 
+import dev.gantry.worker.model.grammar.CompiledGrammar;
 import dev.gantry.worker.model.sample.Logprobs;
 import dev.gantry.worker.model.sample.SamplingParams;
 
@@ -15,9 +16,11 @@ import dev.gantry.worker.model.sample.SamplingParams;
  *                       (0..{@link Logprobs#MAX_TOP}); -1 for none
  * @param promptLogprobs the same for every prompt token after the first; -1 for none. Such a
  *                       request computes its whole prompt (no prefix-cache hits) to see every row's logits
+ * @param grammar        what the output must match (structured outputs), or null: each sequence
+ *                       masks its logits with its own matcher of it, inside the batched step
  */
 public record EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos, int logprobs,
-        int promptLogprobs) {
+        int promptLogprobs, CompiledGrammar grammar) {
 
     public EngineRequest {
         if (logprobs < -1 || logprobs > Logprobs.MAX_TOP || promptLogprobs < -1 || promptLogprobs > Logprobs.MAX_TOP) {
@@ -27,7 +30,7 @@ public record EngineRequest(String id, int[] promptTokens, SamplingParams params
     }
 
     public EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos) {
-        this(id, promptTokens, params, arrivalNanos, -1, -1);
+        this(id, promptTokens, params, arrivalNanos, -1, -1, null);
     }
 
     public EngineRequest(String id, int[] promptTokens, SamplingParams params) {
@@ -36,11 +39,16 @@ public record EngineRequest(String id, int[] promptTokens, SamplingParams params
 
     /** This request with log-probabilities of sampled tokens ({@code logprobs}) and prompt tokens ({@code prompt}); -1 for none. */
     public EngineRequest withLogprobs(int logprobs, int prompt) {
-        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, prompt);
+        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, prompt, grammar);
     }
 
     /** This request under other sampling parameters (one choice of several: its own seed). */
     public EngineRequest withParams(SamplingParams other) {
-        return new EngineRequest(id, promptTokens, other, arrivalNanos, logprobs, promptLogprobs);
+        return new EngineRequest(id, promptTokens, other, arrivalNanos, logprobs, promptLogprobs, grammar);
+    }
+
+    /** This request with its output constrained to {@code g} (null: free). */
+    public EngineRequest withGrammar(CompiledGrammar g) {
+        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, promptLogprobs, g);
     }
 }

@@ -1,6 +1,7 @@
 package dev.gantry.worker.engine;
 
 import dev.gantry.worker.backend.SamplingRow;
+import dev.gantry.worker.model.grammar.GrammarMatcher;
 import dev.gantry.worker.model.sample.Logprobs;
 import dev.gantry.worker.model.sample.Sampler;
 import dev.gantry.worker.model.sample.SamplingParams;
@@ -12,8 +13,8 @@ import dev.gantry.worker.model.tokenizer.Tokenizer;
 
 /**
  * One sequence's decoding state, everything between its logits and its text: the sampler with
- * its random stream, the token history the penalties read, log-probabilities when asked, the
- * detokenizer and the stop rules. The scheduler never sees it; a preempted sequence keeps it, so
+ * its random stream, the token history the penalties read, the grammar matcher of a constrained
+ * request (structured outputs), log-probabilities when asked, the detokenizer and the stop rules. The scheduler never sees it; a preempted sequence keeps it, so
  * its output goes on exactly where it stopped.
  */
 final class SequenceDecoder {
@@ -28,6 +29,8 @@ final class SequenceDecoder {
     private final StopMatcher stops;
     /** Top log-probabilities per sampled token, or -1 for none. */
     private final int logprobs;
+    /** The output's grammar state, or null for free text. */
+    private final GrammarMatcher grammar;
     private float[] row = new float[0];
 
     SequenceDecoder(EngineRequest request, Tokenizer tokenizer) {
@@ -38,16 +41,17 @@ final class SequenceDecoder {
         this.detokenizer = new StreamingDetokenizer(tokenizer, !params.skipSpecialTokens());
         this.stops = new StopMatcher(params.stop());
         this.logprobs = request.logprobs();
+        this.grammar = request.grammar() == null ? null : request.grammar().newMatcher();
     }
 
     /** The backend's argmax gives this sequence's token: greedy, no logits processing, no log-probabilities. */
     boolean plainGreedy() {
-        return sampler.plainGreedy() && logprobs < 0;
+        return sampler.plainGreedy() && logprobs < 0 && grammar == null;
     }
 
     /** The backend may sample this sequence's token on its device: the logits need no processing here. */
     boolean samplesOnDevice() {
-        return sampler.withoutLogitsProcessors() && logprobs < 0;
+        return sampler.withoutLogitsProcessors() && logprobs < 0 && grammar == null;
     }
 
     /** The next pick as a device samples it (only when {@link #samplesOnDevice()}). */
@@ -58,10 +62,14 @@ final class SequenceDecoder {
     /**
      * Picks the next token from the sequence's logits at {@code [offset, offset + vocab)}, which it
      * overwrites. With log-probabilities asked, they are those of the processed logits (logit bias,
-     * min_tokens, penalties: what the request asked to change) before temperature and truncation.
+     * min_tokens, penalties, the grammar's mask: what the request asked to change) before
+     * temperature and truncation.
      */
     Sampled sample(float[] logits, int offset, int vocab) {
         sampler.adjustLogits(logits, offset, vocab, history);
+        if (grammar != null) {
+            grammar.maskLogits(logits, offset, vocab);
+        }
         if (logprobs < 0) {
             return new Sampled(sampler.pick(logits, offset, vocab), null);
         }
@@ -90,6 +98,10 @@ final class SequenceDecoder {
      */
     Appended append(int token, int outputLength, int maxOutput) {
         history.add(token);
+        if (grammar != null && !grammar.accept(token)) {
+            // The mask allowed only what the grammar accepts: a refusal here is a bug, not bad input.
+            throw new IllegalStateException("token " + token + " was sampled against the request's grammar");
+        }
         if (!params.ignoreEos() && tokenizer.isEndOfGeneration(token) || params.stopTokenIds().contains(token)) {
             return new Appended(flushText(), FinishReason.STOP, null);
         }
@@ -99,6 +111,10 @@ final class SequenceDecoder {
         }
         if (outputLength >= maxOutput) {
             return new Appended(r.text() + flushText(), FinishReason.LENGTH, null);
+        }
+        if (grammar != null && grammar.isTerminated()) {
+            // The output is complete and nothing may follow: end as the model's EOS would.
+            return new Appended(r.text() + flushText(), FinishReason.STOP, null);
         }
         return new Appended(r.text(), null, null);
     }

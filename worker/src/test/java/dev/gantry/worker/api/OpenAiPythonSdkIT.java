@@ -28,7 +28,7 @@ class OpenAiPythonSdkIT {
             "stream", "stream_options", "temperature", "top_p", "seed", "stop", "frequency_penalty",
             "presence_penalty", "logit_bias", "user", "safety_identifier", "prompt_cache_key",
             "parallel_tool_calls", // false: at most one tool call, trivially so without tools
-            "logprobs", "n"); // top_logprobs alone is refused by name: it needs logprobs: true, as OpenAI says
+            "logprobs", "n", "response_format"); // top_logprobs alone is refused by name: it needs logprobs: true, as OpenAI says
     static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo", "model", "max_tokens", "stream",
             "stream_options", "temperature", "top_p", "seed", "stop", "frequency_penalty", "presence_penalty",
             "logit_bias", "user", "logprobs", "n", "best_of");

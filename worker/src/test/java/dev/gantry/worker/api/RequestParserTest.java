@@ -76,10 +76,17 @@ class RequestParserTest {
     void noFieldIsIgnored() {
         String hi = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
         // Asked for and not implemented: refused, naming the field.
-        assertBad(Endpoint.CHAT, "{" + hi + ", \"response_format\": {\"type\": \"json_object\"}}", "response_format",
-                "response_format is not supported by this server yet");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"response_format\": {\"type\": \"xml\"}}", "response_format",
+                "response_format.type must be text, json_object or json_schema");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"response_format\": {\"type\": \"json_schema\"}}", "response_format",
+                "response_format.json_schema must be an object");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"guided_json\": {}, \"guided_regex\": \"a\"}", "guided_regex",
+                "Only one kind of structured output");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"guided_choice\": []}", "guided_choice", "non-empty array of strings");
+        assertThat(chat("{" + hi + ", \"response_format\": {\"type\": \"json_object\"}}").constraint().spec())
+                .isEqualTo(new dev.gantry.worker.model.grammar.GrammarSpec.AnyJsonObject());
+        assertThat(chat("{" + hi + ", \"response_format\": {\"type\": \"text\"}}").constraint()).isNull();
         assertBad(Endpoint.CHAT, "{" + hi + ", \"tools\": [], \"tool_choice\": \"auto\"}", "tools", "tools is not supported");
-        assertBad(Endpoint.CHAT, "{" + hi + ", \"guided_json\": {}}", "guided_json", "guided_json is not supported");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"max_completion_tokens\": 5}", "max_completion_tokens",
                 "not supported by this server on /v1/completions");
         assertBad(Endpoint.CHAT, "{" + hi + ", \"top_logprobs\": 3}", "top_logprobs", "top_logprobs requires logprobs to be true");

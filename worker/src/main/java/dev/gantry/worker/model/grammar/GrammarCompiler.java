@@ -17,6 +17,7 @@ public final class GrammarCompiler {
     /** Memory for one grammar's mask cache; the entry count follows from the vocabulary size. */
     public static final long DEFAULT_MASK_CACHE_BYTES = 16L << 20;
 
+    private final Tokenizer tokenizer;
     private final TokenTrie trie;
     private final int maskCacheEntries;
     private final Map<GrammarSpec, CompiledGrammar> cache;
@@ -31,7 +32,8 @@ public final class GrammarCompiler {
      * @param maskCacheEntries token masks each grammar keeps (LRU); 0 disables the mask cache
      */
     public GrammarCompiler(Tokenizer tokenizer, int maxGrammars, int maskCacheEntries) {
-        this.trie = new TokenTrie(Objects.requireNonNull(tokenizer, "tokenizer"));
+        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
+        this.trie = new TokenTrie(tokenizer);
         this.maskCacheEntries = maskCacheEntries;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
@@ -39,6 +41,11 @@ public final class GrammarCompiler {
                 return size() > maxGrammars;
             }
         };
+    }
+
+    /** The tokenizer whose vocabulary the grammars are compiled against. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
     }
 
     /** The compiled grammar for {@code spec}, from the cache or compiled now. */

@@ -1,5 +1,6 @@
 package dev.gantry.worker.api;
 
+import dev.gantry.worker.api.tools.ToolSettings;
 import dev.gantry.worker.model.sample.SamplingParams;
 import dev.gantry.worker.model.tokenizer.ChatMessage;
 import java.util.List;
@@ -12,9 +13,11 @@ import java.util.List;
  * @param params       sampling and stop settings; range checks against the vocabulary come later
  * @param includeUsage {@code stream_options.include_usage}: end the stream with a usage chunk
  * @param echo         completions' {@code echo}: the response's text starts with the prompt's
+ * @param tools        chat's {@code tools}, {@code tool_choice} and {@code parallel_tool_calls}; null
+ *                     when the request gives no tools
  */
 public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
-        boolean includeUsage, boolean echo) {
+        boolean includeUsage, boolean echo, ToolSettings tools) {
 
     /** The two generating endpoints: their paths, id prefixes and {@code object} values. */
     public enum Endpoint {

@@ -30,8 +30,8 @@ import jinjava.javax.el.ELResolver;
  * {@code trim_blocks} and {@code lstrip_blocks}, {@code raise_exception}, {@code strftime_now},
  * a {@code tojson} that writes what Python's {@code json.dumps} writes, and the Python string
  * methods templates call ({@code .strip()}, {@code .startswith()}, {@code .split()}...), the
- * {@code items} filter, strings that are {@code iterable} and {@code sequence}, and {@code not x is
- * test} read as {@code not (x is test)} ({@link #preprocess}).
+ * {@code items} filter, strings that are {@code iterable} and {@code sequence}, {@code not x is
+ * test} read as {@code not (x is test)} and {@code lstrip_blocks} as Jinja2's ({@link #preprocess}).
  */
 final class JinjaSupport {
     private JinjaSupport() {}
@@ -49,7 +49,8 @@ final class JinjaSupport {
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                // lstrip_blocks is done by preprocess: Jinjava's strips spaces before a tag mid-line too
+                .withLstripBlocks(false)
                 .withElResolver(resolver)
                 .withMaxOutputSize(64L << 20)
                 // Jinja2's semantics where Jinjava keeps its own by default: {{- -}} trimming,
@@ -80,13 +81,16 @@ final class JinjaSupport {
     }
 
     /**
-     * In Jinja2 {@code not} binds looser than comparisons and tests: {@code not x is defined} is
+     * Rewrites a template where Jinjava would read it otherwise than Jinja2 does. {@code
+     * lstrip_blocks} strips only the spaces that start a line (Jinjava's strips those before any
+     * tag). In Jinja2 {@code not} binds looser than comparisons and tests: {@code not x is defined} is
      * {@code not (x is defined)}, {@code not m.tool_calls|length == 1} is {@code not (... == 1)};
      * Jinjava binds {@code not} to the operand alone. Rewrites the expressions of a template
      * ({@code {% ... %}} and {@code {{ ... }}}) with parentheses so that Jinjava reads them as Jinja2
      * does, where both sides are names, attributes, subscripts (with filters) or literals.
      */
     static String preprocess(String template) {
+        template = LSTRIP.matcher(template).replaceAll("");
         Matcher block = EXPRESSION.matcher(template);
         StringBuilder out = new StringBuilder(template.length());
         while (block.find()) {
@@ -99,6 +103,8 @@ final class JinjaSupport {
         return out.toString();
     }
 
+    /** Jinja2's lstrip_blocks: spaces and tabs from the start of a line to a block tag or comment. */
+    private static final Pattern LSTRIP = Pattern.compile("(?m)^[ \\t]+(?=\\{%(?![+-])|\\{#(?![+-]))");
     private static final Pattern EXPRESSION = Pattern.compile("\\{%.*?%}|\\{\\{.*?}}", Pattern.DOTALL);
     /** A name with attributes, subscripts and filters (Jinja filters bind tighter than comparisons). */
     private static final String OPERAND = "[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\[\\]]*])*(?:\\s*\\|\\s*[A-Za-z_]\\w*(?:\\([^()]*\\))?)*";

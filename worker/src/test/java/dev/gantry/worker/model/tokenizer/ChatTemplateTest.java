@@ -130,6 +130,14 @@ class ChatTemplateTest {
     }
 
     @Test
+    void lstripBlocksStripsOnlyWhatStartsALine() {
+        assertThat(render("{{ 'a' }}, {% if true %}x{% endif %}|{% for i in [1, 2] %}{{ i }}, {% endfor %}|", Map.of()))
+                .isEqualTo("a, x|1, 2, |");
+        assertThat(render("a\n  {% if true %}x{% endif %}\n\t{# note #}\nb {# c #} c\n  {%+ if true %}y{% endif %}", Map.of()))
+                .isEqualTo("a\nxb  c\n  y"); // trim_blocks takes the newline after a block or comment
+    }
+
+    @Test
     void stringsAreIterableAndMappingsHaveItems() {
         Map<String, Object> tool = new java.util.LinkedHashMap<>();
         tool.put("name", "f");
@@ -138,7 +146,7 @@ class ChatTemplateTest {
         assertThat(render("{{ 'a' is iterable }} {{ 'a' is sequence }} {{ tool is iterable }} {{ 3 is iterable }}"
                 + " {{ tool is mapping }} {{ 'a' is mapping }} {{ 'a' is string }}", vars))
                 .isEqualTo("true true true false true false true");
-        assertThat(render("{% for k, v in tool | items %}{{ k }}={{ v }}{% if not loop.last %}{{ ', ' }}{% endif %}{% endfor %}", vars))
+        assertThat(render("{% for k, v in tool | items %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}", vars))
                 .isEqualTo("name=f, n=2");
         assertThat(render("{{ tool | tojson(indent=2) }}|{{ [tool] | tojson(indent=None) }}|{{ [] | tojson(indent=2) }}", vars))
                 .isEqualTo("{\n  \"name\": \"f\",\n  \"n\": 2\n}|[{\"name\": \"f\", \"n\": 2}]|[]");

@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * piece as the model writes it.
  *
  * <p>A call is a JSON object {@code {"name": "<one of the request's tools>", "arguments": {...}}}
- * ({@code "parameters"} too, as Llama 3.1 writes it), name first, in one of these places:
+ * ({@code "parameters"} too, as Llama 3.1 writes it), name first (or after {@code "type":
+ * "function"}), in one of these places:
  * <ul>
  *   <li>in {@code <tool_call>...</tool_call>} tags, anywhere in the text (Hermes, Qwen2.5, and what
  *       {@link ToolPrompt} asks of templates without tools);</li>
@@ -479,7 +480,28 @@ public final class StreamingToolCallParser {
         int i = skipSpace(from + 1);
         Str key = readString(i);
         if (key.end < 0) {
-            return key.end == NEED && "name".startsWith(key.value) ? NEED : FAIL;
+            return key.end == NEED && ("name".startsWith(key.value) || "type".startsWith(key.value)) ? NEED : FAIL;
+        }
+        if (key.value.equals("type")) { // Llama 3.2 may start with "type": "function"
+            i = expect(key.end, ':');
+            if (i < 0) {
+                return i;
+            }
+            Str type = readString(i);
+            if (type.end < 0) {
+                return type.end == NEED && "function".startsWith(type.value) ? NEED : FAIL;
+            }
+            if (!type.value.equals("function")) {
+                return FAIL;
+            }
+            i = expect(type.end, ',');
+            if (i < 0) {
+                return i;
+            }
+            key = readString(i);
+            if (key.end < 0) {
+                return key.end == NEED && "name".startsWith(key.value) ? NEED : FAIL;
+            }
         }
         if (!key.value.equals("name")) {
             return FAIL;

@@ -30,7 +30,9 @@ class StreamingToolCallParserTest {
             "<tool_call>not json</tool_call> and then <tool_call>",
             "Sure: {\"name\": \"get_time\", \"arguments\": {}} <tool_ <tool_call",
             "<|python_tag|>print('hi')",
-            "{\"name\": \"get\\u005ftime\", \"arguments\": {}}");
+            "{\"name\": \"get\\u005ftime\", \"arguments\": {}}",
+            "{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {\"tz\": \"CET\"}}",
+            "{\"type\": \"functional\", \"name\": \"get_time\", \"parameters\": {}}");
 
     /** What a stream of deltas adds up to: content, and per call id, name and arguments. */
     record Assembled(String content, List<List<String>> calls, boolean toolCalls) {}

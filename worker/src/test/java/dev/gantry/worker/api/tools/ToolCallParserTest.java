@@ -69,6 +69,8 @@ class ToolCallParserTest {
                 + "{\"name\": \"get_time\", \"parameters\": {}}");
         assertThat(two.content()).isNull();
         assertThat(two.toolCalls()).extracting(c -> c.function().name()).containsExactly("get_weather", "get_time");
+        assertThat(parse("{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {}}").toolCalls())
+                .containsExactly(new ToolCall("call_0", "get_time", "{}"));
         // an extra key after the arguments is skipped
         assertThat(parse("{\"name\": \"get_time\", \"arguments\": {}, \"id\": {\"a\": \"}\"}}").toolCalls())
                 .containsExactly(new ToolCall("call_0", "get_time", "{}"));
@@ -98,6 +100,7 @@ class ToolCallParserTest {
         assertContentOnly("{\"name\": \"get_time\"}"); // no arguments
         assertContentOnly("{\"name\": \"get_time\", \"arguments\": \"{}\"}"); // arguments as a string
         assertContentOnly("{\"arguments\": {}, \"name\": \"get_time\"}"); // the name must come first
+        assertContentOnly("{\"type\": \"object\", \"name\": \"get_time\", \"arguments\": {}}");
         assertContentOnly("<|python_tag|>print('hi')");
         assertContentOnly("<|python_tag|>");
         assertContentOnly("Sure: {\"name\": \"get_time\", \"arguments\": {}}"); // JSON calls only start the output

@@ -4,8 +4,11 @@ import static dev.gantry.worker.api.tools.ToolTestData.AUTO;
 import static dev.gantry.worker.api.tools.ToolTestData.conversation;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gantry.worker.model.gguf.GgufFile;
 import dev.gantry.worker.model.tokenizer.ChatMessage;
 import dev.gantry.worker.model.tokenizer.ChatTemplate;
+import dev.gantry.worker.model.tokenizer.Tokenizer;
+import dev.gantry.worker.testing.TestModels;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -149,6 +152,20 @@ class ToolPromptTest {
                 .endsWith("When no function is needed, answer directly.");
         assertThat(ToolPrompt.instructions(ToolTestData.settings(ToolChoice.function("get_time"), true,
                 ToolTestData.TIME))).endsWith("You must call the function get_time now.");
+    }
+
+    @Test
+    void smolLm2sTemplateKnowsNoToolsAndGetsThemInItsSystemMessage() {
+        try (GgufFile gguf = GgufFile.open(TestModels.smolLm2())) {
+            ChatTemplate template = ChatTemplate.fromGguf(gguf, Tokenizer.fromGguf(gguf));
+            assertThat(ToolPrompt.knowsTools(template)).isFalse();
+            String text = ToolPrompt.render(template, List.of(new ChatMessage("user", "Weather in Paris?")), AUTO, true);
+            assertThat(text).isEqualTo("<|im_start|>system\n" + ToolPrompt.instructions(AUTO) + "<|im_end|>\n"
+                    + "<|im_start|>user\nWeather in Paris?<|im_end|>\n<|im_start|>assistant\n");
+            // no tools, no tool messages: the template as it is, with its own system message
+            assertThat(ToolPrompt.render(template, List.of(new ChatMessage("user", "Hi")), null, false))
+                    .isEqualTo(template.render(List.of(new ChatMessage("user", "Hi")), false));
+        }
     }
 
     @Test

@@ -10,6 +10,10 @@ import dev.gantry.worker.api.OpenAiDtos.Completion;
 import dev.gantry.worker.api.OpenAiDtos.CompletionChoice;
 import dev.gantry.worker.api.OpenAiDtos.Delta;
 import dev.gantry.worker.api.OpenAiDtos.Usage;
+import dev.gantry.worker.api.tools.ParsedToolCalls;
+import dev.gantry.worker.api.tools.StreamDelta;
+import dev.gantry.worker.api.tools.StreamingToolCallParser;
+import dev.gantry.worker.api.tools.ToolCallParser;
 import dev.gantry.worker.engine.FinishReason;
 import dev.gantry.worker.engine.RequestHandle;
 import dev.gantry.worker.engine.RequestListener;
@@ -131,6 +135,11 @@ final class GenerationExchange {
         }
     }
 
+    /** Chat with tools (other than tool_choice none): the output is read for tool calls. */
+    private boolean readsToolCalls() {
+        return request.tools() != null && request.tools().parsesOutput();
+    }
+
     /** The prompt's part of a completion's logprobs (echo), or null. */
     private Object echoLogprobs() {
         List<TokenLogprobs> prompt = promptLogprobs;
@@ -147,9 +156,14 @@ final class GenerationExchange {
         /** Characters of token text before the next token (completions' text_offset). */
         int textOffset;
         RequestResult result;
+        /** Reads a streamed chat choice's text for tool calls (tools asked for), else null; engine thread. */
+        final StreamingToolCallParser toolStream;
+        /** The stream ended in tool calls: finish_reason tool_calls. */
+        volatile boolean calledTools;
 
         Choice(int index) {
             this.index = index;
+            this.toolStream = request.stream() && readsToolCalls() ? new StreamingToolCallParser(request.tools()) : null;
         }
 
         @Override
@@ -182,11 +196,38 @@ final class GenerationExchange {
                 textOffset += format.length(chunkLogprobs);
             }
             Object lpFinal = lpBody;
+            if (toolStream != null) {
+                sendToolDeltas(toolStream.feed(textDelta), lpFinal);
+                return;
+            }
             context.runOnContext(v -> {
                 if (!response.closed() && !response.ended()) {
                     openStream();
                     sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(index, new Delta(null, textDelta), lpFinal, null)
                             : completionChunk(index, textDelta, lpFinal, null));
+                }
+            });
+        }
+
+        /**
+         * A streamed chat choice read for tool calls: content and call deltas as the parser lets
+         * them out, one chunk each; log-probabilities ride on the first (or on an empty chunk).
+         */
+        private void sendToolDeltas(List<StreamDelta> deltas, Object logprobs) {
+            if (deltas.isEmpty() && logprobs == null) {
+                return;
+            }
+            context.runOnContext(v -> {
+                if (response.closed() || response.ended()) {
+                    return;
+                }
+                openStream();
+                if (deltas.isEmpty()) {
+                    sendEvent(chatChunk(index, new Delta(null, ""), logprobs, null));
+                }
+                for (int i = 0; i < deltas.size(); i++) {
+                    StreamDelta d = deltas.get(i);
+                    sendEvent(chatChunk(index, new Delta(null, d.content(), d.toolCalls()), i == 0 ? logprobs : null, null));
                 }
             });
         }
@@ -200,6 +241,11 @@ final class GenerationExchange {
 
         @Override
         public void onFinish(RequestResult r) {
+            if (toolStream != null) {
+                StreamingToolCallParser.Finish f = toolStream.finish();
+                calledTools = f.toolCalls();
+                sendToolDeltas(f.deltas(), null);
+            }
             context.runOnContext(v -> {
                 try {
                     result = r;
@@ -221,7 +267,9 @@ final class GenerationExchange {
             handle.cancel(); // one failed choice fails the request: the others stop too
         } else if (request.stream() && !response.closed() && !response.ended()) {
             openStream();
-            sendEvent(request.endpoint() == Endpoint.CHAT ? chatChunk(choice.index, new Delta(null, null), null, reason.openAi())
+            sendEvent(request.endpoint() == Endpoint.CHAT
+                    ? chatChunk(choice.index, new Delta(null, null), null,
+                            choice.calledTools && reason == FinishReason.STOP ? "tool_calls" : reason.openAi())
                     : completionChunk(choice.index, "", null, reason.openAi()));
         }
         if (ended == choices.size()) {
@@ -262,8 +310,14 @@ final class GenerationExchange {
             for (int i = 0; i < returned.size(); i++) {
                 Choice c = returned.get(i);
                 Object lp = request.logprobs() >= 0 ? format.chat(c.logprobs, request.logprobs()) : null;
-                out.add(new ChatChoice(i, new AssistantMessage("assistant", c.text.toString(), null), lp,
-                        c.result.finishReason().openAi()));
+                String text = c.text.toString();
+                ParsedToolCalls calls = readsToolCalls() ? new ToolCallParser(request.tools()).parse(text) : null;
+                if (calls != null && calls.hasToolCalls()) {
+                    out.add(new ChatChoice(i, new AssistantMessage("assistant", calls.content(), null, calls.toolCalls()),
+                            lp, "tool_calls"));
+                } else {
+                    out.add(new ChatChoice(i, new AssistantMessage("assistant", text, null), lp, c.result.finishReason().openAi()));
+                }
             }
             body = OpenAiDtos.write(new ChatCompletion(id, Endpoint.CHAT.object(), created, model, out, usage));
         } else {

@@ -15,6 +15,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import dev.gantry.worker.api.tools.ToolConstraint;
 import dev.gantry.worker.model.grammar.CompiledGrammar;
 import dev.gantry.worker.model.grammar.GrammarCompiler;
 import dev.gantry.worker.model.grammar.GrammarException;
@@ -124,6 +125,16 @@ public class GenerationHandler {
      */
     private CompiledGrammar grammar(GenerationRequest request, Model model) {
         StructuredOutputs.Constraint c = request.constraint();
+        // tool_choice required or a named function: the output is a call, valid JSON for its schema.
+        var toolSchema = ToolConstraint.schema(request.tools());
+        if (toolSchema != null) {
+            if (c != null) {
+                throw ApiException.badRequest(c.field(), c.field() + " cannot be combined with tool_choice "
+                        + request.tools().choice().mode().name().toLowerCase(java.util.Locale.ROOT)
+                        + ", which already fixes the output's form.");
+            }
+            c = new StructuredOutputs.Constraint("tools", new dev.gantry.worker.model.grammar.GrammarSpec.JsonSchema(toolSchema));
+        }
         if (c == null) {
             return null;
         }
@@ -153,7 +164,7 @@ public class GenerationHandler {
         } catch (IllegalArgumentException e) {
             throw RequestParser.badParams(e);
         }
-        int[] tokens = PromptTokens.of(request.prompt(), model);
+        int[] tokens = PromptTokens.of(request.prompt(), request.tools(), model);
         checkContextLength(request, tokens.length, plan.engine().maxModelLen());
         return tokens;
     }

@@ -1,5 +1,6 @@
 package dev.gantry.worker.api;
 
+import dev.gantry.worker.api.tools.ToolSettings;
 import dev.gantry.worker.model.sample.SamplingParams;
 import dev.gantry.worker.model.tokenizer.ChatMessage;
 import java.util.List;
@@ -19,17 +20,20 @@ import java.util.List;
  *                     {@code top_logprobs} when {@code logprobs} is true), -1 for none; with echo on
  *                     completions the prompt's tokens get them too
  * @param constraint   what the output must match (response_format, guided_*), or null
+ * @param tools        chat's {@code tools}, {@code tool_choice} and {@code parallel_tool_calls}; null
+ *                     when the request gives no tools
  */
 public record GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
-        boolean includeUsage, boolean echo, int n, int bestOf, int logprobs, StructuredOutputs.Constraint constraint) {
+        boolean includeUsage, boolean echo, int n, int bestOf, int logprobs, StructuredOutputs.Constraint constraint,
+        ToolSettings tools) {
 
     /** The most choices ({@code n}, {@code best_of}) one request may ask for. */
     public static final int MAX_CHOICES = 64;
 
-    /** A request for one choice without log-probabilities. */
+    /** A request for one choice without log-probabilities, constraints or tools. */
     public GenerationRequest(Endpoint endpoint, String model, Prompt prompt, SamplingParams params, boolean stream,
             boolean includeUsage, boolean echo) {
-        this(endpoint, model, prompt, params, stream, includeUsage, echo, 1, 1, -1, null);
+        this(endpoint, model, prompt, params, stream, includeUsage, echo, 1, 1, -1, null, null);
     }
 
     /** The two generating endpoints: their paths, id prefixes and {@code object} values. */

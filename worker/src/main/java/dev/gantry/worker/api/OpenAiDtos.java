@@ -58,7 +58,14 @@ public final class OpenAiDtos {
 
     public record ChatChoice(int index, AssistantMessage message, Object logprobs, String finishReason) {}
 
-    public record AssistantMessage(String role, String content, Object refusal) {}
+    /** {@code tool_calls} only when the model called tools (its content is then null if it wrote nothing else). */
+    public record AssistantMessage(String role, String content, Object refusal,
+            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<dev.gantry.worker.api.tools.ToolCall> toolCalls) {
+
+        public AssistantMessage(String role, String content, Object refusal) {
+            this(role, content, refusal, List.of());
+        }
+    }
 
     /** {@code object: "chat.completion.chunk"}. */
     public record ChatCompletionChunk(String id, String object, long created, String model, List<ChatChunkChoice> choices,
@@ -68,7 +75,12 @@ public final class OpenAiDtos {
 
     /** A piece of the assistant's message; absent fields are left out, as OpenAI does. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Delta(String role, String content) {}
+    public record Delta(String role, String content, List<dev.gantry.worker.api.tools.ToolCallDelta> toolCalls) {
+
+        public Delta(String role, String content) {
+            this(role, content, null);
+        }
+    }
 
     // --- log-probabilities
 

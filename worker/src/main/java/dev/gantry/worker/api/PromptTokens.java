@@ -1,6 +1,8 @@
 package dev.gantry.worker.api;
 
 import dev.gantry.worker.api.GenerationRequest.Prompt;
+import dev.gantry.worker.api.tools.ToolPrompt;
+import dev.gantry.worker.api.tools.ToolSettings;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.tokenizer.ChatTemplateException;
 import dev.gantry.worker.model.tokenizer.Tokenizer;
@@ -11,6 +13,11 @@ final class PromptTokens {
     private PromptTokens() {}
 
     static int[] of(Prompt prompt, Model model) {
+        return of(prompt, null, model);
+    }
+
+    /** With chat's tools, which the model's template shows it (or the system message, where it knows none). */
+    static int[] of(Prompt prompt, ToolSettings tools, Model model) {
         Tokenizer tok = model.tokenizer();
         return switch (prompt) {
             // An empty prompt is "start of text": BOS alone, as llama.cpp and gantry generate do.
@@ -20,7 +27,7 @@ final class PromptTokens {
             case Prompt.Chat c -> {
                 String rendered;
                 try {
-                    rendered = model.chatTemplate().render(c.messages(), true);
+                    rendered = ToolPrompt.render(model.chatTemplate(), c.messages(), tools, true);
                 } catch (ChatTemplateException e) {
                     throw ApiException.badRequest("messages", e.getMessage() + ".");
                 }

@@ -26,7 +26,8 @@ final class RequestFields {
             "user", "safety_identifier", "prompt_cache_key", "n", "logprobs",
             // Structured outputs (StructuredOutputs): OpenAI's and vLLM's ways to ask for them.
             "response_format", "guided_json", "guided_regex", "guided_choice", "guided_grammar");
-    private static final Set<String> HONOURED_CHAT = Set.of("messages", "max_completion_tokens", "top_logprobs");
+    private static final Set<String> HONOURED_CHAT = Set.of("messages", "max_completion_tokens", "top_logprobs",
+            "tools", "tool_choice", "parallel_tool_calls");
     private static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo", "best_of");
 
     /** Accepted only with the value that asks for nothing beyond what the server does anyway. */
@@ -36,8 +37,6 @@ final class RequestFields {
             "store", new NoOp(v -> v.isBoolean() && !v.asBoolean(), "store must be false: this server stores no completions"),
             "metadata", new NoOp(v -> v.isObject() && v.isEmpty(),
                     "metadata is for stored completions, and this server stores none (store must be false)"),
-            "parallel_tool_calls", new NoOp(JsonNode::isBoolean,
-                    "parallel_tool_calls must be a boolean (it has no effect without tools)"),
             "modalities", new NoOp(v -> v.isArray() && v.size() == 1 && "text".equals(v.get(0).asText()),
                     "modalities must be [\"text\"]: this server writes text only"),
             "service_tier", new NoOp(v -> v.isTextual() && Set.of("auto", "default").contains(v.asText()),
@@ -50,7 +49,7 @@ final class RequestFields {
      * Fields of OpenAI's or vLLM's API that this server does not implement (yet); those of one
      * endpoint's no-op list are refused here on the other (vLLM's chat takes echo and best_of).
      */
-    private static final Set<String> UNSUPPORTED = Set.of("tools", "tool_choice", "functions",
+    private static final Set<String> UNSUPPORTED = Set.of("functions",
             "function_call", "audio", "prediction", "reasoning_effort", "verbosity", "web_search_options",
             "moderation", "prompt_cache_retention", "prompt_cache_options", "guided_decoding_backend", "guided_whitespace_pattern",
             "structured_outputs", "use_beam_search", "length_penalty", "include_stop_str_in_output",

@@ -1,8 +1,11 @@
 package dev.gantry.worker.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gantry.worker.api.GenerationRequest.Endpoint;
 import dev.gantry.worker.api.GenerationRequest.Prompt;
+import dev.gantry.worker.api.tools.ToolRequestParser;
+import dev.gantry.worker.api.tools.ToolSettings;
 import dev.gantry.worker.model.sample.InvalidSamplingParamsException;
 import dev.gantry.worker.model.sample.SamplingParams;
 import dev.gantry.worker.model.tokenizer.ChatMessage;
@@ -11,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads the JSON of a generating request into a {@link GenerationRequest}, field by field, so that
@@ -56,7 +60,12 @@ public final class RequestParser {
         }
         int logprobs = logprobs(endpoint, body);
         return new GenerationRequest(endpoint, model, prompt, sampling(endpoint, body, echo), stream, includeUsage,
-                echo, n, bestOf, logprobs, StructuredOutputs.parse(body));
+                echo, n, bestOf, logprobs, StructuredOutputs.parse(body), endpoint == Endpoint.CHAT ? tools(body) : null);
+    }
+
+    /** {@code tools}, {@code tool_choice}, {@code parallel_tool_calls}; null without tools. */
+    static ToolSettings tools(JsonNode body) {
+        return ToolRequestParser.parse(body);
     }
 
     private static int choices(JsonNode body, String name, int absent) {
@@ -234,20 +243,112 @@ public final class RequestParser {
                 throw ApiException.badRequest("messages", where + ".role must be a non-empty string"
                         + (role == null ? "." : ", got " + describe(role) + "."));
             }
-            if (role.asText().equals("tool") || role.asText().equals("function")) {
-                throw ApiException.badRequest("messages", where + " has role '" + role.asText()
-                        + "': tool results need tools, which this server does not support yet.");
+            if (role.asText().equals("function")) {
+                throw ApiException.badRequest("messages", where + " has role 'function': that deprecated role is not"
+                        + " supported, use 'tool' messages.");
             }
             for (Map.Entry<String, JsonNode> f : m.properties()) {
-                if (!f.getKey().equals("role") && !f.getKey().equals("content") && !f.getValue().isNull()) {
-                    throw ApiException.badRequest("messages", where + "." + f.getKey()
-                            + " is not supported by this server" + (f.getKey().equals("name") ? " (the chat template"
-                                    + " is given each message's role and content only)." : " yet."));
+                if (!MESSAGE_FIELDS.contains(f.getKey()) && !f.getValue().isNull()) {
+                    throw ApiException.badRequest("messages", where + "." + f.getKey() + " is not supported by this server yet.");
                 }
             }
-            out.add(new ChatMessage(role.asText(), content(field(m, "content"), where)));
+            out.add(message(m, role.asText(), where));
         }
         return new Prompt.Chat(out);
+    }
+
+    private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_calls", "tool_call_id");
+
+    /**
+     * One message: an assistant's may carry {@code tool_calls} (its content is then optional), a
+     * {@code tool} message answers one by {@code tool_call_id}. A missing content is "", as vLLM
+     * hands it to templates; an empty {@code tool_calls} array is the same as none.
+     */
+    private static ChatMessage message(JsonNode m, String role, String where) {
+        String name = null;
+        JsonNode nameNode = field(m, "name");
+        if (nameNode != null) {
+            if (!nameNode.isTextual()) {
+                throw ApiException.badRequest("messages", where + ".name must be a string, got " + describe(nameNode) + ".");
+            }
+            name = nameNode.asText();
+        }
+        List<ChatMessage.ToolCall> calls = List.of();
+        JsonNode callsNode = field(m, "tool_calls");
+        if (callsNode != null) {
+            if (!role.equals("assistant")) {
+                throw ApiException.badRequest("messages", where + ".tool_calls is only allowed on assistant messages.");
+            }
+            calls = toolCalls(callsNode, where + ".tool_calls");
+        }
+        String toolCallId = null;
+        JsonNode idNode = field(m, "tool_call_id");
+        if (role.equals("tool")) {
+            if (idNode == null) {
+                throw ApiException.badRequest("messages", "Missing required parameter: '" + where + ".tool_call_id'.");
+            }
+            if (!idNode.isTextual()) {
+                throw ApiException.badRequest("messages", where + ".tool_call_id must be a string, got " + describe(idNode) + ".");
+            }
+            toolCallId = idNode.asText();
+        } else if (idNode != null) {
+            throw ApiException.badRequest("messages", where + ".tool_call_id is only allowed on tool messages.");
+        }
+        return new ChatMessage(role, content(field(m, "content"), where), name, calls, toolCallId);
+    }
+
+    private static List<ChatMessage.ToolCall> toolCalls(JsonNode calls, String where) {
+        if (!calls.isArray()) {
+            throw ApiException.badRequest("messages", where + " must be an array of tool calls, got " + describe(calls) + ".");
+        }
+        List<ChatMessage.ToolCall> out = new ArrayList<>(calls.size());
+        for (int k = 0; k < calls.size(); k++) {
+            JsonNode call = calls.get(k);
+            String at = where + "[" + k + "]";
+            if (!call.isObject()) {
+                throw ApiException.badRequest("messages", at + " must be an object, got " + describe(call) + ".");
+            }
+            for (Map.Entry<String, JsonNode> f : call.properties()) {
+                if (!Set.of("id", "type", "function").contains(f.getKey()) && !f.getValue().isNull()) {
+                    throw ApiException.badRequest("messages", at + "." + f.getKey() + " is not supported.");
+                }
+            }
+            String id = requiredString(call, "id", at);
+            JsonNode type = field(call, "type");
+            if (type != null && !(type.isTextual() && type.asText().equals("function"))) {
+                throw ApiException.badRequest("messages", at + ".type must be 'function', got " + describe(type) + ".");
+            }
+            JsonNode function = field(call, "function");
+            if (function == null || !function.isObject()) {
+                throw ApiException.badRequest("messages", at + ".function must be an object with a name and arguments"
+                        + (function == null ? "." : ", got " + describe(function) + "."));
+            }
+            String name = requiredString(function, "name", at + ".function");
+            String arguments = requiredString(function, "arguments", at + ".function");
+            out.add(new ChatMessage.ToolCall(id, name, arguments, argumentsValue(arguments)));
+        }
+        return out;
+    }
+
+    private static String requiredString(JsonNode object, String name, String where) {
+        JsonNode n = field(object, name);
+        if (n == null || !n.isTextual()) {
+            throw ApiException.badRequest("messages", where + "." + name + " must be a string"
+                    + (n == null ? "." : ", got " + describe(n) + "."));
+        }
+        return n.asText();
+    }
+
+    /**
+     * What templates see of a call's arguments: the parsed JSON when they are JSON (as vLLM parses
+     * them before rendering, so that {@code arguments | tojson} writes them once), else the text.
+     */
+    private static Object argumentsValue(String arguments) {
+        try {
+            return OpenAiDtos.JSON.readValue(arguments, Object.class);
+        } catch (JsonProcessingException e) {
+            return arguments;
+        }
     }
 
     /** A message's text: a string, or text parts joined by newlines (as vLLM joins them). */

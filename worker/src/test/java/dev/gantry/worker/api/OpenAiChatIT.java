@@ -137,11 +137,11 @@ class OpenAiChatIT {
     }
 
     /**
-     * JSON output through the Java client; what it asks for and this server does not do is
-     * refused, naming it, never ignored.
+     * JSON output and a tool call through the Java client; what it asks for and this server does
+     * not do is refused, naming it, never ignored.
      */
     @Test
-    void jsonOutputIsHonouredAndToolsRefusedNotIgnored() throws Exception {
+    void jsonOutputAndToolCallsThroughTheJavaSdk() throws Exception {
         var schema = com.openai.models.ResponseFormatJsonSchema.JsonSchema.Schema.builder()
                 .putAdditionalProperty("type", com.openai.core.JsonValue.from("object"))
                 .putAdditionalProperty("properties", com.openai.core.JsonValue.from(Map.of("capital",
@@ -157,10 +157,27 @@ class OpenAiChatIT {
         assertThat(answer.path("capital").isTextual()).as(content).isTrue();
         assertThat(json.choices().get(0).finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
 
-        BadRequestException tools = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
-                .create(capitalOfFrance().addTool(ChatCompletionFunctionTool.builder().function(FunctionDefinition.builder()
-                        .name("capital").build()).build()).build()));
-        assertThat(tools.param()).contains("tools");
+        // A named tool choice through the Java SDK: a call to that function, its arguments valid for its schema.
+        var parameters = com.openai.models.FunctionParameters.builder()
+                .putAdditionalProperty("type", com.openai.core.JsonValue.from("object"))
+                .putAdditionalProperty("properties", com.openai.core.JsonValue.from(Map.of("country",
+                        Map.of("type", "string", "maxLength", 30))))
+                .putAdditionalProperty("required", com.openai.core.JsonValue.from(List.of("country")))
+                .build();
+        ChatCompletion called = client.chat().completions().create(capitalOfFrance().maxCompletionTokens(100)
+                .addTool(ChatCompletionFunctionTool.builder().function(FunctionDefinition.builder().name("capital")
+                        .description("The capital of a country.").parameters(parameters).build()).build())
+                .toolChoice(com.openai.models.chat.completions.ChatCompletionNamedToolChoice.builder().function(
+                        com.openai.models.chat.completions.ChatCompletionNamedToolChoice.Function.builder().name("capital")
+                                .build()).build())
+                .build());
+        ChatCompletion.Choice choice = called.choices().get(0);
+        assertThat(choice.finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.TOOL_CALLS);
+        var call = choice.message().toolCalls().orElseThrow().get(0).asFunction();
+        assertThat(call.id()).startsWith("call_");
+        assertThat(call.function().name()).isEqualTo("capital");
+        var arguments = new com.fasterxml.jackson.databind.ObjectMapper().readTree(call.function().arguments());
+        assertThat(arguments.path("country").isTextual()).as(call.function().arguments()).isTrue();
 
         BadRequestException logprobs = catchThrowableOfType(BadRequestException.class, () -> client.chat().completions()
                 .create(capitalOfFrance().topLogprobs(3).build()));

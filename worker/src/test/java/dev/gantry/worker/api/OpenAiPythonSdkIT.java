@@ -27,7 +27,7 @@ class OpenAiPythonSdkIT {
     static final Set<String> HONOURED_CHAT = Set.of("messages", "model", "max_tokens", "max_completion_tokens",
             "stream", "stream_options", "temperature", "top_p", "seed", "stop", "frequency_penalty",
             "presence_penalty", "logit_bias", "user", "safety_identifier", "prompt_cache_key",
-            "parallel_tool_calls", // false: at most one tool call, trivially so without tools
+            "parallel_tool_calls", "tools", // tool_choice alone is refused by name: it needs tools
             "logprobs", "n", "response_format"); // top_logprobs alone is refused by name: it needs logprobs: true, as OpenAI says
     static final Set<String> HONOURED_COMPLETIONS = Set.of("prompt", "echo", "model", "max_tokens", "stream",
             "stream_options", "temperature", "top_p", "seed", "stop", "frequency_penalty", "presence_penalty",

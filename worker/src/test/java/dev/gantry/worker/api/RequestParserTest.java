@@ -86,7 +86,9 @@ class RequestParserTest {
         assertThat(chat("{" + hi + ", \"response_format\": {\"type\": \"json_object\"}}").constraint().spec())
                 .isEqualTo(new dev.gantry.worker.model.grammar.GrammarSpec.AnyJsonObject());
         assertThat(chat("{" + hi + ", \"response_format\": {\"type\": \"text\"}}").constraint()).isNull();
-        assertBad(Endpoint.CHAT, "{" + hi + ", \"tools\": [], \"tool_choice\": \"auto\"}", "tools", "tools is not supported");
+        assertBad(Endpoint.CHAT, "{" + hi + ", \"tools\": [], \"tool_choice\": \"auto\"}", "tool_choice", "tool_choice");
+        assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"tools\": []}", "tools",
+                "tools is not supported by this server on /v1/completions");
         assertBad(Endpoint.COMPLETIONS, "{\"prompt\": \"x\", \"max_completion_tokens\": 5}", "max_completion_tokens",
                 "not supported by this server on /v1/completions");
         assertBad(Endpoint.CHAT, "{" + hi + ", \"top_logprobs\": 3}", "top_logprobs", "top_logprobs requires logprobs to be true");
@@ -107,12 +109,56 @@ class RequestParserTest {
                 + " \"n\": 1, \"user\": \"u\"}")).isNotNull();
         assertBad(Endpoint.CHAT, "{" + hi + ", \"user\": 5}", "user", "user must be a string");
         // And in a message.
-        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"name\": \"bob\"}]}",
-                "messages", "messages[0].name is not supported");
-        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": []}]}",
-                "messages", "messages[0].tool_calls is not supported by this server yet");
-        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"tool\", \"content\": \"42\", \"tool_call_id\": \"c\"}]}",
-                "messages", "messages[0] has role 'tool'");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"audio\": {}}]}",
+                "messages", "messages[0].audio is not supported by this server yet");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"function\", \"content\": \"42\", \"name\": \"f\"}]}",
+                "messages", "messages[0] has role 'function'");
+    }
+
+    @Test
+    void toolCallsAndToolResultsInMessages() {
+        GenerationRequest r = chat("""
+                {"messages": [{"role": "user", "content": "Weather?", "name": "bob"},
+                              {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                               "function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Paris\\", \\"n\\": [1, 2.5]}"}},
+                               {"id": "call_2", "function": {"name": "f", "arguments": "not json"}}]},
+                              {"role": "tool", "tool_call_id": "call_1", "content": "22 degrees"},
+                              {"role": "assistant", "content": "Warm.", "tool_calls": []}]}""");
+        List<ChatMessage> messages = ((Prompt.Chat) r.prompt()).messages();
+        assertThat(messages.get(0)).isEqualTo(new ChatMessage("user", "Weather?", "bob", List.of(), null));
+        ChatMessage call = messages.get(1);
+        assertThat(call.content()).isEmpty(); // as vLLM hands it to templates
+        assertThat(call.toolCalls()).containsExactly(
+                new ChatMessage.ToolCall("call_1", "get_weather", "{\"city\": \"Paris\", \"n\": [1, 2.5]}",
+                        Map.of("city", "Paris", "n", List.of(1, 2.5))),
+                new ChatMessage.ToolCall("call_2", "f", "not json", "not json"));
+        assertThat(messages.get(2)).isEqualTo(new ChatMessage("tool", "22 degrees", null, List.of(), "call_1"));
+        assertThat(messages.get(3)).isEqualTo(new ChatMessage("assistant", "Warm."));
+        assertThat(r.tools()).isNull();
+
+        String user = "{\"role\": \"user\", \"content\": \"hi\"}, ";
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"tool\", \"content\": \"42\"}]}",
+                "messages", "Missing required parameter: 'messages[1].tool_call_id'.");
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"tool\", \"content\": \"42\", \"tool_call_id\": 3}]}",
+                "messages", "messages[1].tool_call_id must be a string");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"tool_call_id\": \"c\"}]}",
+                "messages", "messages[0].tool_call_id is only allowed on tool messages");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"tool_calls\": []}]}",
+                "messages", "messages[0].tool_calls is only allowed on assistant messages");
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"assistant\", \"tool_calls\": {}}]}",
+                "messages", "messages[1].tool_calls must be an array");
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"assistant\", \"tool_calls\": [{\"id\": \"c\"}]}]}",
+                "messages", "messages[1].tool_calls[0].function must be an object");
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"assistant\", \"tool_calls\": [{\"function\":"
+                + " {\"name\": \"f\", \"arguments\": \"{}\"}}]}]}", "messages", "messages[1].tool_calls[0].id must be a string");
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"assistant\", \"tool_calls\": [{\"id\": \"c\","
+                + " \"type\": \"custom\", \"function\": {\"name\": \"f\", \"arguments\": \"{}\"}}]}]}", "messages",
+                "messages[1].tool_calls[0].type must be 'function'");
+        assertBad(Endpoint.CHAT, "{\"messages\": [" + user + "{\"role\": \"assistant\", \"tool_calls\": [{\"id\": \"c\","
+                + " \"function\": {\"name\": \"f\", \"arguments\": {}}}]}]}", "messages",
+                "messages[1].tool_calls[0].function.arguments must be a string");
+        assertBad(Endpoint.CHAT, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"name\": 1}]}",
+                "messages", "messages[0].name must be a string");
     }
 
     @Test

@@ -79,6 +79,46 @@ class StructuredOutputsIT {
         }
     }
 
+    /**
+     * Tools on SmolLM2, whose template knows none (the tools go into the system message): a named
+     * tool_choice gives a call to that function whose arguments parse and fit its schema on 10
+     * seeds; required (one call) streams a call that parses once its deltas are joined; a tool result goes
+     * back into the conversation; tools on completions are refused by name.
+     */
+    @Test
+    void toolCallsAreValidForTheirSchemas() throws Exception {
+        ApiTestSupport.awaitReady(root.toURI(), Duration.ofMinutes(2));
+        ObjectMapper json = new ObjectMapper();
+        JsonNode out = json.readTree(OpenAiPython.run("tool_calls.py", root.toURI().resolve("/v1").toString(), "smollm2"));
+        System.out.println(out.toPrettyString()); // what the calls were, in the test log
+        assertThat(out.path("named").size()).isEqualTo(10);
+        for (JsonNode r : out.path("named")) {
+            assertThat(r.path("finish_reason").asText()).as(r.toString()).isEqualTo("tool_calls");
+            assertThat(r.path("calls").size()).as(r.toString()).isEqualTo(1);
+            JsonNode call = r.path("calls").get(0);
+            assertThat(call.path("name").asText()).isEqualTo("get_weather");
+            assertThat(call.path("id").asText()).startsWith("call_");
+            JsonNode args = json.readTree(call.path("arguments").asText());
+            assertThat(iterable(args.fieldNames())).as(call.toString()).containsExactly("city", "unit");
+            assertThat(args.path("city").isTextual()).isTrue();
+            assertThat(args.path("unit").asText()).isIn("celsius", "fahrenheit");
+        }
+        for (JsonNode r : out.path("required_stream")) {
+            assertThat(r.path("finish_reason").asText()).as(r.toString()).isEqualTo("tool_calls");
+            assertThat(r.path("calls").size()).as(r.toString()).isEqualTo(1);
+            for (JsonNode call : r.path("calls")) {
+                assertThat(call.path("name").asText()).isIn("get_weather", "get_time");
+                assertThat(call.path("id").asText()).startsWith("call_");
+                JsonNode args = json.readTree(call.path("arguments").asText());
+                assertThat(args.path("city").isTextual()).as(call.toString()).isTrue();
+            }
+        }
+        assertThat(out.path("auto").path("finish_reason").asText()).isIn("stop", "length", "tool_calls");
+        assertThat(out.path("after_result").path("content").asText()).isNotBlank();
+        assertThat(out.path("completions_tools").path("status").asInt()).isEqualTo(400);
+        assertThat(out.path("completions_tools").path("param").asText()).isEqualTo("tools");
+    }
+
     private static int codePoints(String s) {
         return s.codePointCount(0, s.length());
     }

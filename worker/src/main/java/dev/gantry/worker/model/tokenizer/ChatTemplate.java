@@ -7,7 +7,6 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import dev.gantry.worker.model.gguf.GgufFile;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -17,7 +16,8 @@ import java.util.stream.Collectors;
  * A model's chat template ({@code tokenizer.chat_template}, a Jinja template written for Hugging
  * Face's renderer) that turns a conversation into prompt text, rendered with Jinjava set up like
  * Hugging Face's environment (see {@link JinjaSupport}). Templates see {@code messages} (each with
- * {@code role} and {@code content}), {@code add_generation_prompt}, {@code bos_token},
+ * {@code role} and {@code content}, and {@code name}, {@code tool_calls}, {@code tool_call_id} where
+ * the message has them), {@code add_generation_prompt}, {@code bos_token},
  * {@code eos_token} and {@code raise_exception}.
  *
  * <p>The rendered text holds special tokens written out ({@code <|im_start|>}, {@code <s>}), so it
@@ -42,8 +42,8 @@ public final class ChatTemplate {
 
     private ChatTemplate(String template, String bosToken, String eosToken, boolean fallback) {
         this.template = template;
-        this.renderable = template.endsWith("\r\n") ? template.substring(0, template.length() - 2)
-                : template.endsWith("\n") ? template.substring(0, template.length() - 1) : template;
+        this.renderable = JinjaSupport.preprocess(template.endsWith("\r\n") ? template.substring(0, template.length() - 2)
+                : template.endsWith("\n") ? template.substring(0, template.length() - 1) : template);
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         this.fallback = fallback;
@@ -79,7 +79,7 @@ public final class ChatTemplate {
         JinjavaInterpreter interpreter = JINJAVA.newInterpreter();
         JinjavaInterpreter.pushCurrent(interpreter);
         try {
-            interpreter.parse(template);
+            interpreter.parse(JinjaSupport.preprocess(template));
         } catch (RuntimeException e) {
             throw new ChatTemplateException("the chat template is not valid Jinja: " + e.getMessage(), e);
         } finally {
@@ -124,10 +124,7 @@ public final class ChatTemplate {
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
         List<Map<String, Object>> msgs = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
-            Map<String, Object> map = new LinkedHashMap<>();
-            map.put("role", m.role());
-            map.put("content", m.content());
-            msgs.add(map);
+            msgs.add(m.templateView());
         }
         Map<String, Object> context = new HashMap<>(variables);
         context.put("messages", msgs);
@@ -153,6 +150,16 @@ public final class ChatTemplate {
             throw new ChatTemplateException("cannot render the chat template: " + describe(fatal));
         }
         return result.getOutput();
+    }
+
+    /**
+     * JSON as templates' {@code tojson} writes it (Python's {@code json.dumps}: {@code ", "} and
+     * {@code ": "}, non-ASCII as is), for text that sits in a prompt beside what templates write.
+     */
+    public static String toJson(Object value) {
+        StringBuilder out = new StringBuilder();
+        JinjaSupport.writeJson(out, value, -1, 0);
+        return out.toString();
     }
 
     private static List<TemplateError> fatal(List<TemplateError> errors) {

@@ -5,6 +5,7 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import java.beans.FeatureDescriptor;
@@ -17,6 +18,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
@@ -25,7 +29,9 @@ import jinjava.javax.el.ELResolver;
  * Makes Jinjava behave like the Jinja2 environment Hugging Face renders chat templates in:
  * {@code trim_blocks} and {@code lstrip_blocks}, {@code raise_exception}, {@code strftime_now},
  * a {@code tojson} that writes what Python's {@code json.dumps} writes, and the Python string
- * methods templates call ({@code .strip()}, {@code .startswith()}, {@code .split()}...).
+ * methods templates call ({@code .strip()}, {@code .startswith()}, {@code .split()}...), the
+ * {@code items} filter, strings that are {@code iterable} and {@code sequence}, {@code not x is
+ * test} read as {@code not (x is test)} and {@code lstrip_blocks} as Jinja2's ({@link #preprocess}).
  */
 final class JinjaSupport {
     private JinjaSupport() {}
@@ -43,7 +49,8 @@ final class JinjaSupport {
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                // lstrip_blocks is done by preprocess: Jinjava's strips spaces before a tag mid-line too
+                .withLstripBlocks(false)
                 .withElResolver(resolver)
                 .withMaxOutputSize(64L << 20)
                 // Jinja2's semantics where Jinjava keeps its own by default: {{- -}} trimming,
@@ -63,7 +70,73 @@ final class JinjaSupport {
         jinjava.registerFunction(function("raise_exception", "raiseException", Object.class));
         jinjava.registerFunction(function("strftime_now", "strftimeNow", String.class));
         jinjava.registerFilter(new ToJson());
+        jinjava.registerFilter(new Items());
+        // Jinja2's strings are iterable sequences (Llama 3.1's template writes a tool result that
+        // "is iterable" as JSON, strings included); Jinjava's are neither
+        jinjava.getGlobalContext().registerExpTest(new PyTest("iterable", v -> v instanceof String
+                || v instanceof Iterable<?> || v instanceof Map<?, ?> || (v != null && v.getClass().isArray())));
+        jinjava.getGlobalContext().registerExpTest(new PyTest("sequence", v -> v instanceof String
+                || v instanceof Collection<?> || v instanceof Map<?, ?> || (v != null && v.getClass().isArray())));
         return jinjava;
+    }
+
+    /**
+     * Rewrites a template where Jinjava would read it otherwise than Jinja2 does. {@code
+     * lstrip_blocks} strips only the spaces that start a line (Jinjava's strips those before any
+     * tag). In Jinja2 {@code not} binds looser than comparisons and tests: {@code not x is defined} is
+     * {@code not (x is defined)}, {@code not m.tool_calls|length == 1} is {@code not (... == 1)};
+     * Jinjava binds {@code not} to the operand alone. Rewrites the expressions of a template
+     * ({@code {% ... %}} and {@code {{ ... }}}) with parentheses so that Jinjava reads them as Jinja2
+     * does, where both sides are names, attributes, subscripts (with filters) or literals.
+     */
+    static String preprocess(String template) {
+        template = LSTRIP.matcher(template).replaceAll("");
+        Matcher block = EXPRESSION.matcher(template);
+        StringBuilder out = new StringBuilder(template.length());
+        while (block.find()) {
+            // string literals are matched first, so that what they hold is left alone
+            String rewritten = NOT_COMPARE.matcher(block.group()).replaceAll(m -> Matcher.quoteReplacement(
+                    m.group(1) == null ? m.group() : "not (" + m.group(1) + " " + m.group(2) + " " + m.group(3) + ")"));
+            block.appendReplacement(out, Matcher.quoteReplacement(rewritten));
+        }
+        block.appendTail(out);
+        return out.toString();
+    }
+
+    /** Jinja2's lstrip_blocks: spaces and tabs from the start of a line to a block tag or comment. */
+    private static final Pattern LSTRIP = Pattern.compile("(?m)^[ \\t]+(?=\\{%(?![+-])|\\{#(?![+-]))");
+    private static final Pattern EXPRESSION = Pattern.compile("\\{%.*?%}|\\{\\{.*?}}", Pattern.DOTALL);
+    /** A name with attributes, subscripts and filters (Jinja filters bind tighter than comparisons). */
+    private static final String OPERAND = "[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\[\\]]*])*(?:\\s*\\|\\s*[A-Za-z_]\\w*(?:\\([^()]*\\))?)*";
+    private static final String LITERAL = "'[^']*'|\"[^\"]*\"|-?\\d+(?:\\.\\d+)?|\\[[^\\[\\]]*]|\\([^()]*\\)";
+    private static final Pattern NOT_COMPARE = Pattern.compile("'[^']*'|\"[^\"]*\"|(?<![\\w.])not\\s+(" + OPERAND + "|" + LITERAL
+            + ")\\s*(==|!=|<=|>=|<|>|\\bin\\b|\\bis\\s+not\\b|\\bis\\b)\\s*(" + OPERAND + "|" + LITERAL + ")");
+
+    /** A Jinja test defined by a predicate. */
+    private record PyTest(String getName, Predicate<Object> test) implements ExpTest {
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return test.test(var);
+        }
+    }
+
+    /** Jinja2's {@code items} filter: a mapping's (key, value) pairs, to loop over with two names. */
+    private static final class Items implements Filter {
+        @Override
+        public String getName() {
+            return "items";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            if (var == null) {
+                return List.of();
+            }
+            if (var instanceof Map<?, ?> map) {
+                return new ArrayList<>(map.entrySet());
+            }
+            throw new IllegalArgumentException("items: can only get item pairs from a mapping, got " + var.getClass().getSimpleName());
+        }
     }
 
     private static ELFunctionDefinition function(String name, String method, Class<?> parameter) {

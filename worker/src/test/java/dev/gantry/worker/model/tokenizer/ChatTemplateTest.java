@@ -112,6 +112,63 @@ class ChatTemplateTest {
                 + "ends loud i there, bot a|b||c  y |Hello World|abc");
     }
 
+    private static String render(String template, Map<String, ?> variables) {
+        return ChatTemplate.of(template, "", "").render(List.of(new ChatMessage("user", "hi")), false, variables);
+    }
+
+    @Test
+    void notBindsLooserThanTestsAndComparisonsAsInJinja2() {
+        Map<String, Object> vars = Map.of("tools", List.of(1, 2), "m", Map.of("calls", List.of(1, 2)));
+        assertThat(render("{% if not tools is defined %}A{% else %}B{% endif %}", vars)).isEqualTo("B");
+        assertThat(render("{% if not nothing is defined %}A{% else %}B{% endif %}", vars)).isEqualTo("A");
+        assertThat(render("{{ not tools is none }} {{ not tools is not none }} {{ not tools is string }}", vars))
+                .isEqualTo("true false true");
+        assertThat(render("{{ not m.calls|length == 1 }} {{ not m['calls'] | length != 2 }} {{ not 3 in tools }}"
+                + " {{ not tools[0] == 1 and true }} {{ not false }}", vars)).isEqualTo("true true true false true");
+        assertThat(JinjaSupport.preprocess("{{ 'not a is b' }} {% if not x.y[0] is defined %}"))
+                .isEqualTo("{{ 'not a is b' }} {% if not (x.y[0] is defined) %}");
+    }
+
+    @Test
+    void lstripBlocksStripsOnlyWhatStartsALine() {
+        assertThat(render("{{ 'a' }}, {% if true %}x{% endif %}|{% for i in [1, 2] %}{{ i }}, {% endfor %}|", Map.of()))
+                .isEqualTo("a, x|1, 2, |");
+        assertThat(render("a\n  {% if true %}x{% endif %}\n\t{# note #}\nb {# c #} c\n  {%+ if true %}y{% endif %}", Map.of()))
+                .isEqualTo("a\nxb  c\n  y"); // trim_blocks takes the newline after a block or comment
+    }
+
+    @Test
+    void stringsAreIterableAndMappingsHaveItems() {
+        Map<String, Object> tool = new java.util.LinkedHashMap<>();
+        tool.put("name", "f");
+        tool.put("n", 2);
+        Map<String, Object> vars = Map.of("tool", tool);
+        assertThat(render("{{ 'a' is iterable }} {{ 'a' is sequence }} {{ tool is iterable }} {{ 3 is iterable }}"
+                + " {{ tool is mapping }} {{ 'a' is mapping }} {{ 'a' is string }}", vars))
+                .isEqualTo("true true true false true false true");
+        assertThat(render("{% for k, v in tool | items %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}", vars))
+                .isEqualTo("name=f, n=2");
+        assertThat(render("{{ tool | tojson(indent=2) }}|{{ [tool] | tojson(indent=None) }}|{{ [] | tojson(indent=2) }}", vars))
+                .isEqualTo("{\n  \"name\": \"f\",\n  \"n\": 2\n}|[{\"name\": \"f\", \"n\": 2}]|[]");
+        assertThat(render("{{ [tool, {'name': 'g'}] | selectattr('name', 'equalto', 'g') | list | length }}"
+                + "{% set ns = namespace(found=false) %}{% for t in [tool] %}{% if t.name == 'f' %}{% set ns.found = true %}"
+                + "{% endif %}{% endfor %} {{ ns.found }}", vars)).isEqualTo("1 true");
+    }
+
+    @Test
+    void messagesShowToolFieldsOnlyWhereTheyHaveThem() {
+        List<ChatMessage> messages = List.of(new ChatMessage("user", "hi"),
+                new ChatMessage("assistant", "", null, List.of(new ChatMessage.ToolCall("c1", "f", "{\"a\": 1}",
+                        Map.of("a", 1))), null),
+                new ChatMessage("tool", "42", "f", List.of(), "c1"));
+        String template = "{% for m in messages %}{{ m.role }}:{{ 'tool_calls' in m }}/{{ m.name is defined }}"
+                + "/{{ m.tool_call_id is defined }}{% for c in m.tool_calls %} {{ c.id }} {{ c.type }} {{ c.function.name }}"
+                + " {{ c.function.arguments | tojson }} {{ c.function.arguments.a }}{% endfor %}{% if m.tool_call_id %}"
+                + " {{ m.tool_call_id }} {{ m.name }}{% endif %};{% endfor %}";
+        assertThat(ChatTemplate.of(template, "", "").render(messages, false)).isEqualTo(
+                "user:false/false/false;assistant:true/false/false c1 function f {\"a\": 1} 1;tool:false/true/true c1 f;");
+    }
+
     @Test
     void strftimeNowIsAvailable() {
         String year = String.valueOf(java.time.Year.now().getValue());

@@ -108,7 +108,15 @@ final class TokenTrie {
         int i = 1;
         while (i < n) {
             int d = depth[i];
-            long p = store.step(at[d - 1], label[i]);
+            long from = at[d - 1];
+            int b = label[i];
+            long p;
+            if (b < 0x80 && StackStore.pendingOf(from) == 0) { // the common case, without the UTF-8 logic
+                int next = store.advance(StackStore.stateOf(from), b);
+                p = next < 0 ? StackStore.REJECT : StackStore.position(next, 0);
+            } else {
+                p = store.step(from, b);
+            }
             if (p == StackStore.REJECT) {
                 i = end[i];
                 continue;

@@ -174,6 +174,9 @@ class GrammarJsonSchemaTest {
         for (String json : List.of("{}", "{\"a\": [1, 2.5e-3, -0, true, null, {\"b\": \"c\"}]}", "{\"x\":{\"y\":{}}}")) {
             assertThat(object.matches(withRandomWhitespace(parse(json), random))).as(json).isTrue();
         }
+        assertThat(object.matches("{\n" + " ".repeat(20) + "\"a\": 1\n\t}")).isTrue();
+        assertThat(object.matches("{\n" + " ".repeat(21) + "\"a\": 1}")).isFalse(); // whitespace is bounded
+        assertThat(object.matches("{ \n\"a\": 1}")).isFalse();
         for (String bad : List.of("[]", "\"a\"", "{\"a\" 1}", "{\"a\": 01}", "{\"a\": 1.}", "{a: 1}", " {}")) {
             assertThat(object.matches(bad)).as(bad).isFalse();
         }

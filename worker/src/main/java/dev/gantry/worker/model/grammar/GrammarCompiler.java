@@ -67,7 +67,7 @@ public final class GrammarCompiler {
         return switch (spec) {
             case GrammarSpec.JsonSchema s -> JsonSchemaGrammar.of(s.schema());
             case GrammarSpec.AnyJsonObject o -> JsonGrammar.anyObject();
-            case GrammarSpec.Regex r -> single(RegexParser.parse(r.pattern(), CharRanges.ANY));
+            case GrammarSpec.Regex r -> single(RegexParser.parse(r.pattern()));
             case GrammarSpec.Choice c -> single(choice(c.choices()));
             case GrammarSpec.Gbnf g -> GbnfParser.parse(g.grammar());
         };

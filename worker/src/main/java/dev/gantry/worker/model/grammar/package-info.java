@@ -73,8 +73,8 @@
  * schema = any keys with values of that schema), {@code items}, {@code prefixItems}
  * ({@code items: false} closes the tuple), {@code minItems}, {@code maxItems},
  * {@code uniqueItems: false}, {@code minLength}, {@code maxLength}, {@code pattern} (the regex
- * subset below; searched unless anchored {@code ^...$}; characters that JSON must escape cannot be
- * produced by the pattern part), {@code format} {@code date}, {@code time}, {@code date-time}
+ * subset below; searched unless anchored {@code ^...$}; characters that JSON must escape are generated
+ * as escapes), {@code format} {@code date}, {@code time}, {@code date-time}
  * (RFC 3339; February 29 is accepted in every year), {@code uuid}, {@code ipv4}; {@code minimum},
  * {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} on integers (exact, digit by
  * digit, bounds up to 10^17). Annotations are ignored: {@code title description default examples

@@ -141,6 +141,10 @@ class GrammarJsonSchemaTest {
         StackStore pattern = recognizer("{\"type\": \"string\", \"pattern\": \"^[A-Z]{2}-\\\\d+$\"}");
         assertThat(pattern.matches("\"AB-12\"")).isTrue();
         assertThat(pattern.matches("\"AB-\"")).isFalse();
+        StackStore quote = recognizer("{\"type\": \"string\", \"pattern\": \"^a\\\"\\t[^a]$\"}");
+        assertThat(quote.matches("\"a\\\"\\t\\n\"")).isTrue(); // JSON "a\"\t\n": a, quote, tab, newline
+        assertThat(quote.matches("\"a\\\"\\t\\u0001\"")).isTrue();
+        assertThat(quote.matches("\"a\\\"\\ta\"")).isFalse();
         StackStore search = recognizer("{\"type\": \"string\", \"pattern\": \"ab\"}");
         assertThat(search.matches("\"xxabyy\"")).isTrue();
         assertThat(search.matches("\"a\\\"b\"")).isFalse();

@@ -223,9 +223,9 @@ final class JsonSchemaGrammar {
 
     private Expr integer(JsonNode s, String path) {
         Long min = bound(s, "minimum", path, RoundingMode.CEILING, 0);
-        Long exclusiveMin = bound(s, "exclusiveMinimum", path, RoundingMode.FLOOR, 1);
+        Long exclusiveMin = bound(s, "exclusiveMinimum", path, RoundingMode.CEILING, 1);
         Long max = bound(s, "maximum", path, RoundingMode.FLOOR, 0);
-        Long exclusiveMax = bound(s, "exclusiveMaximum", path, RoundingMode.CEILING, -1);
+        Long exclusiveMax = bound(s, "exclusiveMaximum", path, RoundingMode.FLOOR, -1);
         Long lo = min == null ? exclusiveMin : exclusiveMin == null ? min : Long.valueOf(Math.max(min, exclusiveMin));
         Long hi = max == null ? exclusiveMax : exclusiveMax == null ? max : Long.valueOf(Math.min(max, exclusiveMax));
         if (lo == null && hi == null) {
@@ -237,7 +237,10 @@ final class JsonSchemaGrammar {
         return IntegerRange.of(lo, hi);
     }
 
-    /** An integer bound from a numeric keyword, rounded inward, shifted for exclusive bounds. */
+    /**
+     * An integer bound from a numeric keyword, rounded inward; an exclusive bound that is itself an
+     * integer moves one further in ({@code shift}).
+     */
     private static Long bound(JsonNode s, String keyword, String path, RoundingMode rounding, int shift) {
         JsonNode v = s.get(keyword);
         if (v == null) {

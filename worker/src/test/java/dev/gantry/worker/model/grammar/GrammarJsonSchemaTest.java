@@ -106,6 +106,8 @@ class GrammarJsonSchemaTest {
         assertThat(atLeast.matches("41")).isFalse();
         assertThat(atLeast.matches("123456789012")).isTrue();
         assertThat(atLeast.matches("-50")).isFalse();
+        StackStore between = recognizer("{\"type\": \"integer\", \"exclusiveMinimum\": 2.5, \"exclusiveMaximum\": 5}");
+        assertThat(List.of("2", "3", "4", "5").stream().map(between::matches)).containsExactly(false, true, true, false);
         StackStore atMost = recognizer("{\"type\": \"integer\", \"maximum\": 2.5}");
         assertThat(atMost.matches("2")).isTrue();
         assertThat(atMost.matches("3")).isFalse();

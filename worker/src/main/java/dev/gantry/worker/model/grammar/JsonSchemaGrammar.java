@@ -84,6 +84,14 @@ final class JsonSchemaGrammar {
             }
         }
         List<String> types = types(s, present, path);
+        if (s.has("const") || s.has("enum")) {
+            String values = s.has("const") ? "const" : "enum";
+            for (String k : present) {
+                if (!ANNOTATIONS.contains(k) && !k.equals(values) && !k.equals("type") && !k.equals("nullable")) {
+                    throw refuse("JSON Schema keyword \"" + k + "\" beside \"" + values + "\" is not supported", path);
+                }
+            }
+        }
         if (s.has("const")) {
             return jsonLiteral(s.get("const"), types, path + "/const");
         }

@@ -91,7 +91,9 @@
  * {@code uniqueItems: true}...), {@code minimum}/{@code maximum} on {@code number}, other
  * formats ({@code email}, {@code uri}...), {@code additionalProperties} other than false beside
  * {@code properties}, {@code required} naming an unlisted property, {@code allOf} with several
- * schemas, keywords beside {@code $ref}/{@code anyOf}/{@code oneOf}/{@code allOf}, external
+ * schemas, keywords beside {@code $ref}/{@code anyOf}/{@code oneOf}/{@code allOf}, constraint
+ * keywords beside {@code enum}/{@code const} (only {@code type} and {@code nullable}, which filter
+ * the values, may stand beside them), external
  * {@code $ref}s, the draft-4 tuple form of {@code items}, combining {@code pattern},
  * {@code format} and {@code minLength}/{@code maxLength} in one schema, bounds above 10000 for
  * lengths and item counts, and the schema {@code false}.

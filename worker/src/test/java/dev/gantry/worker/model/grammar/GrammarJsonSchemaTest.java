@@ -205,6 +205,8 @@ class GrammarJsonSchemaTest {
         assertRefused("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"required\": [\"b\"]}", "\"b\"",
                 "at #/required");
         assertRefused("{\"type\": \"string\", \"pattern\": \"(?=x)\"}", "pattern", "at #/pattern");
+        assertRefused("{\"type\": \"integer\", \"enum\": [1, 500], \"maximum\": 100}", "\"maximum\" beside \"enum\" "
+                + "is not supported at #");
         assertRefused("{\"type\": \"date\"}", "type \"date\"", "at #/type");
         assertRefused("{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}", "cannot match any text");
     }

@@ -268,14 +268,32 @@ final class JsonSchemaGrammar {
         return shift == 0 || !wasIntegral ? n : n + shift;
     }
 
+    /**
+     * Numbers; {@code minimum}/{@code maximum} only with integral bounds, enforced exactly by
+     * writing such numbers without an exponent. Exclusive and fractional bounds are refused.
+     */
     private static Expr number(JsonNode s, String path) {
-        for (String k : NUMBER_KEYWORDS) {
+        for (String k : List.of("exclusiveMinimum", "exclusiveMaximum")) {
             if (s.has(k)) {
                 throw refuse("\"" + k + "\" on type \"number\" cannot be enforced exactly (it is supported on "
                         + "\"integer\")", path + "/" + k);
             }
         }
-        return ref(JsonGrammar.NUMBER);
+        if (!s.has("minimum") && !s.has("maximum")) {
+            return ref(JsonGrammar.NUMBER);
+        }
+        Long min = bound(s, "minimum", path, RoundingMode.CEILING, 0);
+        Long max = bound(s, "maximum", path, RoundingMode.FLOOR, 0);
+        for (String k : List.of("minimum", "maximum")) {
+            if (s.has(k) && s.get(k).decimalValue().stripTrailingZeros().scale() > 0) {
+                throw refuse("a fractional \"" + k + "\" on type \"number\" is not supported (integral bounds are)",
+                        path + "/" + k);
+            }
+        }
+        if (min != null && max != null && min > max) {
+            throw refuse("no number satisfies the minimum and maximum", path);
+        }
+        return IntegerRange.decimal(min, max);
     }
 
     private Expr object(JsonNode s, String path) {

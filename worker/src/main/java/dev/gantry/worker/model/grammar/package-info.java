@@ -77,7 +77,9 @@
  * as escapes), {@code format} {@code date}, {@code time}, {@code date-time}
  * (RFC 3339; February 29 is accepted in every year), {@code uuid}, {@code ipv4}; {@code minimum},
  * {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} on integers (exact, digit by
- * digit, bounds up to 10^17). Annotations are ignored: {@code title description default examples
+ * digit, bounds up to 10^17); {@code minimum}/{@code maximum} with integral values on numbers
+ * (exact: such numbers are generated without an exponent, and at a bound only zeros may follow
+ * the point). Annotations are ignored: {@code title description default examples
  * $schema $id $comment deprecated readOnly writeOnly $defs definitions}. Without {@code type}, the
  * type is inferred from the keywords present (e.g. {@code properties} makes an object), which is
  * stricter than JSON Schema, never looser. Keywords of a type not among the allowed ones do not
@@ -88,7 +90,8 @@
  * #/properties/a}): every other keyword ({@code not}, {@code if}/{@code then}/{@code else},
  * {@code patternProperties}, {@code propertyNames}, {@code minProperties},
  * {@code maxProperties}, {@code dependentRequired}, {@code multipleOf}, {@code contains},
- * {@code uniqueItems: true}...), {@code minimum}/{@code maximum} on {@code number}, other
+ * {@code uniqueItems: true}...), fractional {@code minimum}/{@code maximum} and
+ * {@code exclusiveMinimum}/{@code exclusiveMaximum} on {@code number}, other
  * formats ({@code email}, {@code uri}...), {@code additionalProperties} other than false beside
  * {@code properties}, {@code required} naming an unlisted property, {@code allOf} with several
  * schemas, keywords beside {@code $ref}/{@code anyOf}/{@code oneOf}/{@code allOf}, constraint

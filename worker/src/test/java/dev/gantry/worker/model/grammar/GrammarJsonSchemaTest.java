@@ -115,6 +115,30 @@ class GrammarJsonSchemaTest {
     }
 
     @Test
+    void numberRangesWithIntegralBoundsAreExact() {
+        Random random = new Random(9);
+        long[][] ranges = {{0, 1}, {-3, 2}, {-7, -2}, {5, 120}};
+        for (long[] r : ranges) {
+            StackStore s = recognizer("{\"type\": \"number\", \"minimum\": " + r[0] + ", \"maximum\": " + r[1] + "}");
+            for (int i = 0; i < 400; i++) {
+                double v = r[0] - 3 + random.nextDouble() * (r[1] - r[0] + 6);
+                String text = random.nextInt(4) == 0 ? Long.toString(Math.round(v))
+                        : java.math.BigDecimal.valueOf(v).setScale(random.nextInt(4), java.math.RoundingMode.HALF_UP)
+                                .toPlainString();
+                double parsed = Double.parseDouble(text);
+                assertThat(s.matches(text)).as("%s in %d..%d", text, r[0], r[1])
+                        .isEqualTo(parsed >= r[0] && parsed <= r[1]);
+            }
+            assertThat(s.matches(r[1] + ".000")).isTrue();
+            assertThat(s.matches(r[1] + ".001")).isEqualTo(r[1] < 0);
+        }
+        StackStore positive = recognizer("{\"type\": \"number\", \"minimum\": 0}");
+        assertThat(positive.matches("12345.678")).isTrue();
+        assertThat(positive.matches("-0.5")).isFalse();
+        assertThat(positive.matches("1e5")).isFalse(); // exponents are not generated under bounds
+    }
+
+    @Test
     void refsCombinatorsArraysAndFormats() {
         StackStore tree = recognizer("""
                 {"$ref": "#/$defs/node", "$defs": {"node": {"type": "object",
@@ -195,7 +219,10 @@ class GrammarJsonSchemaTest {
         assertRefused("{\"type\": \"integer\", \"multipleOf\": 3}", "\"multipleOf\" at #");
         assertRefused("{\"type\": \"object\", \"properties\": {\"e\": {\"type\": \"string\", \"format\": \"email\"}}}",
                 "format \"email\"", "at #/properties/e/format");
-        assertRefused("{\"type\": \"number\", \"minimum\": 0}", "\"minimum\" on type \"number\"", "at #/minimum");
+        assertRefused("{\"type\": \"number\", \"minimum\": 0.5}", "fractional \"minimum\" on type \"number\"",
+                "at #/minimum");
+        assertRefused("{\"type\": \"number\", \"exclusiveMaximum\": 1}", "\"exclusiveMaximum\" on type \"number\"",
+                "at #/exclusiveMaximum");
         assertRefused("{\"type\": \"array\", \"uniqueItems\": true}", "uniqueItems", "at #/uniqueItems");
         assertRefused("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"additionalProperties\": true}",
                 "additionalProperties", "at #/additionalProperties");

@@ -11,6 +11,9 @@ import java.util.Map;
  * grammar's recognizer for each mask or token, never per byte).
  */
 public final class CompiledGrammar {
+    /** Interned recognizer states after which {@link GrammarCompiler} replaces the grammar (some 20 MiB of tables). */
+    static final int MAX_STATES = 20_000;
+
     private final StackStore store;
     private final TokenTrie trie;
     private final int maskWords;
@@ -84,6 +87,16 @@ public final class CompiledGrammar {
     boolean finished(long position) {
         synchronized (store) {
             return StackStore.pendingOf(position) == 0 && store.finished(StackStore.stateOf(position));
+        }
+    }
+
+    /**
+     * Whether the recognizer's interned tables have grown past {@link #MAX_STATES} (outputs that
+     * keep reaching new positions, such as ever deeper JSON nesting), so the compiler should drop it.
+     */
+    boolean oversized() {
+        synchronized (store) {
+            return store.stateCount() > MAX_STATES;
         }
     }
 

@@ -13,9 +13,12 @@ import java.util.Objects;
  */
 public final class GrammarCompiler {
     /** Compiled grammars kept. */
-    public static final int DEFAULT_GRAMMARS = 64;
-    /** Memory for one grammar's mask cache; the entry count follows from the vocabulary size. */
-    public static final long DEFAULT_MASK_CACHE_BYTES = 16L << 20;
+    public static final int DEFAULT_GRAMMARS = 32;
+    /**
+     * Memory for one grammar's mask cache (the entry count follows from the vocabulary size: 682
+     * masks of 49152 tokens); with {@link #DEFAULT_GRAMMARS}, at most 128 MiB of masks in all.
+     */
+    public static final long DEFAULT_MASK_CACHE_BYTES = 4L << 20;
 
     private final Tokenizer tokenizer;
     private final TokenTrie trie;
@@ -53,9 +56,11 @@ public final class GrammarCompiler {
         Objects.requireNonNull(spec, "spec");
         synchronized (cache) {
             CompiledGrammar cached = cache.get(spec);
-            if (cached != null) {
+            if (cached != null && !cached.oversized()) {
                 return cached;
             }
+            // an oversized grammar keeps serving the matchers that hold it; new requests get a fresh one
+            cache.remove(spec);
         }
         // compiled outside the lock: a slow schema must not hold up other requests
         CompiledGrammar compiled = new CompiledGrammar(grammar(spec), trie, maskCacheEntries);
@@ -69,7 +74,7 @@ public final class GrammarCompiler {
         return switch (spec) {
             case GrammarSpec.JsonSchema s -> JsonSchemaGrammar.of(s.schema());
             case GrammarSpec.AnyJsonObject o -> JsonGrammar.anyObject();
-            case GrammarSpec.Regex r -> single(RegexParser.parse(r.pattern(), CharRanges.ANY));
+            case GrammarSpec.Regex r -> single(RegexParser.parse(r.pattern()));
             case GrammarSpec.Choice c -> single(choice(c.choices()));
             case GrammarSpec.Gbnf g -> GbnfParser.parse(g.grammar());
         };

@@ -32,6 +32,37 @@ final class IntegerRange {
         return alt(parts);
     }
 
+    /**
+     * The decimal numbers in {@code [min, max]} for integral bounds (null: unbounded), written
+     * without an exponent: an integer part, then optionally a fraction. At a bound itself only
+     * zeros may follow the point, which keeps the range exact.
+     */
+    static Expr decimal(Long min, Long max) {
+        List<Expr> parts = new ArrayList<>();
+        if (min == null || min < 0) {
+            parts.add(seq(literal("-"), magnitude(max != null && max < 0 ? -max : 0, min == null ? null : -min)));
+        }
+        if (max == null || max >= 0) {
+            parts.add(magnitude(min == null ? 0 : Math.max(min, 0), max));
+        }
+        return alt(parts);
+    }
+
+    /** Unsigned decimals in {@code [lo, hi]} (hi null: unbounded), lo and hi integers. */
+    private static Expr magnitude(long lo, Long hi) {
+        Expr digits = new Expr.Repeat(chars(DIGITS), 1, -1);
+        Expr anyFraction = Expr.optional(seq(literal("."), digits));
+        Expr zeroFraction = Expr.optional(seq(literal("."), new Expr.Repeat(literal("0"), 1, -1)));
+        List<Expr> parts = new ArrayList<>();
+        if (hi == null || hi > lo) {
+            parts.add(seq(natural(lo, hi == null ? null : hi - 1), anyFraction));
+        }
+        if (hi != null) {
+            parts.add(seq(literal(Long.toString(hi)), zeroFraction));
+        }
+        return alt(parts);
+    }
+
     /** Non-negative integers in {@code [lo, hi]}, hi null for unbounded. */
     private static Expr natural(long lo, Long hi) {
         List<Expr> parts = new ArrayList<>();

@@ -84,6 +84,14 @@ final class JsonSchemaGrammar {
             }
         }
         List<String> types = types(s, present, path);
+        if (s.has("const") || s.has("enum")) {
+            String values = s.has("const") ? "const" : "enum";
+            for (String k : present) {
+                if (!ANNOTATIONS.contains(k) && !k.equals(values) && !k.equals("type") && !k.equals("nullable")) {
+                    throw refuse("JSON Schema keyword \"" + k + "\" beside \"" + values + "\" is not supported", path);
+                }
+            }
+        }
         if (s.has("const")) {
             return jsonLiteral(s.get("const"), types, path + "/const");
         }
@@ -223,9 +231,9 @@ final class JsonSchemaGrammar {
 
     private Expr integer(JsonNode s, String path) {
         Long min = bound(s, "minimum", path, RoundingMode.CEILING, 0);
-        Long exclusiveMin = bound(s, "exclusiveMinimum", path, RoundingMode.FLOOR, 1);
+        Long exclusiveMin = bound(s, "exclusiveMinimum", path, RoundingMode.CEILING, 1);
         Long max = bound(s, "maximum", path, RoundingMode.FLOOR, 0);
-        Long exclusiveMax = bound(s, "exclusiveMaximum", path, RoundingMode.CEILING, -1);
+        Long exclusiveMax = bound(s, "exclusiveMaximum", path, RoundingMode.FLOOR, -1);
         Long lo = min == null ? exclusiveMin : exclusiveMin == null ? min : Long.valueOf(Math.max(min, exclusiveMin));
         Long hi = max == null ? exclusiveMax : exclusiveMax == null ? max : Long.valueOf(Math.min(max, exclusiveMax));
         if (lo == null && hi == null) {
@@ -237,7 +245,10 @@ final class JsonSchemaGrammar {
         return IntegerRange.of(lo, hi);
     }
 
-    /** An integer bound from a numeric keyword, rounded inward, shifted for exclusive bounds. */
+    /**
+     * An integer bound from a numeric keyword, rounded inward; an exclusive bound that is itself an
+     * integer moves one further in ({@code shift}).
+     */
     private static Long bound(JsonNode s, String keyword, String path, RoundingMode rounding, int shift) {
         JsonNode v = s.get(keyword);
         if (v == null) {
@@ -257,14 +268,32 @@ final class JsonSchemaGrammar {
         return shift == 0 || !wasIntegral ? n : n + shift;
     }
 
+    /**
+     * Numbers; {@code minimum}/{@code maximum} only with integral bounds, enforced exactly by
+     * writing such numbers without an exponent. Exclusive and fractional bounds are refused.
+     */
     private static Expr number(JsonNode s, String path) {
-        for (String k : NUMBER_KEYWORDS) {
+        for (String k : List.of("exclusiveMinimum", "exclusiveMaximum")) {
             if (s.has(k)) {
                 throw refuse("\"" + k + "\" on type \"number\" cannot be enforced exactly (it is supported on "
                         + "\"integer\")", path + "/" + k);
             }
         }
-        return ref(JsonGrammar.NUMBER);
+        if (!s.has("minimum") && !s.has("maximum")) {
+            return ref(JsonGrammar.NUMBER);
+        }
+        Long min = bound(s, "minimum", path, RoundingMode.CEILING, 0);
+        Long max = bound(s, "maximum", path, RoundingMode.FLOOR, 0);
+        for (String k : List.of("minimum", "maximum")) {
+            if (s.has(k) && s.get(k).decimalValue().stripTrailingZeros().scale() > 0) {
+                throw refuse("a fractional \"" + k + "\" on type \"number\" is not supported (integral bounds are)",
+                        path + "/" + k);
+            }
+        }
+        if (min != null && max != null && min > max) {
+            throw refuse("no number satisfies the minimum and maximum", path);
+        }
+        return IntegerRange.decimal(min, max);
     }
 
     private Expr object(JsonNode s, String path) {

@@ -6,11 +6,14 @@ import static dev.gantry.worker.model.grammar.Expr.seq;
 import static dev.gantry.worker.model.grammar.JsonSchemaGrammar.refuse;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
  * String schemas: {@code minLength}/{@code maxLength} (in characters, an escape counting as one),
- * {@code pattern} (searched, as JSON Schema says, unless anchored with {@code ^...$}) and the formats
+ * {@code pattern} (searched, as JSON Schema says, unless anchored with {@code ^...$}; characters JSON
+ * must escape are generated escaped) and the formats
  * that a regular expression captures: {@code date}, {@code time}, {@code date-time}, {@code uuid},
  * {@code ipv4}. One of the three families per schema; combinations are refused.
  */
@@ -43,7 +46,7 @@ final class JsonStrings {
                 throw refuse("unsupported JSON Schema format " + format + " (supported: " + FORMATS.keySet().stream()
                         .sorted().toList() + ")", path + "/format");
             }
-            return quoted(RegexParser.parse(regex, JsonGrammar.RAW_STRING_CHARS));
+            return quoted(RegexParser.parse(regex));
         }
         if (pattern != null) {
             if (!pattern.isTextual()) {
@@ -52,7 +55,7 @@ final class JsonStrings {
             String p = pattern.textValue();
             Expr body;
             try {
-                body = RegexParser.parse(p, JsonGrammar.RAW_STRING_CHARS);
+                body = RegexParser.parse(p, JsonStrings::encoded);
             } catch (GrammarException e) {
                 throw refuse("\"pattern\" " + e.getMessage(), path + "/pattern");
             }
@@ -69,6 +72,35 @@ final class JsonStrings {
             return quoted(new Expr.Repeat(ref(JsonGrammar.CHAR), min, max));
         }
         return ref(JsonGrammar.STRING);
+    }
+
+    /**
+     * The characters of {@code set} as JSON string content: raw where JSON allows, otherwise as
+     * their short escape ({@code \" \\ \n}...) or a six-character unicode escape, so a pattern may still require
+     * a quote or a tab.
+     */
+    static Expr encoded(int[] set) {
+        List<Expr> options = new ArrayList<>();
+        int[] raw = CharRanges.intersect(set, JsonGrammar.RAW_STRING_CHARS);
+        if (raw.length > 0 || set.length == 0) {
+            options.add(Expr.chars(raw));
+        }
+        int[] escaped = CharRanges.intersect(set, CharRanges.complement(JsonGrammar.RAW_STRING_CHARS));
+        for (int i = 0; i < escaped.length; i += 2) {
+            for (int cp = escaped[i]; cp <= escaped[i + 1]; cp++) {
+                options.add(literal(switch (cp) {
+                    case '"' -> "\\\"";
+                    case '\\' -> "\\\\";
+                    case '\b' -> "\\b";
+                    case '\f' -> "\\f";
+                    case '\n' -> "\\n";
+                    case '\r' -> "\\r";
+                    case '\t' -> "\\t";
+                    default -> String.format("\\u%04x", cp);
+                }));
+            }
+        }
+        return Expr.alt(options);
     }
 
     private static Expr quoted(Expr body) {

@@ -2,6 +2,7 @@ package dev.gantry.worker.model.grammar;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A practical regular-expression subset as an {@link Expr} matching the whole text: literals,
@@ -15,9 +16,10 @@ import java.util.List;
  * <p>Semantics follow {@link java.util.regex.Pattern} without flags: {@code .} excludes the line
  * terminators {@code \n \r U+0085 U+2028 U+2029}, and {@code \d \w \s} are ASCII.
  *
- * <p>Every character set is intersected with a <em>universe</em>: all of Unicode for
- * {@code guided_regex}, the characters a JSON string may hold unescaped for a JSON Schema
- * {@code pattern} (so the grammar matches the encoded string and stays exact).
+ * <p>Every character set goes through an <em>encoder</em> that says how its characters are
+ * written: as themselves for {@code guided_regex}, as JSON string content (with escapes for
+ * {@code "}, {@code \} and controls) for a JSON Schema {@code pattern}, so that the grammar matches
+ * the encoded string and stays exact.
  */
 final class RegexParser extends TextParser {
     private static final int[] DIGIT = {'0', '9'};
@@ -26,16 +28,21 @@ final class RegexParser extends TextParser {
     private static final int[] LINE_TERMINATORS =
             CharRanges.normalize(new int[] {'\n', '\n', '\r', '\r', 0x85, 0x85, 0x2028, 0x2029});
 
-    private final int[] universe;
+    private final Function<int[], Expr> encoder;
 
-    private RegexParser(String pattern, int[] universe) {
+    private RegexParser(String pattern, Function<int[], Expr> encoder) {
         super(pattern, "regex syntax");
-        this.universe = universe;
+        this.encoder = encoder;
     }
 
-    /** The expression matching exactly the texts the whole pattern matches, within {@code universe}. */
-    static Expr parse(String pattern, int[] universe) {
-        return new RegexParser(pattern, universe).whole();
+    /** The expression matching exactly the texts the whole pattern matches. */
+    static Expr parse(String pattern) {
+        return parse(pattern, Expr::chars);
+    }
+
+    /** As {@link #parse(String)}, each character set written as {@code encoder} says. */
+    static Expr parse(String pattern, Function<int[], Expr> encoder) {
+        return new RegexParser(pattern, encoder).whole();
     }
 
     /** Whether the pattern begins with {@code ^} and ends with an unescaped {@code $}. */
@@ -143,7 +150,7 @@ final class RegexParser extends TextParser {
     }
 
     private Expr chars(int[] set) {
-        return Expr.chars(CharRanges.intersect(set, universe));
+        return encoder.apply(set);
     }
 
     /** After a backslash: a class escape or a single escaped character, as a set. */

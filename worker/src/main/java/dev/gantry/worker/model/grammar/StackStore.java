@@ -44,7 +44,8 @@ final class StackStore {
     private final Map<Long, Integer> nodeIds = new HashMap<>();
 
     private final List<int[]> sets = new ArrayList<>();
-    private final List<int[]> asciiNext = new ArrayList<>(); // per state: next state + 1, 0 = not computed yet
+    private int[][] asciiNext = new int[64][]; // per state: next state + 1, 0 = not computed yet
+    private long[][] asciiSelfLoops = new long[64][]; // per state, lazily: the ASCII bytes that lead back to it
     private final Map<IntsKey, Integer> setIds = new HashMap<>();
     private final Map<Long, Integer> wideNext = new HashMap<>();
     private final int initial;
@@ -171,16 +172,33 @@ final class StackStore {
         return false;
     }
 
+    /**
+     * The ASCII characters after which the state is unchanged, as two words (0-63, 64-127): inside
+     * a JSON string almost all of them. A vocabulary subtree made only of these is allowed whole.
+     */
+    long[] asciiSelfLoops(int state) {
+        long[] loops = asciiSelfLoops[state];
+        if (loops == null) {
+            loops = new long[2];
+            for (int cp = 0; cp < 128; cp++) {
+                if (advance(state, cp) == state) {
+                    loops[cp >>> 6] |= 1L << cp;
+                }
+            }
+            asciiSelfLoops[state] = loops;
+        }
+        return loops;
+    }
+
     /** The state after the code point {@code cp}, or -1 if no leaf accepts it. */
     int advance(int state, int cp) {
         if (cp < 128) {
-            int[] table = asciiNext.get(state);
-            int cached = table[cp];
+            int cached = asciiNext[state][cp];
             if (cached != 0) {
                 return cached - 1;
             }
             int next = computeAdvance(state, cp);
-            asciiNext.get(state)[cp] = next + 1;
+            asciiNext[state][cp] = next + 1;
             return next;
         }
         long key = (long) state << 21 | cp;
@@ -280,7 +298,11 @@ final class StackStore {
         int[] leaves = sortedDistinct(scratch, scratchSize);
         return setIds.computeIfAbsent(new IntsKey(leaves), k -> {
             sets.add(leaves);
-            asciiNext.add(new int[128]);
+            if (sets.size() > asciiNext.length) {
+                asciiNext = Arrays.copyOf(asciiNext, asciiNext.length * 2);
+                asciiSelfLoops = Arrays.copyOf(asciiSelfLoops, asciiNext.length);
+            }
+            asciiNext[sets.size() - 1] = new int[128];
             return sets.size() - 1;
         });
     }

@@ -23,6 +23,13 @@ final class TokenTrie {
     final int[] tokenCount;
     final int[] tokens;
     final int maxDepth;
+    /** Per node: the ASCII bytes on the paths below it, itself included (two words). */
+    private final long[] subtreeBytes0;
+    private final long[] subtreeBytes1;
+    /** Per node: whether a byte at or below it is not ASCII (then the subtree is never taken whole). */
+    private final boolean[] subtreeNonAscii;
+    /** Per node (and one past the last): the index in {@link #tokens} where its subtree's tokens begin. */
+    private final int[] subtreeTokens;
     /** End-of-generation token ids (allowed exactly when the text is a complete match). */
     final int[] endOfGeneration;
 
@@ -54,6 +61,8 @@ final class TokenTrie {
         int[] first = new int[capacity];
         int[] cnt = new int[capacity];
         this.tokens = new int[count];
+        int[] firstBelow = new int[capacity + 1];
+        int[] parent = new int[capacity];
         int[] path = new int[256 + 1]; // node at each depth of the current branch
         int pathLen = 1; // the root
         int nodes = 1;
@@ -71,6 +80,8 @@ final class TokenTrie {
                 }
                 lab[nodes] = b[d] & 0xFF;
                 dep[nodes] = d + 1;
+                firstBelow[nodes] = t; // tokens are sorted, so a subtree's tokens are contiguous
+                parent[nodes] = path[pathLen - 1];
                 path[pathLen++] = nodes++;
             }
             int node = path[b.length];
@@ -91,6 +102,24 @@ final class TokenTrie {
         this.firstToken = Arrays.copyOf(first, nodes);
         this.tokenCount = Arrays.copyOf(cnt, nodes);
         this.maxDepth = deepest;
+        this.subtreeTokens = Arrays.copyOf(firstBelow, nodes + 1);
+        subtreeTokens[nodes] = count;
+        this.subtreeBytes0 = new long[nodes];
+        this.subtreeBytes1 = new long[nodes];
+        this.subtreeNonAscii = new boolean[nodes];
+        for (int i = nodes - 1; i >= 1; i--) { // children follow their parent in preorder
+            int l = label[i];
+            if (l >= 0x80) {
+                subtreeNonAscii[i] = true;
+            } else if (l < 64) {
+                subtreeBytes0[i] |= 1L << l;
+            } else {
+                subtreeBytes1[i] |= 1L << l;
+            }
+            subtreeBytes0[parent[i]] |= subtreeBytes0[i];
+            subtreeBytes1[parent[i]] |= subtreeBytes1[i];
+            subtreeNonAscii[parent[i]] |= subtreeNonAscii[i];
+        }
     }
 
     int nodeCount() {
@@ -108,7 +137,26 @@ final class TokenTrie {
         int i = 1;
         while (i < n) {
             int d = depth[i];
-            long p = store.step(at[d - 1], label[i]);
+            long from = at[d - 1];
+            int b = label[i];
+            long p;
+            if (b < 0x80 && StackStore.pendingOf(from) == 0) { // the common case, without the UTF-8 logic
+                int state = StackStore.stateOf(from);
+                long[] loops = store.asciiSelfLoops(state);
+                if (!subtreeNonAscii[i] && (subtreeBytes0[i] & ~loops[0]) == 0 && (subtreeBytes1[i] & ~loops[1]) == 0) {
+                    // every byte below keeps the state as it is: the whole subtree is allowed
+                    for (int k = subtreeTokens[i], last = subtreeTokens[end[i]]; k < last; k++) {
+                        int id = tokens[k];
+                        mask[id >>> 6] |= 1L << id;
+                    }
+                    i = end[i];
+                    continue;
+                }
+                int next = store.advance(state, b);
+                p = next < 0 ? StackStore.REJECT : StackStore.position(next, 0);
+            } else {
+                p = store.step(from, b);
+            }
             if (p == StackStore.REJECT) {
                 i = end[i];
                 continue;

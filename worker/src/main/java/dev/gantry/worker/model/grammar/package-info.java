@@ -39,11 +39,14 @@
  * Masks: all token byte strings of the vocabulary form one trie ({@code TokenTrie}, built once per
  * tokenizer, shared by its grammars), laid out in depth-first preorder. A mask is one pass over
  * the trie stepping the recognizer per node and skipping a whole subtree as soon as its prefix is
- * refused. Each compiled grammar caches masks by position (bounded LRU, about 16 MiB each), since
- * JSON decoding keeps returning to the same positions: inside a string, after a comma, after a key.
- * On SmolLM2's 49152-token vocabulary (100k trie nodes), decoding a 62-token JSON document
- * ({@code GrammarBenchmark}, a main in the test sources) costs about 1.3 ms per mask with the cache
- * off and about 10 us per mask (mostly writing the logits) once warm; 2-core build host.
+ * refused; a subtree whose bytes are all ASCII characters that leave the state unchanged (the
+ * inside of a JSON string) is taken whole without stepping. Each compiled grammar caches masks by
+ * position (bounded LRU, 4 MiB each), since JSON decoding keeps returning to the same positions:
+ * inside a string, after a comma, after a key. On SmolLM2's 49152-token vocabulary (100k trie
+ * nodes), decoding a 62-token JSON document ({@code GrammarBenchmark}, a main in the test sources)
+ * costs about 0.1 ms per mask with the cache off and about 10 us per mask (mostly writing the
+ * logits) once warm, on a loaded 2-core build host. The compiler replaces a cached grammar whose
+ * recognizer tables outgrew their bound (ever deeper nesting); matchers holding it keep it.
  * <p>
  * Invariants: a compiled grammar never changes its language (caches only memoize); a matcher's
  * {@code accept} agrees with its mask bit for bit (tested against trying every token byte by
@@ -70,11 +73,13 @@
  * schema = any keys with values of that schema), {@code items}, {@code prefixItems}
  * ({@code items: false} closes the tuple), {@code minItems}, {@code maxItems},
  * {@code uniqueItems: false}, {@code minLength}, {@code maxLength}, {@code pattern} (the regex
- * subset below; searched unless anchored {@code ^...$}; characters that JSON must escape cannot be
- * produced by the pattern part), {@code format} {@code date}, {@code time}, {@code date-time}
+ * subset below; searched unless anchored {@code ^...$}; characters that JSON must escape are generated
+ * as escapes), {@code format} {@code date}, {@code time}, {@code date-time}
  * (RFC 3339; February 29 is accepted in every year), {@code uuid}, {@code ipv4}; {@code minimum},
  * {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} on integers (exact, digit by
- * digit, bounds up to 10^17). Annotations are ignored: {@code title description default examples
+ * digit, bounds up to 10^17); {@code minimum}/{@code maximum} with integral values on numbers
+ * (exact: such numbers are generated without an exponent, and at a bound only zeros may follow
+ * the point). Annotations are ignored: {@code title description default examples
  * $schema $id $comment deprecated readOnly writeOnly $defs definitions}. Without {@code type}, the
  * type is inferred from the keywords present (e.g. {@code properties} makes an object), which is
  * stricter than JSON Schema, never looser. Keywords of a type not among the allowed ones do not
@@ -85,10 +90,13 @@
  * #/properties/a}): every other keyword ({@code not}, {@code if}/{@code then}/{@code else},
  * {@code patternProperties}, {@code propertyNames}, {@code minProperties},
  * {@code maxProperties}, {@code dependentRequired}, {@code multipleOf}, {@code contains},
- * {@code uniqueItems: true}...), {@code minimum}/{@code maximum} on {@code number}, other
+ * {@code uniqueItems: true}...), fractional {@code minimum}/{@code maximum} and
+ * {@code exclusiveMinimum}/{@code exclusiveMaximum} on {@code number}, other
  * formats ({@code email}, {@code uri}...), {@code additionalProperties} other than false beside
  * {@code properties}, {@code required} naming an unlisted property, {@code allOf} with several
- * schemas, keywords beside {@code $ref}/{@code anyOf}/{@code oneOf}/{@code allOf}, external
+ * schemas, keywords beside {@code $ref}/{@code anyOf}/{@code oneOf}/{@code allOf}, constraint
+ * keywords beside {@code enum}/{@code const} (only {@code type} and {@code nullable}, which filter
+ * the values, may stand beside them), external
  * {@code $ref}s, the draft-4 tuple form of {@code items}, combining {@code pattern},
  * {@code format} and {@code minLength}/{@code maxLength} in one schema, bounds above 10000 for
  * lengths and item counts, and the schema {@code false}.

@@ -11,7 +11,13 @@ import java.util.Arrays;
  * Mask cost per token on SmolLM2's vocabulary (49152 tokens): decodes a fixed ~60-token JSON
  * document for a realistic schema token by token and reports the average and p99 time of
  * {@link GrammarMatcher#maskLogits}, for a grammar seen for the first time, with the mask cache off
- * (every mask walks the vocabulary trie) and warm. Not a test; run it as a main (see package docs).
+ * (every mask walks the vocabulary trie) and warm. Not a test; run it as a main, from the repository root:
+ * <pre>
+ * ./mvnw -B -q -o -pl worker test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt \
+ *     -Dmdep.includeScope=test -Dgantry.image.skip=true
+ * cd worker && java -cp target/test-classes:target/classes:$(cat /tmp/cp.txt) \
+ *     dev.gantry.worker.model.grammar.GrammarBenchmark [model.gguf [rounds]]
+ * </pre>
  */
 public final class GrammarBenchmark {
     static final String SCHEMA = """
@@ -47,6 +53,15 @@ public final class GrammarBenchmark {
                 decode(first, tokens, tokenizer.vocabSize(), 1);
                 decode(warm.compile(spec), tokens, tokenizer.vocabSize(), 1);
             }
+            long[] compiles = new long[20];
+            for (int i = 0; i < compiles.length; i++) { // new specs (a distinct title) on a warm JVM
+                GrammarSpec variant = new GrammarSpec.JsonSchema(new ObjectMapper().readTree(
+                        SCHEMA.replaceFirst("\\{", "{\"title\": \"v" + i + "\", ")));
+                long s0 = System.nanoTime();
+                warm.compile(variant);
+                compiles[i] = System.nanoTime() - s0;
+            }
+            System.out.printf("compile, warm JVM: median %.2f ms%n", sortedCopy(compiles)[compiles.length / 2] / 1e6);
             report("mask cache off (every mask walks the trie)", decode(first, tokens, tokenizer.vocabSize(), rounds / 4));
             report("mask cache warm", decode(warm.compile(spec), tokens, tokenizer.vocabSize(), rounds));
         }
@@ -75,9 +90,14 @@ public final class GrammarBenchmark {
         return times;
     }
 
-    private static void report(String what, long[] times) {
-        long[] sorted = times.clone();
+    private static long[] sortedCopy(long[] values) {
+        long[] sorted = values.clone();
         Arrays.sort(sorted);
+        return sorted;
+    }
+
+    private static void report(String what, long[] times) {
+        long[] sorted = sortedCopy(times);
         double avg = Arrays.stream(times).average().orElse(0) / 1000;
         double p99 = sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1000.0;
         System.out.printf("%-46s avg %8.1f us   p99 %8.1f us   max %8.1f us  (%d masks)%n", what + ":", avg, p99,

@@ -31,6 +31,36 @@ class GrammarGbnfTest {
     }
 
     @Test
+    void llamaCppStyleJsonGrammar() {
+        String g = """
+                root   ::= object
+                value  ::= object | array | string | number | ("true" | "false" | "null") ws
+                object ::=
+                  "{" ws (
+                            string ":" ws value
+                    ("," ws string ":" ws value)*
+                  )? "}" ws
+                array  ::=
+                  "[" ws (
+                            value
+                    ("," ws value)*
+                  )? "]" ws
+                string ::=
+                  "\\"" (
+                    [^"\\\\\\x7F\\x00-\\x1F] |
+                    "\\\\" (["\\\\bfnrt] | "u" [0-9a-fA-F]{4}) # escapes
+                  )* "\\"" ws
+                number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+                # Optional space: by convention, applied in this grammar after literal chars when allowed
+                ws ::= | " " | "\\n" [ \\t]{0,20}
+                """;
+        assertThat(matches(g, "{\"a\": [1, -2.5e3, \"x\\\"y\", {}], \"b\": null}")).isTrue();
+        assertThat(matches(g, "{\n  \"a\": true\n}\n")).isTrue();
+        assertThat(matches(g, "{\"a\": tru}")).isFalse();
+        assertThat(matches(g, "{\"a\": \"\u007f\"}")).isFalse();
+    }
+
+    @Test
     void alternativesMayStartLines() {
         String g = "root ::= \"a\"\n  | \"b\" x\nx ::= \"c\"";
         assertThat(matches(g, "a")).isTrue();

@@ -106,10 +106,36 @@ class GrammarJsonSchemaTest {
         assertThat(atLeast.matches("41")).isFalse();
         assertThat(atLeast.matches("123456789012")).isTrue();
         assertThat(atLeast.matches("-50")).isFalse();
+        StackStore between = recognizer("{\"type\": \"integer\", \"exclusiveMinimum\": 2.5, \"exclusiveMaximum\": 5}");
+        assertThat(List.of("2", "3", "4", "5").stream().map(between::matches)).containsExactly(false, true, true, false);
         StackStore atMost = recognizer("{\"type\": \"integer\", \"maximum\": 2.5}");
         assertThat(atMost.matches("2")).isTrue();
         assertThat(atMost.matches("3")).isFalse();
         assertThat(atMost.matches("-123456789")).isTrue();
+    }
+
+    @Test
+    void numberRangesWithIntegralBoundsAreExact() {
+        Random random = new Random(9);
+        long[][] ranges = {{0, 1}, {-3, 2}, {-7, -2}, {5, 120}};
+        for (long[] r : ranges) {
+            StackStore s = recognizer("{\"type\": \"number\", \"minimum\": " + r[0] + ", \"maximum\": " + r[1] + "}");
+            for (int i = 0; i < 400; i++) {
+                double v = r[0] - 3 + random.nextDouble() * (r[1] - r[0] + 6);
+                String text = random.nextInt(4) == 0 ? Long.toString(Math.round(v))
+                        : java.math.BigDecimal.valueOf(v).setScale(random.nextInt(4), java.math.RoundingMode.HALF_UP)
+                                .toPlainString();
+                double parsed = Double.parseDouble(text);
+                assertThat(s.matches(text)).as("%s in %d..%d", text, r[0], r[1])
+                        .isEqualTo(parsed >= r[0] && parsed <= r[1]);
+            }
+            assertThat(s.matches(r[1] + ".000")).isTrue();
+            assertThat(s.matches(r[1] + ".001")).isEqualTo(r[1] < 0);
+        }
+        StackStore positive = recognizer("{\"type\": \"number\", \"minimum\": 0}");
+        assertThat(positive.matches("12345.678")).isTrue();
+        assertThat(positive.matches("-0.5")).isFalse();
+        assertThat(positive.matches("1e5")).isFalse(); // exponents are not generated under bounds
     }
 
     @Test
@@ -141,6 +167,10 @@ class GrammarJsonSchemaTest {
         StackStore pattern = recognizer("{\"type\": \"string\", \"pattern\": \"^[A-Z]{2}-\\\\d+$\"}");
         assertThat(pattern.matches("\"AB-12\"")).isTrue();
         assertThat(pattern.matches("\"AB-\"")).isFalse();
+        StackStore quote = recognizer("{\"type\": \"string\", \"pattern\": \"^a\\\"\\t[^a]$\"}");
+        assertThat(quote.matches("\"a\\\"\\t\\n\"")).isTrue(); // JSON "a\"\t\n": a, quote, tab, newline
+        assertThat(quote.matches("\"a\\\"\\t\\u0001\"")).isTrue();
+        assertThat(quote.matches("\"a\\\"\\ta\"")).isFalse();
         StackStore search = recognizer("{\"type\": \"string\", \"pattern\": \"ab\"}");
         assertThat(search.matches("\"xxabyy\"")).isTrue();
         assertThat(search.matches("\"a\\\"b\"")).isFalse();
@@ -174,6 +204,9 @@ class GrammarJsonSchemaTest {
         for (String json : List.of("{}", "{\"a\": [1, 2.5e-3, -0, true, null, {\"b\": \"c\"}]}", "{\"x\":{\"y\":{}}}")) {
             assertThat(object.matches(withRandomWhitespace(parse(json), random))).as(json).isTrue();
         }
+        assertThat(object.matches("{\n" + " ".repeat(20) + "\"a\": 1\n\t}")).isTrue();
+        assertThat(object.matches("{\n" + " ".repeat(21) + "\"a\": 1}")).isFalse(); // whitespace is bounded
+        assertThat(object.matches("{ \n\"a\": 1}")).isFalse();
         for (String bad : List.of("[]", "\"a\"", "{\"a\" 1}", "{\"a\": 01}", "{\"a\": 1.}", "{a: 1}", " {}")) {
             assertThat(object.matches(bad)).as(bad).isFalse();
         }
@@ -186,7 +219,10 @@ class GrammarJsonSchemaTest {
         assertRefused("{\"type\": \"integer\", \"multipleOf\": 3}", "\"multipleOf\" at #");
         assertRefused("{\"type\": \"object\", \"properties\": {\"e\": {\"type\": \"string\", \"format\": \"email\"}}}",
                 "format \"email\"", "at #/properties/e/format");
-        assertRefused("{\"type\": \"number\", \"minimum\": 0}", "\"minimum\" on type \"number\"", "at #/minimum");
+        assertRefused("{\"type\": \"number\", \"minimum\": 0.5}", "fractional \"minimum\" on type \"number\"",
+                "at #/minimum");
+        assertRefused("{\"type\": \"number\", \"exclusiveMaximum\": 1}", "\"exclusiveMaximum\" on type \"number\"",
+                "at #/exclusiveMaximum");
         assertRefused("{\"type\": \"array\", \"uniqueItems\": true}", "uniqueItems", "at #/uniqueItems");
         assertRefused("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"additionalProperties\": true}",
                 "additionalProperties", "at #/additionalProperties");
@@ -196,6 +232,8 @@ class GrammarJsonSchemaTest {
         assertRefused("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"required\": [\"b\"]}", "\"b\"",
                 "at #/required");
         assertRefused("{\"type\": \"string\", \"pattern\": \"(?=x)\"}", "pattern", "at #/pattern");
+        assertRefused("{\"type\": \"integer\", \"enum\": [1, 500], \"maximum\": 100}", "\"maximum\" beside \"enum\" "
+                + "is not supported at #");
         assertRefused("{\"type\": \"date\"}", "type \"date\"", "at #/type");
         assertRefused("{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}", "cannot match any text");
     }

@@ -349,13 +349,23 @@ public final class Engine implements AutoCloseable {
             }
             int logitRow = row++;
             SequenceDecoder.Sampled sampled;
-            if (argmax != null) {
-                if (argmax[logitRow] < 0) {
-                    throw Sampler.noFiniteLogit(); // as sample() would
+            SequenceDecoder.Appended a;
+            try {
+                if (argmax != null) {
+                    if (argmax[logitRow] < 0) {
+                        throw Sampler.noFiniteLogit(); // as sample() would
+                    }
+                    sampled = new SequenceDecoder.Sampled(argmax[logitRow], null);
+                } else {
+                    sampled = seq.decoder.sample(logits, logitRow * vocab, vocab);
                 }
-                sampled = new SequenceDecoder.Sampled(argmax[logitRow], null);
-            } else {
-                sampled = seq.decoder.sample(logits, logitRow * vocab, vocab);
+                a = seq.append(sampled.token());
+            } catch (RuntimeException e) {
+                // This sequence's own decoding failed (its grammar allows no token, its logits are
+                // all masked): it ends with an error, the others of the step go on.
+                LOG.warnf("request %s: decoding failed: %s", seq.request.id(), e.getMessage());
+                finish(seq, FinishReason.ERROR, null, e.getMessage());
+                continue;
             }
             generated++;
             if (seq.firstTokenNanos == 0) {
@@ -365,7 +375,6 @@ public final class Engine implements AutoCloseable {
                 metrics.interTokenLatency(sampledAt - seq.lastTokenNanos);
             }
             seq.lastTokenNanos = sampledAt;
-            SequenceDecoder.Appended a = seq.append(sampled.token());
             deliver(seq, sampled, a.text());
             if (a.finish() != null) {
                 finish(seq, a.finish(), a.stopString(), null);

@@ -71,7 +71,7 @@ final class SequenceDecoder {
             grammar.maskLogits(logits, offset, vocab);
         }
         if (logprobs < 0) {
-            return new Sampled(sampler.pick(logits, offset, vocab), null);
+            return new Sampled(pick(logits, offset, vocab), null);
         }
         if (!sampler.greedy()) {
             // A random pick turns the logits into weights; keep the row the log-probabilities read.
@@ -80,10 +80,23 @@ final class SequenceDecoder {
             }
             System.arraycopy(logits, offset, row, 0, vocab);
         }
-        int token = sampler.pick(logits, offset, vocab);
+        int token = pick(logits, offset, vocab);
         TokenLogprobs lp = sampler.greedy() ? Logprobs.of(logits, offset, vocab, token, logprobs)
                 : Logprobs.of(row, 0, vocab, token, logprobs);
         return new Sampled(token, lp);
+    }
+
+    private int pick(float[] logits, int offset, int vocab) {
+        try {
+            return sampler.pick(logits, offset, vocab);
+        } catch (IllegalArgumentException e) {
+            if (grammar != null) {
+                // Every logit masked: the grammar allows no token here (or only ones min_tokens forbids).
+                throw new IllegalStateException("the request's grammar allows no token of this model's vocabulary"
+                        + " after the output so far" + (grammar.isAccepting() ? " (min_tokens forbids ending it)" : ""), e);
+            }
+            throw e;
+        }
     }
 
     /** A sampled token and, when asked, its log-probabilities. */

@@ -240,7 +240,7 @@ public class GenerationHandler {
                 p = p.withSeed(p.seed() + i);
             }
             out.add(new EngineRequest(request.bestOf() == 1 ? id : id + "-" + i, tokens, p, arrival, logprobs,
-                    i == 0 ? promptLogprobs : -1, grammar));
+                    i == 0 ? promptLogprobs : -1, grammar, null));
         }
         return out;
     }

@@ -29,6 +29,7 @@ public class OpenAiRoutes {
             Endpoint.COMPLETIONS.path(), "POST",
             Endpoint.CHAT.path(), "POST",
             "/v1/models", "GET",
+            "/v1/embeddings", "POST",
             "/tokenize", "POST",
             "/detokenize", "POST");
     /** vLLM's paths beside {@code /v1}, passing the same key, readiness and body checks. */
@@ -49,6 +50,9 @@ public class OpenAiRoutes {
     @Inject
     TokenizeHandler tokenizer;
 
+    @Inject
+    EmbeddingsHandler embeddings;
+
     private final long startedAt = System.currentTimeMillis() / 1000;
     private volatile ApiKeyCheck keyCheck;
     private volatile String keyCheckFor;
@@ -64,6 +68,7 @@ public class OpenAiRoutes {
         router.post(Endpoint.COMPLETIONS.path()).handler(ctx -> generation.handle(ctx, Endpoint.COMPLETIONS));
         router.post(Endpoint.CHAT.path()).handler(ctx -> generation.handle(ctx, Endpoint.CHAT));
         router.get("/v1/models").handler(this::models);
+        router.post("/v1/embeddings").handler(embeddings::embeddings);
         router.post("/tokenize").handler(tokenizer::tokenize);
         router.post("/detokenize").handler(tokenizer::detokenize);
         router.get("/version").handler(tokenizer::version); // no key, as vLLM's: it tells nothing about the model

@@ -112,8 +112,12 @@ public class TokenizeHandler {
         ctx.response().putHeader("Content-Type", "application/json").end(OpenAiDtos.write(Map.of("version", version)));
     }
 
-    /** The JSON body, every field known, the model (when named) the one served. */
     private JsonNode body(RoutingContext ctx, Set<String> fields) {
+        return body(ctx, fields, lifecycle);
+    }
+
+    /** The JSON body, every field known, the model (when named) the one served. */
+    static JsonNode body(RoutingContext ctx, Set<String> fields, WorkerLifecycle lifecycle) {
         JsonNode body = GenerationHandler.readJson(RequestBodyReader.body(ctx));
         if (!body.isObject()) {
             throw ApiException.badRequest(null, "The request body must be a JSON object, got " + RequestParser.describe(body) + ".");

@@ -40,6 +40,10 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "GGUF file to write.")
     Path out;
 
+    @Option(names = "--pooling", paramLabel = "MEAN|CLS|LAST",
+            description = "Mark the file as an embedding model pooled this way (llama.cpp's pooling_type); /v1/embeddings then pools as it says.")
+    dev.gantry.worker.model.Pooling pooling;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -60,7 +64,7 @@ final class SynthCommand implements Callable<Integer> {
         err.printf("synth: %s, %s, %.2fB parameters, seed %d -> %s%n", s.name(), t, s.parameters() / 1e9, seed, out);
         long start = System.nanoTime();
         long[] lastReport = {start};
-        SyntheticGguf.Summary sum = new SyntheticGguf(s, t, seed, n).write(vocab, out, (done, total) -> {
+        SyntheticGguf.Summary sum = new SyntheticGguf(s, t, seed, n, pooling).write(vocab, out, (done, total) -> {
             long now = System.nanoTime();
             if (now - lastReport[0] > 2_000_000_000L || done == total) {
                 lastReport[0] = now;

@@ -104,7 +104,7 @@ public final class Engine implements AutoCloseable {
         List<Sequence> seqs = new java.util.ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             seqs.add(new Sequence(nextId.incrementAndGet(), requests.get(i), listeners.get(i), model.tokenizer(),
-                    config.maxModelLen()));
+                    config.maxModelLen(), model.config().dim()));
         }
         Sequence first = seqs.getFirst();
         if (seqs.size() > 1) {
@@ -274,7 +274,7 @@ public final class Engine implements AutoCloseable {
             starts[i] = start;
             tables[i] = kv.blockTable(seq.id);
             promptDone[i] = start + step.tokens()[i] == seq.numTokens();
-            wantLogits[i] = promptDone[i] && seq.maxOutput > 0;
+            wantLogits[i] = promptDone[i] && seq.maxOutput > 0 && seq.pooled == null;
             if (seq.firstScheduledNanos == 0) {
                 seq.firstScheduledNanos = now;
                 queued.decrementAndGet();
@@ -315,6 +315,7 @@ public final class Engine implements AutoCloseable {
                 logits = forward.forward(batch, kvStorage);
             }
             PromptLogprobs.read(seqs, starts, chunks, forward);
+            EmbeddingPool.read(seqs, starts, chunks, forward);
         } catch (RuntimeException | OutOfMemoryError e) {
             LOG.error("a forward step failed; failing its " + n + " request(s)", e);
             for (Sequence seq : seqs) {
@@ -344,7 +345,10 @@ public final class Engine implements AutoCloseable {
                 continue;
             }
             if (!wantLogits[i]) {
-                finish(seq, FinishReason.LENGTH, null, null); // max_tokens 0: the prompt alone was asked for
+                if (seq.pooled != null) {
+                    deliverEmbedding(seq);
+                }
+                finish(seq, FinishReason.LENGTH, null, null); // max_tokens 0 or an embedding: the prompt alone
                 continue;
             }
             int logitRow = row++;
@@ -389,6 +393,14 @@ public final class Engine implements AutoCloseable {
         List<Sequence> followers = seq.followers;
         seq.followers = null;
         scheduler.addFirst(followers);
+    }
+
+    private void deliverEmbedding(Sequence seq) {
+        try {
+            seq.listener.onEmbedding(EmbeddingPool.finish(seq));
+        } catch (RuntimeException e) {
+            LOG.warn("a request's listener failed on its embedding", e);
+        }
     }
 
     private void deliverPromptLogprobs(Sequence seq) {

@@ -1,5 +1,6 @@
 package dev.gantry.worker.engine;
 
+import dev.gantry.worker.model.Pooling;
 import dev.gantry.worker.model.grammar.CompiledGrammar;
 import dev.gantry.worker.model.sample.Logprobs;
 import dev.gantry.worker.model.sample.SamplingParams;
@@ -18,9 +19,12 @@ import dev.gantry.worker.model.sample.SamplingParams;
  *                       request computes its whole prompt (no prefix-cache hits) to see every row's logits
  * @param grammar        what the output must match (structured outputs), or null: each sequence
  *                       masks its logits with its own matcher of it, inside the batched step
+ * @param pooling        for an embedding: how the prompt's last hidden states are pooled (the
+ *                       request computes its prompt only, with no prefix-cache hits, and ends with
+ *                       {@link RequestListener#onEmbedding}); null to generate
  */
 public record EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos, int logprobs,
-        int promptLogprobs, CompiledGrammar grammar) {
+        int promptLogprobs, CompiledGrammar grammar, Pooling pooling) {
 
     public EngineRequest {
         if (logprobs < -1 || logprobs > Logprobs.MAX_TOP || promptLogprobs < -1 || promptLogprobs > Logprobs.MAX_TOP) {
@@ -30,7 +34,7 @@ public record EngineRequest(String id, int[] promptTokens, SamplingParams params
     }
 
     public EngineRequest(String id, int[] promptTokens, SamplingParams params, long arrivalNanos) {
-        this(id, promptTokens, params, arrivalNanos, -1, -1, null);
+        this(id, promptTokens, params, arrivalNanos, -1, -1, null, null);
     }
 
     public EngineRequest(String id, int[] promptTokens, SamplingParams params) {
@@ -39,16 +43,22 @@ public record EngineRequest(String id, int[] promptTokens, SamplingParams params
 
     /** This request with log-probabilities of sampled tokens ({@code logprobs}) and prompt tokens ({@code prompt}); -1 for none. */
     public EngineRequest withLogprobs(int logprobs, int prompt) {
-        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, prompt, grammar);
+        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, prompt, grammar, pooling);
     }
 
     /** This request under other sampling parameters (one choice of several: its own seed). */
     public EngineRequest withParams(SamplingParams other) {
-        return new EngineRequest(id, promptTokens, other, arrivalNanos, logprobs, promptLogprobs, grammar);
+        return new EngineRequest(id, promptTokens, other, arrivalNanos, logprobs, promptLogprobs, grammar, pooling);
     }
 
     /** This request with its output constrained to {@code g} (null: free). */
     public EngineRequest withGrammar(CompiledGrammar g) {
-        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, promptLogprobs, g);
+        return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, promptLogprobs, g, pooling);
+    }
+
+    /** An embedding of {@code promptTokens}, pooled as {@code p}: the prompt computed, nothing generated. */
+    public static EngineRequest embedding(String id, int[] promptTokens, Pooling p, long arrivalNanos) {
+        return new EngineRequest(id, promptTokens, SamplingParams.defaults().withTemperature(0).withMaxTokens(0),
+                arrivalNanos, -1, -1, null, java.util.Objects.requireNonNull(p));
     }
 }

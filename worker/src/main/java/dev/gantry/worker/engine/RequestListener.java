@@ -23,6 +23,9 @@ public interface RequestListener {
      */
     default void onPromptLogprobs(List<TokenLogprobs> logprobs) {}
 
+    /** An embedding request's vector (normalised to length 1), once, just before it finishes. */
+    default void onEmbedding(float[] embedding) {}
+
     /** The request ended (normally, cancelled or failed); no call follows this one. */
     void onFinish(RequestResult result);
 }

@@ -46,13 +46,17 @@ final class Sequence {
      * instead of computing the prompt again. Null once released.
      */
     List<Sequence> followers;
+    /** An embedding's pooled state: the sum (mean) or the one row (CLS, last) so far; null otherwise. */
+    final double[] pooled;
+    /** Prompt positions already pooled. NOTE: a preempted sequence recomputes rows; only new ones count. */
+    int pooledRows;
 
     final long arrivalNanos;
     long firstScheduledNanos;
     long firstTokenNanos;
     long lastTokenNanos;
 
-    Sequence(long id, EngineRequest request, RequestListener listener, Tokenizer tokenizer, int maxModelLen) {
+    Sequence(long id, EngineRequest request, RequestListener listener, Tokenizer tokenizer, int maxModelLen, int dim) {
         this.id = id;
         this.request = request;
         this.listener = listener;
@@ -64,6 +68,7 @@ final class Sequence {
         this.numTokens = promptLength;
         this.decoder = new SequenceDecoder(request, tokenizer);
         this.promptLogprobs = request.promptLogprobs() >= 0 ? new ArrayList<>() : null;
+        this.pooled = request.pooling() != null ? new double[dim] : null;
         this.arrivalNanos = request.arrivalNanos();
     }
 
@@ -79,9 +84,9 @@ final class Sequence {
         return numTokens - promptLength;
     }
 
-    /** Whether admission may attach cached prefix blocks: not when every prompt row's logits are wanted. */
+    /** Whether admission may attach cached prefix blocks: not when every prompt row is read (logprobs, pooling). */
     boolean usesPrefixCache() {
-        return promptLogprobs == null;
+        return promptLogprobs == null && pooled == null;
     }
 
     /** The token array (valid up to {@link #numTokens()}); not a copy. */

@@ -19,6 +19,8 @@ public final class Model implements AutoCloseable {
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
+    /** The pooling the GGUF declares (an embedding model), or null. */
+    private final Pooling declaredPooling;
 
     private Model(GgufFile gguf) {
         this.gguf = gguf;
@@ -29,6 +31,7 @@ public final class Model implements AutoCloseable {
         this.weights = LlamaWeights.from(gguf, config);
         this.tokenizer = Tokenizer.fromGguf(gguf);
         this.chatTemplate = ChatTemplate.fromGguf(gguf, tokenizer);
+        this.declaredPooling = Pooling.declaredBy(gguf);
         if (tokenizer.vocabSize() > config.vocabSize()) {
             throw new ModelLoadException(gguf.path() + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but the output layer only " + config.vocabSize());
@@ -71,6 +74,16 @@ public final class Model implements AutoCloseable {
 
     public ChatTemplate chatTemplate() {
         return chatTemplate;
+    }
+
+    /** How /v1/embeddings pools this model: what its GGUF declares, else the mean. */
+    public Pooling pooling() {
+        return declaredPooling != null ? declaredPooling : Pooling.MEAN;
+    }
+
+    /** Whether the GGUF says this is an embedding model (it declares a pooling type). */
+    public boolean isEmbeddingModel() {
+        return declaredPooling != null;
     }
 
     @Override

@@ -16,7 +16,7 @@ final class EngineHarness {
             List<TokenLogprobs> promptLogprobs) {}
 
     /** A listener that records tokens and text and completes when the request ends. */
-    static final class Collector implements RequestListener {
+    static class Collector implements RequestListener {
         final List<Integer> tokens = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
         final List<TokenLogprobs> logprobs = new ArrayList<>();

@@ -11,6 +11,7 @@ import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.engine.EngineHarness.Collector;
 import dev.gantry.worker.engine.EngineHarness.Output;
 import dev.gantry.worker.engine.kv.SimpleBlockAllocator;
+import dev.gantry.worker.model.Pooling;
 import dev.gantry.worker.model.llama.ForwardBatch;
 import dev.gantry.worker.model.llama.LlamaForward;
 import dev.gantry.worker.model.sample.Logprobs;
@@ -19,6 +20,7 @@ import dev.gantry.worker.model.sample.TokenLogprobs;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -123,6 +125,91 @@ class EngineOutputsTest {
                 }
             }
             assertThat(registry.get("vllm:num_preemptions").counter().count()).isPositive();
+            awaitIdle(e);
+            assertThat(e.stats().usedBlocks()).isZero();
+        }
+    }
+
+    /** The last hidden states, after the final norm, of every position of {@code tokens}: [tokens.length][dim]. */
+    static float[][] hiddenOf(int[] tokens) {
+        int blockSize = 4;
+        int blocks = (tokens.length + blockSize - 1) / blockSize;
+        var c = EngineTest.model.config();
+        LlamaForward forward = new LlamaForward(c, EngineTest.model.weights(), EngineTest.backend, tokens.length, tokens.length);
+        SimpleBlockAllocator.Table table = new SimpleBlockAllocator(blocks, blockSize).newTable();
+        table.ensureCapacity(tokens.length);
+        try (KvStorage kv = EngineTest.backend.allocateKv(c.layers(), blocks, blockSize, c.kvDim())) {
+            forward.forward(ForwardBatch.of(new int[][] {tokens}, new int[] {0}, new int[][] {table.blocks()}, blockSize,
+                    new boolean[] {true}), kv);
+            int[] rows = new int[tokens.length];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = i;
+            }
+            float[] flat = forward.hiddenOfRows(rows);
+            float[][] out = new float[tokens.length][];
+            for (int i = 0; i < tokens.length; i++) {
+                out[i] = java.util.Arrays.copyOfRange(flat, i * c.dim(), (i + 1) * c.dim());
+            }
+            return out;
+        }
+    }
+
+    private static float[] normalised(double[] v) {
+        double n = 0;
+        for (double x : v) {
+            n += x * x;
+        }
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = (float) (v[i] / Math.sqrt(n));
+        }
+        return out;
+    }
+
+    @Test
+    void embeddingsPoolTheLastHiddenStatesInChunksAndBatches() {
+        int[] prompt = prompt(EngineTest.model, "Once upon a time, there was a little girl named Lily. She liked to");
+        float[][] hidden = hiddenOf(prompt);
+        int dim = hidden[0].length;
+        double[] mean = new double[dim];
+        for (float[] row : hidden) {
+            for (int d = 0; d < dim; d++) {
+                mean[d] += row[d];
+            }
+        }
+        double[] first = new double[dim];
+        double[] last = new double[dim];
+        for (int d = 0; d < dim; d++) {
+            first[d] = hidden[0][d];
+            last[d] = hidden[prompt.length - 1][d];
+        }
+        // Chunks of 8 tokens, 3 rows at a time, beside a generating request: every pooling as computed whole.
+        try (Engine e = EngineTest.engine(3, 8, 256, true, null)) {
+            Collector other = submit(e, prompt, greedy(20));
+            Map<Pooling, double[]> expected = Map.of(Pooling.MEAN, mean, Pooling.CLS, first, Pooling.LAST, last);
+            for (Pooling p : Pooling.values()) {
+                float[][] got = new float[1][];
+                Collector c = new Collector() {
+                    @Override
+                    public void onEmbedding(float[] embedding) {
+                        got[0] = embedding;
+                    }
+                };
+                try {
+                    e.submit(EngineRequest.embedding("e", prompt, p, System.nanoTime()), c);
+                } catch (RequestRejectedException ex) {
+                    throw new AssertionError(ex);
+                }
+                Output out = c.await();
+                assertThat(out.tokens()).isEmpty();
+                assertThat(out.result().finishReason()).isEqualTo(FinishReason.LENGTH);
+                float[] want = normalised(expected.get(p));
+                assertThat(got[0]).as(p.name()).hasSize(dim);
+                for (int d = 0; d < dim; d++) {
+                    assertThat(got[0][d]).as("%s[%d]", p, d).isCloseTo(want[d], within(1e-5f));
+                }
+            }
+            assertThat(other.await().tokens()).hasSize(20);
             awaitIdle(e);
             assertThat(e.stats().usedBlocks()).isZero();
         }

@@ -51,7 +51,7 @@ class SchedulerTest {
     private Sequence seq(int[] prompt) {
         long id = nextId++;
         return new Sequence(id, new EngineRequest("r" + id, prompt, SamplingParams.defaults().withMaxTokens(64)), null,
-                tokenizer, 256);
+                tokenizer, 256, 8);
     }
 
     private static EngineConfig config(int maxNumSeqs, int budget, int numBlocks, boolean prefixCaching) {

@@ -107,18 +107,28 @@ public final class LlamaCpp {
      * request file (see the script); its JSON output.
      */
     public static JsonNode logprobs(Path model, Path request) {
+        return runJson("llamacpp_logprobs.py", model, request);
+    }
+
+    /** Runs llamacpp_embeddings.py: llama.cpp's mean-pooled, normalised embeddings of the texts in a JSON file. */
+    public static JsonNode embeddings(Path model, Path texts) {
+        return runJson("llamacpp_embeddings.py", model, texts);
+    }
+
+    /** Runs one of the llama-cpp-python scripts with (model, input file); its JSON output. */
+    private static JsonNode runJson(String script, Path model, Path input) {
         try {
-            Path out = Files.createTempFile("llamacpp-logprobs", ".json");
-            ProcessBuilder b = new ProcessBuilder(python().toString(), script("llamacpp_logprobs.py").toString(),
-                    model.toString(), request.toString()).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
+            Path out = Files.createTempFile("llamacpp", ".json");
+            ProcessBuilder b = new ProcessBuilder(python().toString(), script(script).toString(),
+                    model.toString(), input.toString()).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
             Process p = b.start();
             if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 p.destroyForcibly();
-                throw new IllegalStateException("llamacpp_logprobs.py failed");
+                throw new IllegalStateException(script + " failed");
             }
             return new ObjectMapper().readTree(out.toFile());
         } catch (IOException e) {
-            throw new IllegalStateException("llamacpp_logprobs.py failed", e);
+            throw new IllegalStateException(script + " failed", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -83,15 +83,7 @@ public final class LlamaForward {
      * that call, before the next one.
      */
     public float[] logitsOfRows(int[] rows) {
-        int m = rows.length;
-        if (m == 0 || m > maxLogitRows) {
-            throw new IllegalArgumentException(m + " rows of logits asked; this forward gives 1.." + maxLogitRows);
-        }
-        for (int r : rows) {
-            if (r < 0 || r >= lastBatchTokens) {
-                throw new IllegalArgumentException("row " + r + " is not in the last batch of " + lastBatchTokens + " tokens");
-            }
-        }
+        int m = checkRows(rows);
         outputLogits(rows, m);
         float[] out = new float[m * c.vocabSize()];
         backend.download(logits, out.length, out);
@@ -183,6 +175,37 @@ public final class LlamaForward {
         if (m > 0) {
             outputLogits(batch.logitRows(), m);
         }
+    }
+
+    /**
+     * The last hidden states (after the final norm) of more rows of the batch the last
+     * {@code forward*} call ran, for embeddings: {@code [rows.length][dim]}, at most {@link
+     * #maxLogitRows()} rows per call. Must follow that call, before the next one.
+     */
+    public float[] hiddenOfRows(int[] rows) {
+        int m = checkRows(rows);
+        backend.gatherRows(x, rows, m, c.dim(), last);
+        backend.rmsNorm(last, w.outputNorm(), m, c.dim(), c.rmsEps(), last);
+        float[] out = new float[m * c.dim()];
+        backend.download(last, out.length, out);
+        return out;
+    }
+
+    public int dim() {
+        return c.dim();
+    }
+
+    private int checkRows(int[] rows) {
+        int m = rows.length;
+        if (m == 0 || m > maxLogitRows) {
+            throw new IllegalArgumentException(m + " rows asked; this forward gives 1.." + maxLogitRows);
+        }
+        for (int r : rows) {
+            if (r < 0 || r >= lastBatchTokens) {
+                throw new IllegalArgumentException("row " + r + " is not in the last batch of " + lastBatchTokens + " tokens");
+            }
+        }
+        return m;
     }
 
     /** The final norm and output projection of {@code m} rows of {@link #x} into {@link #logits}. */

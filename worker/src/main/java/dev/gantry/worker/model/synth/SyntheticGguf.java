@@ -46,6 +46,8 @@ public final class SyntheticGguf {
     public record Summary(Path file, long bytes, long parameters, int tensors, int fallbacks, int paddedTokens) {}
 
     private final ModelShape shape;
+    /** The embedding model's pooling, or null for a generative model. */
+    private final dev.gantry.worker.model.Pooling pooling;
     private final GgmlType type;
     private final long seed;
     private final int threads;
@@ -57,6 +59,14 @@ public final class SyntheticGguf {
      * @param threads threads generating and quantizing chunks
      */
     public SyntheticGguf(ModelShape shape, GgmlType type, long seed, int threads) {
+        this(shape, type, seed, threads, null);
+    }
+
+    /**
+     * @param pooling written as {@code <arch>.pooling_type} (an embedding model, as llama.cpp's
+     *                converter marks one), or null for a generative model
+     */
+    public SyntheticGguf(ModelShape shape, GgmlType type, long seed, int threads, dev.gantry.worker.model.Pooling pooling) {
         if (!Quantize.supports(type)) {
             throw new IllegalArgumentException("cannot write weights of type " + type + " (choose f32, f16, q8_0, q4_0 or q4_k)");
         }
@@ -64,6 +74,7 @@ public final class SyntheticGguf {
         this.type = type;
         this.seed = seed;
         this.threads = Math.max(1, threads);
+        this.pooling = pooling;
     }
 
     /**
@@ -88,6 +99,9 @@ public final class SyntheticGguf {
                 .put(a + ".rope.freq_base", shape.ropeTheta())
                 .put(a + ".attention.layer_norm_rms_epsilon", shape.rmsEps())
                 .put(a + ".vocab_size", (long) shape.vocab());
+        if (pooling != null) {
+            w.put(a + ".pooling_type", (long) (pooling.ordinal() + 1)); // llama.cpp's numbering: 1 mean, 2 cls, 3 last
+        }
         int padded = copyTokenizer(vocabFile, w);
 
         Generator gen = new Generator();

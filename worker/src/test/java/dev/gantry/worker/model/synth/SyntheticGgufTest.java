@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.cpu.VectorBackend;
 import dev.gantry.worker.model.Model;
+import dev.gantry.worker.model.Pooling;
 import dev.gantry.worker.model.gguf.GgufFile;
 import dev.gantry.worker.perf.ModelBenchmark;
 import dev.gantry.worker.quant.GgmlType;
@@ -31,6 +32,62 @@ class SyntheticGgufTest {
 
     @TempDir
     Path dir;
+
+    /**
+     * An embedding model as llama.cpp's converter marks one ({@code pooling_type}, here last-token
+     * pooling): the model says so, and the engine's embedding is its last position's final hidden
+     * state, normalised.
+     */
+    @Test
+    void embeddingModelDeclaresItsPoolingAndTheEnginePoolsThatWay() throws Exception {
+        Path file = dir.resolve("embed.gguf");
+        new SyntheticGguf(TINY_QWEN, GgmlType.F32, 3, 2, Pooling.LAST).write(TestModels.llamaSpmVocab(), file, (d, t) -> {});
+        try (Model m = Model.load(file); Backend b = new VectorBackend(2)) {
+            assertThat(m.isEmbeddingModel()).isTrue();
+            assertThat(m.pooling()).isEqualTo(Pooling.LAST);
+            int[] prompt = m.tokenizer().encode("Embeddings of the last token", true, false);
+            float[][] got = new float[1][];
+            java.util.concurrent.CompletableFuture<dev.gantry.worker.engine.RequestResult> done = new java.util.concurrent.CompletableFuture<>();
+            try (dev.gantry.worker.engine.Engine e = new dev.gantry.worker.engine.Engine(m, b,
+                    new dev.gantry.worker.engine.EngineConfig(4, 4, 4, 64, 256, 8, true), null, "embed")) {
+                e.start();
+                e.submit(dev.gantry.worker.engine.EngineRequest.embedding("e", prompt, m.pooling(), System.nanoTime()),
+                        new dev.gantry.worker.engine.RequestListener() {
+                            @Override
+                            public void onOutput(int[] ids, String text, dev.gantry.worker.model.sample.TokenLogprobs[] lp) {}
+
+                            @Override
+                            public void onEmbedding(float[] embedding) {
+                                got[0] = embedding;
+                            }
+
+                            @Override
+                            public void onFinish(dev.gantry.worker.engine.RequestResult result) {
+                                done.complete(result);
+                            }
+                        });
+                done.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            // The reference: one plain pass over the whole prompt, its last row after the final norm.
+            var c = m.config();
+            var forward = new dev.gantry.worker.model.llama.LlamaForward(c, m.weights(), b, prompt.length, 1);
+            var table = new dev.gantry.worker.engine.kv.SimpleBlockAllocator(64, 4).newTable();
+            table.ensureCapacity(prompt.length);
+            try (var kv = b.allocateKv(c.layers(), 64, 4, c.kvDim())) {
+                forward.forward(dev.gantry.worker.model.llama.ForwardBatch.of(new int[][] {prompt}, new int[] {0},
+                        new int[][] {table.blocks()}, 4, new boolean[] {true}), kv);
+                float[] last = forward.hiddenOfRows(new int[] {prompt.length - 1});
+                double norm = 0;
+                for (float x : last) {
+                    norm += x * x;
+                }
+                assertThat(got[0]).hasSize(c.dim());
+                for (int d = 0; d < c.dim(); d++) {
+                    assertThat(got[0][d]).isCloseTo((float) (last[d] / Math.sqrt(norm)), org.assertj.core.api.Assertions.within(1e-5f));
+                }
+            }
+        }
+    }
 
     @Test
     void llamaShapeLoadsWithPaddedVocabularyAndRunsForward() throws Exception {

@@ -44,24 +44,33 @@ class EngineOutputsTest {
 
     /** Every position's logits of {@code tokens} from one plain forward pass: [tokens.length][vocab]. */
     static float[][] logitsOf(int[] tokens) {
+        return wholePass(tokens, LlamaForward::logitsOfRows, EngineTest.model.config().vocabSize());
+    }
+
+    /** The last hidden states, after the final norm, of every position of {@code tokens}: [tokens.length][dim]. */
+    static float[][] hiddenOf(int[] tokens) {
+        return wholePass(tokens, LlamaForward::hiddenOfRows, EngineTest.model.config().dim());
+    }
+
+    /** One plain forward pass over {@code tokens}, then {@code read} of every row ({@code width} values each). */
+    private static float[][] wholePass(int[] tokens, java.util.function.BiFunction<LlamaForward, int[], float[]> read, int width) {
         int blockSize = 4;
         int blocks = (tokens.length + blockSize - 1) / blockSize;
         var c = EngineTest.model.config();
         LlamaForward forward = new LlamaForward(c, EngineTest.model.weights(), EngineTest.backend, tokens.length, tokens.length);
         SimpleBlockAllocator.Table table = new SimpleBlockAllocator(blocks, blockSize).newTable();
         table.ensureCapacity(tokens.length);
-        boolean[] all = {true};
         try (KvStorage kv = EngineTest.backend.allocateKv(c.layers(), blocks, blockSize, c.kvDim())) {
-            ForwardBatch one = ForwardBatch.of(new int[][] {tokens}, new int[] {0}, new int[][] {table.blocks()}, blockSize, all);
+            forward.forward(ForwardBatch.of(new int[][] {tokens}, new int[] {0}, new int[][] {table.blocks()}, blockSize,
+                    new boolean[] {true}), kv);
             int[] rows = new int[tokens.length];
             for (int i = 0; i < rows.length; i++) {
                 rows[i] = i;
             }
-            ForwardBatch batch = new ForwardBatch(one.tokens(), one.positions(), one.slots(), one.attention(), rows);
-            float[] flat = forward.forward(batch, kv);
+            float[] flat = read.apply(forward, rows);
             float[][] out = new float[tokens.length][];
             for (int i = 0; i < tokens.length; i++) {
-                out[i] = java.util.Arrays.copyOfRange(flat, i * c.vocabSize(), (i + 1) * c.vocabSize());
+                out[i] = java.util.Arrays.copyOfRange(flat, i * width, (i + 1) * width);
             }
             return out;
         }
@@ -127,30 +136,6 @@ class EngineOutputsTest {
             assertThat(registry.get("vllm:num_preemptions").counter().count()).isPositive();
             awaitIdle(e);
             assertThat(e.stats().usedBlocks()).isZero();
-        }
-    }
-
-    /** The last hidden states, after the final norm, of every position of {@code tokens}: [tokens.length][dim]. */
-    static float[][] hiddenOf(int[] tokens) {
-        int blockSize = 4;
-        int blocks = (tokens.length + blockSize - 1) / blockSize;
-        var c = EngineTest.model.config();
-        LlamaForward forward = new LlamaForward(c, EngineTest.model.weights(), EngineTest.backend, tokens.length, tokens.length);
-        SimpleBlockAllocator.Table table = new SimpleBlockAllocator(blocks, blockSize).newTable();
-        table.ensureCapacity(tokens.length);
-        try (KvStorage kv = EngineTest.backend.allocateKv(c.layers(), blocks, blockSize, c.kvDim())) {
-            forward.forward(ForwardBatch.of(new int[][] {tokens}, new int[] {0}, new int[][] {table.blocks()}, blockSize,
-                    new boolean[] {true}), kv);
-            int[] rows = new int[tokens.length];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = i;
-            }
-            float[] flat = forward.hiddenOfRows(rows);
-            float[][] out = new float[tokens.length][];
-            for (int i = 0; i < tokens.length; i++) {
-                out[i] = java.util.Arrays.copyOfRange(flat, i * c.dim(), (i + 1) * c.dim());
-            }
-            return out;
         }
     }
 

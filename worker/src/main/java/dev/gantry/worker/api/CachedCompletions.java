@@ -65,6 +65,11 @@ public class CachedCompletions implements CompletionCache {
     }
 
     @Override
+    public boolean accepts(JsonNode request) {
+        return config.responseCache().enabled() && ResponseCacheKey.cacheable(request);
+    }
+
+    @Override
     public void store(String model, Endpoint endpoint, JsonNode request, String responseBody) {
         if (ResponseCacheKey.cacheable(request)) {
             cache.put(ResponseCacheKey.of(model, endpoint.path(), request), responseBody);

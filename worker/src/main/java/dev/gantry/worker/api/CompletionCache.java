@@ -6,7 +6,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Where the API asks for, and offers, whole non-streaming response bodies. A request is looked up
+ * Where the API asks for, and offers, whole response bodies: a JSON body, or a stream's whole
+ * server-sent events (replayed as they were on a hit). A request is looked up
  * after it was parsed and checked (its model is this worker's) and before it reaches the engine;
  * a hit is sent as it is. A response is offered after a request finished normally (stop or
  * length). Which requests may be cached (greedy or seeded ones) is the implementation's call: it
@@ -21,6 +22,14 @@ public interface CompletionCache {
      *     failed stage counts as a miss
      */
     CompletionStage<Optional<String>> lookup(String model, Endpoint endpoint, JsonNode request);
+
+    /**
+     * Whether a response to {@code request} would be stored: a streamed response is recorded for
+     * {@link #store} only then. Must be cheap.
+     */
+    default boolean accepts(JsonNode request) {
+        return false;
+    }
 
     /** Offers a finished response; must return at once (store asynchronously). */
     void store(String model, Endpoint endpoint, JsonNode request, String responseBody);

@@ -60,6 +60,8 @@ final class GenerationExchange {
     private final LogprobsFormat format;
     private final Consumer<String> cacheStore;
     private final List<Choice> choices = new ArrayList<>();
+    /** A cacheable stream's events as sent, for the response cache to replay; null when not recorded. */
+    private final StringBuilder recorded;
 
     // The rest is touched only on the request's context.
     private RequestHandle handle;
@@ -72,7 +74,7 @@ final class GenerationExchange {
     private volatile List<TokenLogprobs> promptLogprobs;
 
     GenerationExchange(RoutingContext ctx, Context context, GenerationRequest request, String id, String model,
-            int[] promptTokens, String echoText, LogprobsFormat format, Consumer<String> cacheStore) {
+            int[] promptTokens, String echoText, LogprobsFormat format, boolean recordStream, Consumer<String> cacheStore) {
         this.ctx = ctx;
         this.response = ctx.response();
         this.context = context;
@@ -83,6 +85,7 @@ final class GenerationExchange {
         this.echoText = echoText;
         this.format = format;
         this.cacheStore = cacheStore;
+        this.recorded = recordStream ? new StringBuilder() : null;
         for (int i = 0; i < request.bestOf(); i++) {
             choices.add(new Choice(i));
         }
@@ -298,6 +301,9 @@ final class GenerationExchange {
                         : new Completion(id, Endpoint.COMPLETIONS.chunkObject(), created, model, List.of(), usage));
             }
             response.end("data: [DONE]\n\n");
+            if (recorded != null) {
+                cacheStore.accept(recorded.append("data: [DONE]\n\n").toString());
+            }
             return;
         }
         // best_of: the n sequences of the highest cumulative log-probability, in that order.
@@ -379,7 +385,11 @@ final class GenerationExchange {
      * is dropped after {@link #SLOW_CLIENT_MILLIS} rather than buffered without end.
      */
     private void sendEvent(Object chunk) {
-        response.write("data: " + OpenAiDtos.write(chunk) + "\n\n");
+        String event = "data: " + OpenAiDtos.write(chunk) + "\n\n";
+        response.write(event);
+        if (recorded != null) {
+            recorded.append(event);
+        }
         if (response.writeQueueFull() && slowClientTimer < 0) {
             slowClientTimer = ctx.vertx().setTimer(SLOW_CLIENT_MILLIS, t -> {
                 slowClientTimer = -1;

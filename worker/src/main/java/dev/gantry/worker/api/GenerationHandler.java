@@ -47,6 +47,8 @@ public class GenerationHandler {
 
     /** Micrometer name; Prometheus shows it with {@code _total}. */
     static final String RECEIVED_METRIC = "gantry:requests_received";
+    /** How long a stream from the response cache waits before it is written (see {@link #handle}). */
+    static final long STREAM_REPLAY_DELAY_MS = 20;
 
     void handle(RoutingContext ctx, Endpoint endpoint) {
         long arrival = System.nanoTime();
@@ -61,13 +63,21 @@ public class GenerationHandler {
             throw ApiException.modelNotFound(request.model());
         }
         Context context = ctx.vertx().getOrCreateContext();
-        if (request.stream()) {
-            prepare(ctx, context, request, json, arrival);
-            return;
-        }
         cache.lookup(plan.servedModelName(), endpoint, json).whenComplete((hit, error) -> context.runOnContext(v -> {
             try {
-                if (error == null && hit.isPresent()) {
+                if (error == null && hit.isPresent() && request.stream()) {
+                    // A streamed request's entry is its whole event stream, replayed in one write, a
+                    // few milliseconds late: an event stream answered at once can beat a Go reverse
+                    // proxy's last read of the request body, and the proxy then cuts it (golang/go#40747;
+                    // docs/design.md, "Streaming through proxies"), which a generated stream avoids by
+                    // answering with its first token.
+                    ctx.vertx().setTimer(STREAM_REPLAY_DELAY_MS, t -> {
+                        if (!ctx.response().closed()) {
+                            ctx.response().putHeader("Content-Type", "text/event-stream; charset=utf-8")
+                                    .putHeader("Cache-Control", "no-cache").end(hit.get());
+                        }
+                    });
+                } else if (error == null && hit.isPresent()) {
                     ctx.response().putHeader("Content-Type", "application/json").end(hit.get());
                 } else {
                     prepare(ctx, context, request, json, arrival);
@@ -200,7 +210,7 @@ public class GenerationHandler {
         String echo = !request.echo() ? null
                 : request.prompt() instanceof GenerationRequest.Prompt.Text t ? t.text() : lifecycle.model().tokenizer().decode(tokens);
         GenerationExchange exchange = new GenerationExchange(ctx, context, request, id, plan.servedModelName(),
-                tokens, echo, new LogprobsFormat(lifecycle.model().tokenizer()),
+                tokens, echo, new LogprobsFormat(lifecycle.model().tokenizer()), request.stream() && cache.accepts(json),
                 body -> cache.store(plan.servedModelName(), request.endpoint(), json, body));
         try {
             RequestHandle handle = lifecycle.submitIfReady(engineRequests(request, id, tokens, grammar, arrival),

@@ -60,6 +60,32 @@ class ResponseCacheIT {
         assertThat(json(other.body()).get("id").asText()).isNotEqualTo(json(first.body()).get("id").asText());
         assertThat(metric(root, "vllm:request_success_total")).isEqualTo(successes + 1);
 
+        // A stream: the second one is the first's events replayed, without the engine.
+        String stream = "{\"model\": \"stories260K\", \"prompt\": \"The dog " + tag + "\", \"max_tokens\": 8,"
+                + " \"temperature\": 0, \"stream\": true, \"stream_options\": {\"include_usage\": true}}";
+        HttpResponse<String> firstStream = post(root.resolve("/v1/completions"), stream);
+        assertThat(firstStream.body()).contains("\"finish_reason\"").endsWith("data: [DONE]\n\n");
+        double streamed = metric(root, "vllm:request_success_total");
+        HttpResponse<String> replay = post(root.resolve("/v1/completions"), stream);
+        assertThat(replay.statusCode()).isEqualTo(200);
+        assertThat(replay.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        assertThat(replay.body()).isEqualTo(firstStream.body());
+        assertThat(metric(root, "vllm:request_success_total")).as("the replay never reached the engine").isEqualTo(streamed);
+        // The streamed and the buffered answer are different entries.
+        HttpResponse<String> buffered = post(root.resolve("/v1/completions"), stream.replace("\"stream\": true", "\"stream\": false")
+                .replace(", \"stream_options\": {\"include_usage\": true}", ""));
+        assertThat(buffered.body()).startsWith("{");
+        assertThat(metric(root, "vllm:request_success_total")).isEqualTo(streamed + 1);
+        // Several seeded choices with log-probabilities are deterministic: cached too.
+        String choices = "{\"model\": \"stories260K\", \"prompt\": \"A cat " + tag + "\", \"max_tokens\": 6, \"seed\": 3,"
+                + " \"n\": 2, \"logprobs\": 1}";
+        String c1 = post(root.resolve("/v1/completions"), choices).body();
+        String c2 = post(root.resolve("/v1/completions"), choices).body();
+        assertThat(c2).isEqualTo(c1);
+        assertThat(json(c1).get("choices").size()).isEqualTo(2);
+        assertThat(metric(root, "vllm:request_success_total")).as("two choices computed once").isEqualTo(streamed + 3);
+        successes += 4; // the first stream, the buffered answer, and the two choices (counted per sequence)
+
         // Sampled without a seed: never cached.
         String sampled = "{\"model\": \"stories260K\", \"prompt\": \"Once " + tag + "\", \"max_tokens\": 4, \"temperature\": 1}";
         String a = post(root.resolve("/v1/completions"), sampled).body();

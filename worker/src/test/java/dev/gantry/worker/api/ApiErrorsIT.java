@@ -73,7 +73,7 @@ class ApiErrorsIT {
                 .get("param").asText()).isEqualTo("prompt");
         assertThat(post("{\"prompt\": \"x\", \"max_tokens\": 0}", 400, "max_tokens must be at least 1, got 0")
                 .get("type").asText()).isEqualTo("invalid_request_error");
-        post("{\"prompt\": \"x\", \"n\": 2}", 400, "n must be 1");
+        post("{\"prompt\": \"x\", \"n\": 65}", 400, "n must be between 1 and 64");
         post("{\"prompt\": \"x\", \"top_p\": 1.5}", 400, "top_p must be in (0, 1]");
         post("{\"prompt\": [1, 2, 99999]}", 400, "prompt token ids must be below the vocabulary size 512, got 99999");
         post("{\"prompt\": \"x\", \"logit_bias\": {\"600\": 1}}", 400, "logit_bias keys must be token ids in [0, 512)");
@@ -114,7 +114,8 @@ class ApiErrorsIT {
 
     @Test
     void unknownRoutesAndMethods() throws Exception {
-        expect(ApiTestSupport.get(root.resolve("/v1/embeddings")), 404, "Invalid URL (GET /v1/embeddings)");
+        expect(ApiTestSupport.get(root.resolve("/v1/embedding")), 404, "Invalid URL (GET /v1/embedding)");
+        expect(ApiTestSupport.get(root.resolve("/v1/embeddings")), 405, "Method GET is not allowed for /v1/embeddings: use POST");
         expect(ApiTestSupport.post(root.resolve("/v1/engines/x/completions"), "{}"), 404, "Invalid URL");
         HttpResponse<String> get = ApiTestSupport.get(completions);
         expect(get, 405, "Method GET is not allowed for /v1/completions: use POST");
@@ -126,7 +127,7 @@ class ApiErrorsIT {
 
     @Test
     void rejectionsAreCounted() throws Exception {
-        post("{\"prompt\": \"x\", \"n\": 3}", 400, "n must be 1");
+        post("{\"prompt\": \"x\", \"n\": 0}", 400, "n must be between 1 and 64");
         String metrics = ApiTestSupport.get(root.resolve("/metrics")).body();
         assertThat(metrics).containsPattern("gantry:requests_rejected_total\\{model_name=\"stories260K\",reason=\"invalid_request\",?\\} [1-9]");
     }

@@ -89,6 +89,29 @@ class OpenAiChatIT {
         assertThat(c.usage().orElseThrow().completionTokens()).isEqualTo(2L * entries.size());
     }
 
+    /** Embeddings of a batch through the Java SDK (its default asks for base64 and decodes it). */
+    @Test
+    void embeddingsOfABatchThroughTheJavaSdk() {
+        var r = client.embeddings().create(com.openai.models.embeddings.EmbeddingCreateParams.builder().model("smollm2")
+                .inputOfArrayOfStrings(List.of("Paris is in France.", "Paris is in France.", "Bananas are yellow."))
+                .build());
+        assertThat(r.data()).hasSize(3);
+        List<List<Float>> v = r.data().stream().map(com.openai.models.embeddings.Embedding::embedding).toList();
+        assertThat(v.get(0)).hasSize(576);
+        double same = 0;
+        double other = 0;
+        double norm = 0;
+        for (int d = 0; d < 576; d++) {
+            norm += v.get(0).get(d) * v.get(0).get(d);
+            same += v.get(0).get(d) * v.get(1).get(d);
+            other += v.get(0).get(d) * v.get(2).get(d);
+        }
+        assertThat(norm).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+        assertThat(same).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+        assertThat(other).isLessThan(same);
+        assertThat(r.usage().promptTokens()).isPositive();
+    }
+
     @Test
     void streamedChatMatchesTheBufferedAnswer() {
         String buffered = client.chat().completions().create(capitalOfFrance().build()).choices().get(0).message()

@@ -220,4 +220,51 @@ class SchedulerTest {
         assertThat(s.hasWork()).isFalse();
         assertThat(running.status).isEqualTo(Sequence.Status.FINISHED);
     }
+
+    @Test
+    void otherChoicesGoFirstInLineAndShareThePromptsBlocks() {
+        KvCacheManager kv = new KvCacheManager(32, BS, true);
+        Scheduler s = new Scheduler(config(8, 64, 32, true), kv);
+        Sequence queued = seq(5, 40);
+        int[] prompt = new int[10];
+        Arrays.setAll(prompt, i -> 10 + i);
+        Sequence first = seq(prompt);
+        s.add(first);
+        assertThat(step(s, kv).tokens()).containsExactly(10);
+        s.add(queued);
+        // The engine releases the request's other choices once the first's prompt is computed:
+        // ahead of what queued meanwhile, onto its two full blocks.
+        Sequence second = seq(prompt.clone());
+        Sequence third = seq(prompt.clone());
+        s.addFirst(List.of(second, third));
+        Scheduler.Step st = step(s, kv);
+        assertThat(ids(st)).containsExactly(first.id, second.id, third.id, queued.id);
+        assertThat(st.tokens()).containsExactly(1, 10 - 8, 10 - 8, 5);
+        assertThat(second.cachedPromptTokens).isEqualTo(8);
+        assertThat(third.cachedPromptTokens).isEqualTo(8);
+        // first: 3 blocks (11 tokens); the others share its 2 full blocks and own 1 each; queued owns 2.
+        assertThat(kv.usedBlocks()).isEqualTo(3 + 1 + 1 + 2);
+        s.remove(first);
+        s.remove(second);
+        s.remove(third);
+        s.remove(queued);
+        assertThat(kv.usedBlocks()).isZero();
+    }
+
+    @Test
+    void aSequenceThatReadsEveryPromptRowTakesNoPrefixHits() {
+        KvCacheManager kv = new KvCacheManager(32, BS, true);
+        Scheduler s = new Scheduler(config(8, 64, 32, true), kv);
+        int[] prompt = new int[12];
+        Arrays.setAll(prompt, i -> 10 + i);
+        s.add(seq(prompt));
+        step(s, kv);
+        long id = nextId++;
+        Sequence logprobs = new Sequence(id, new EngineRequest("r" + id, prompt.clone(),
+                SamplingParams.defaults().withMaxTokens(4)).withLogprobs(-1, 0), null, tokenizer, 256, 8);
+        s.add(logprobs);
+        Scheduler.Step st = step(s, kv);
+        assertThat(st.tokens()).containsExactly(1, 12);
+        assertThat(logprobs.cachedPromptTokens).isZero();
+    }
 }

@@ -36,7 +36,9 @@ import jdk.incubator.vector.FloatVector;
  * has been repacked segment-major at load; the one- and few-row paths then sum it a segment at a
  * time with the accumulators carried between segments, to the same bits as whole rows.
  *
- * <p>Under {@link ActivationPrecision#Q8}, a product with a Q4_0, Q4_1 or Q8_0 weight first
+ * <p>Under {@link ActivationPrecision#Q8}, a Q8_0 or Q4_0 product runs in the native kernels
+ * where the machine has them ({@link NativeCpu}: 8-bit integer dot products, as llama.cpp's); else,
+ * and for Q4_1, a product with a Q4_0, Q4_1 or Q8_0 weight first
  * quantizes the activation rows ({@link ActivationQuant}) and runs the same two paths on the
  * result. Q4_1's offsets meet Q8_1's block sums: the single-row kernel takes the sums in place of
  * its block sums of x; the batched one appends them to each activation row, and the offsets to
@@ -69,6 +71,11 @@ final class Matmul {
     /** Quantized activation rows under Q8, grown on demand (calls do not overlap). */
     private float[] quantized = new float[0];
     private float[] quantizedSums = new float[0];
+    /** The native kernels for Q8 products, or null (none for this machine, or GANTRY_NATIVE=off). */
+    private final NativeCpu nativeCpu;
+    /** Activation rows quantized for the native kernels: [rows][cols] int8 and [rows][cols / 32] scales. */
+    private byte[] nativeQ = new byte[0];
+    private float[] nativeD = new float[0];
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
@@ -81,9 +88,15 @@ final class Matmul {
     }
 
     Matmul(ThreadPool pool, Scratch scratch, ActivationPrecision precision) {
+        this(pool, scratch, precision, NativeCpu.get().orElse(null));
+    }
+
+    /** @param nativeCpu the native kernels for products with 8-bit activations, or null for the Vector API's */
+    Matmul(ThreadPool pool, Scratch scratch, ActivationPrecision precision, NativeCpu nativeCpu) {
         this.pool = pool;
         this.scratch = scratch;
         this.precision = precision;
+        this.nativeCpu = nativeCpu;
     }
 
     /** From now on, products with {@code w} read {@code data}: its {@link ColumnSegments} repacking. */
@@ -104,7 +117,9 @@ final class Matmul {
             throw new IllegalArgumentException(w.name() + ": " + w.cols() + " columns are not whole blocks of "
                     + w.type());
         }
-        if (precision.quantizes(w.type())) {
+        if (precision.quantizes(w.type()) && nativeCpu != null && NativeCpu.supports(w.type())) {
+            nativeProduct(w, bias, x, rows, out);
+        } else if (precision.quantizes(w.type())) {
             quantizedActivations(w, bias, x, rows, out);
         } else if (rows == 1) {
             // [cols / 32] sums of x over each 32 values, for the offsets of Q4_1 and Q4_K blocks
@@ -119,6 +134,24 @@ final class Matmul {
         } else {
             batch(w, bias, x, w.cols(), rows, out, rowDecoder(w));
         }
+    }
+
+    /**
+     * The product with 8-bit activations in the native kernels ({@link NativeCpu}): the rows are
+     * quantized once, then each thread multiplies a range of weight rows into every token row.
+     */
+    private void nativeProduct(Weight w, float[] bias, float[] x, int rows, float[] out) {
+        int cols = w.cols();
+        if (nativeQ.length < rows * cols) {
+            nativeQ = new byte[Math.max(rows * cols, nativeQ.length * 3 / 2)];
+            nativeD = new float[nativeQ.length / Q8Activations.BLOCK];
+        }
+        byte[] xq = nativeQ;
+        float[] xd = nativeD;
+        nativeCpu.quantize(x, rows, cols, xq, xd);
+        long rowBytes = w.rowBytes();
+        pool.parallelFor(w.rows(), 16, (start, end, worker) ->
+                nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, rows, out, w.rows(), bias));
     }
 
     private void quantizedActivations(Weight w, float[] bias, float[] x, int rows, float[] out) {

@@ -1,0 +1,161 @@
+package dev.gantry.worker.backend.cpu;
+
+import dev.gantry.worker.quant.GgmlType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * The native CPU kernels ({@code src/main/native/gantry_cpu.c}), through the FFM API: 8-bit
+ * integer dot products of quantized weights with activations quantized to 8 bits, which the
+ * Vector API cannot express (it has no int8 dot product). The library is packed in the jar for the
+ * machine's architecture, extracted once per process and loaded; it chooses its SIMD variant from
+ * the CPU's features. {@code GANTRY_NATIVE=off} (or a missing library) leaves the Vector API
+ * kernels in charge.
+ *
+ * <p>Calls are "critical" downcalls: they take Java arrays directly (no copies), must be short
+ * (the caller splits work into chunks of rows) and never call back.
+ */
+public final class NativeCpu {
+    private static final Logger LOG = Logger.getLogger(NativeCpu.class);
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final String[] VARIANTS = {"scalar C", "AVX2", "AVX-512 VNNI", "AVX-VNNI"};
+    private static final Optional<NativeCpu> INSTANCE = load();
+
+    private final MethodHandle quantize;
+    private final MethodHandle matmul;
+    private final MethodHandle variant;
+    private final MethodHandle select;
+
+    private NativeCpu(SymbolLookup lib) {
+        var critical = Linker.Option.critical(true);
+        quantize = LINKER.downcallHandle(lib.findOrThrow("gantry_quantize_q8_0"), FunctionDescriptor.ofVoid(
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS),
+                critical);
+        matmul = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_q8"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
+        variant = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_variant"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        select = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_select"),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    }
+
+    /** The kernels, unless they are off ({@code GANTRY_NATIVE=off}) or not built for this machine. */
+    public static Optional<NativeCpu> get() {
+        return INSTANCE;
+    }
+
+    /** Whether a product with a weight of this type runs here (with activations quantized to 8 bits). */
+    public static boolean supports(GgmlType type) {
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
+    }
+
+    private static Optional<NativeCpu> load() {
+        String setting = System.getenv().getOrDefault("GANTRY_NATIVE", System.getProperty("gantry.native", "on"));
+        if (setting.equalsIgnoreCase("off")) {
+            LOG.info("native CPU kernels off (GANTRY_NATIVE=off): the Vector API computes everything");
+            return Optional.empty();
+        }
+        String arch = switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64" -> "aarch64";
+            default -> null;
+        };
+        String resource = "/dev/gantry/worker/native/linux-" + arch + "/libgantry_cpu.so";
+        if (arch == null || !System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux")) {
+            return Optional.empty();
+        }
+        try (InputStream in = NativeCpu.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                LOG.infof("no native CPU kernels for linux-%s in this build: the Vector API computes everything", arch);
+                return Optional.empty();
+            }
+            Path file = Files.createTempFile("gantry_cpu", ".so");
+            file.toFile().deleteOnExit();
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            NativeCpu cpu = new NativeCpu(SymbolLookup.libraryLookup(file, Arena.global()));
+            String forced = System.getenv("GANTRY_NATIVE_VARIANT");
+            if (forced != null && !cpu.select(Integer.parseInt(forced))) {
+                LOG.warnf("GANTRY_NATIVE_VARIANT=%s does not run on this CPU; keeping %s", forced, cpu.variantName());
+            }
+            LOG.debugf("native CPU kernels: %s", cpu.variantName());
+            return Optional.of(cpu);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("cannot load the native CPU kernels (%s): the Vector API computes everything", e.toString());
+            return Optional.empty();
+        }
+    }
+
+    /** The SIMD variant in use: 0 plain C, 1 AVX2, 2 AVX-512 VNNI, 3 AVX-VNNI. */
+    public int variant() {
+        try {
+            return (int) variant.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public String variantName() {
+        int v = variant();
+        return v >= 0 && v < VARIANTS.length ? VARIANTS[v] : "variant " + v;
+    }
+
+    /** Uses variant v from now on if this CPU runs it; for tests. Not while products run. */
+    public boolean select(int v) {
+        try {
+            return (int) select.invokeExact(v) == 1;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Quantizes {@code rows} rows of {@code cols} floats (cols a multiple of 32) as {@link
+     * dev.gantry.worker.backend.Q8Activations} does: q: [rows][cols] int8; d: [rows][cols / 32].
+     */
+    public void quantize(float[] x, int rows, int cols, byte[] q, float[] d) {
+        try {
+            quantize.invokeExact(MemorySegment.ofArray(x), (long) rows, (long) cols, MemorySegment.ofArray(q),
+                    MemorySegment.ofArray(d));
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * out[t * outStride + o] = dot(weight row o, activation row t) (+ bias[o]) for o in
+     * [rowStart, rowEnd) and t < tokens; each (o, t) summed in the same order whatever
+     * {@code tokens} is.
+     *
+     * @param w  the weight's rows ({@code rowBytes} apart), e.g. the mapped file
+     * @param xq [tokens][cols] the quantized activations; xd: [tokens][cols / 32] their scales
+     */
+    public void matmul(GgmlType type, MemorySegment w, long rowBytes, int rowStart, int rowEnd, int cols, byte[] xq,
+            float[] xd, int tokens, float[] out, int outStride, float[] bias) {
+        int rc;
+        MemorySegment b = bias == null ? MemorySegment.NULL : MemorySegment.ofArray(bias);
+        try {
+            rc = (int) matmul.invokeExact(type.id, w, rowBytes, (long) rowStart, (long) rowEnd, (long) cols,
+                    MemorySegment.ofArray(xq), MemorySegment.ofArray(xd), (long) tokens, MemorySegment.ofArray(out),
+                    (long) outStride, b);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (rc != 0) {
+            throw new IllegalArgumentException("the native kernels do not multiply " + type + " weights");
+        }
+    }
+}

@@ -1,0 +1,286 @@
+// Native CPU kernels for the worker's quantized matrix products, called through the FFM API
+// (dev.gantry.worker.backend.cpu.NativeCpu). The JDK's Vector API has no 8-bit integer dot
+// product, so llama.cpp's way of multiplying a quantized weight by an activation row (both as
+// 8-bit integers, products summed in 32-bit integers, one float multiply per 32-value block) is
+// done here: with AVX-512 VNNI or AVX-VNNI (vpdpbusd), with AVX2 (vpmaddubsw + vpmaddwd), or in
+// plain C. One variant is chosen when the library loads, from the CPU's features, and used for
+// every call, so a result never depends on which path ran.
+//
+// Every product sums each (weight row, token row) pair in the same order whatever the number of
+// token rows, so a token gets the same bits alone and in a batch.
+//
+// Layouts (ggml's): Q8_0 block = f16 d, int8 q[32]; Q4_0 block = f16 d, uint8 q[16] (value j in
+// the low nibble of byte j, value j + 16 in its high nibble, both offset by 8).
+// Activations (quantized here, as ActivationQuant/Q8Activations do in Java): int8 q[cols] and
+// float d[cols / 32], the block scale rounded to f16.
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { QK = 32 };
+enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2 };  // ggml's type ids
+
+static float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else {  // subnormal: normalise
+            int e = -1;
+            do {
+                e++;
+                man <<= 1;
+            } while ((man & 0x400) == 0);
+            bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | man << 13;
+    } else {
+        bits = sign | (exp + 127 - 15) << 23 | man << 13;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static uint16_t f32_to_f16(float f) {  // round to nearest even, as F16C and Java's Float.floatToFloat16
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t abs = x & 0x7fffffff;
+    if (abs >= 0x7f800000) {
+        return (uint16_t)(sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 : 0));
+    }
+    if (abs >= 0x477ff000) {  // rounds to infinity
+        return (uint16_t)(sign | 0x7c00);
+    }
+    if (abs < 0x38800000) {  // f16 subnormal or zero
+        float a;
+        memcpy(&a, &abs, 4);
+        return (uint16_t)(sign | (uint32_t)lrintf(a * 16777216.0f));  // a / 2^-24, ties to even
+    }
+    uint32_t mant = abs & 0x7fffff;
+    uint32_t exp = (abs >> 23) - 127 + 15;
+    uint32_t h = exp << 10 | mant >> 13;
+    uint32_t rest = mant & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) {
+        h++;
+    }
+    return (uint16_t)(sign | h);
+}
+
+static float f16_round(float f) {
+    return f16_to_f32(f32_to_f16(f));
+}
+
+// ---- quantizing activation rows (the same integers as Q8Activations: 127 / amax, ties to even)
+
+void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d) {
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t b = 0; b < cols / QK; b++) {
+            const float *v = x + r * cols + b * QK;
+            float amax = 0;
+            for (int j = 0; j < QK; j++) {
+                amax = fmaxf(amax, fabsf(v[j]));
+            }
+            float inverse = amax != 0 ? 127.0f / amax : 0.0f;
+            if (isinf(inverse)) {
+                inverse = 0;
+            }
+            int8_t *out = q + r * cols + b * QK;
+            for (int j = 0; j < QK; j++) {
+                out[j] = (int8_t)lrintf(v[j] * inverse);
+            }
+            d[r * (cols / QK) + b] = f16_round(amax / 127.0f);
+        }
+    }
+}
+
+// ---- one block's integer dot product, per variant
+
+typedef float (*row_dot_fn)(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks);
+
+static float row_dot_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
+    float sum = 0;
+    for (int64_t b = 0; b < blocks; b++) {
+        const int8_t *y = xq + b * QK;
+        int32_t isum = 0;
+        uint16_t dh;
+        if (type == TYPE_Q8_0) {
+            const uint8_t *blk = w + b * 34;
+            memcpy(&dh, blk, 2);
+            const int8_t *q = (const int8_t *)(blk + 2);
+            for (int j = 0; j < QK; j++) {
+                isum += q[j] * y[j];
+            }
+        } else {
+            const uint8_t *blk = w + b * 18;
+            memcpy(&dh, blk, 2);
+            const uint8_t *q = blk + 2;
+            for (int j = 0; j < 16; j++) {
+                isum += ((q[j] & 0x0f) - 8) * y[j] + ((q[j] >> 4) - 8) * y[j + 16];
+            }
+        }
+        sum += f16_to_f32(dh) * xd[b] * (float)isum;
+    }
+    return sum;
+}
+
+#if defined(__x86_64__)
+
+// 32 unsigned 4-bit values of a Q4_0 block as bytes, minus 8: values j and j + 16 as ggml orders them.
+#define Q4_BYTES(q)                                                                                  \
+    _mm256_sub_epi8(                                                                                 \
+        _mm256_and_si256(                                                                            \
+            _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(q))), \
+                                    _mm_srli_epi16(_mm_loadu_si128((const __m128i *)(q)), 4), 1), \
+            _mm256_set1_epi8(0x0f)),                                                                 \
+        _mm256_set1_epi8(8))
+
+__attribute__((target("avx2,fma,f16c"))) static inline __m256 block_sum_avx2(__m256i x, __m256i y) {
+    // |x| * sign(y, x): an unsigned by signed byte product, as vpmaddubsw needs, with x's sign moved to y.
+    __m256i ax = _mm256_sign_epi8(x, x);
+    __m256i sy = _mm256_sign_epi8(y, x);
+    __m256i pairs = _mm256_maddubs_epi16(ax, sy);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+__attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static float row_dot_avx2(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; b++) {
+        __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));
+        const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);
+        uint16_t dh;
+        memcpy(&dh, blk, 2);
+        __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2);
+        __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);
+        acc = _mm256_fmadd_ps(scale, block_sum_avx2(x, y), acc);
+    }
+    return hsum_avx(acc);
+}
+
+__attribute__((target("avx2,fma,f16c,avxvnni")))
+static float row_dot_vnni(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; b++) {
+        __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));
+        const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);
+        uint16_t dh;
+        memcpy(&dh, blk, 2);
+        __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2);
+        __m256i ax = _mm256_sign_epi8(x, x);
+        __m256i sy = _mm256_sign_epi8(y, x);
+        __m256i isum = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, sy);
+        __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);
+        acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum_avx(acc);
+}
+
+// The same with AVX-512 VNNI's 256-bit form (CPUs with AVX-512 VNNI but not AVX-VNNI: Ice Lake, Zen 4).
+__attribute__((target("avx2,fma,f16c,avx512vnni,avx512vl")))
+static float row_dot_vnni512(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; b++) {
+        __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));
+        const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);
+        uint16_t dh;
+        memcpy(&dh, blk, 2);
+        __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2);
+        __m256i ax = _mm256_sign_epi8(x, x);
+        __m256i sy = _mm256_sign_epi8(y, x);
+        __m256i isum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
+        __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);
+        acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum_avx(acc);
+}
+#endif
+
+static row_dot_fn row_dot = row_dot_scalar;
+static int variant = 0;
+
+/** The variants, best last: 0 plain C, 1 AVX2, 2 AVX-512 VNNI (256-bit), 3 AVX-VNNI. */
+static row_dot_fn variant_fn(int32_t v) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    switch (v) {
+        case 0: return row_dot_scalar;
+        case 1: return avx2 ? row_dot_avx2 : 0;
+        case 2: return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? row_dot_vnni512 : 0;
+        case 3: return avx2 && __builtin_cpu_supports("avxvnni") ? row_dot_vnni : 0;
+        default: return 0;
+    }
+#else
+    return v == 0 ? row_dot_scalar : 0;
+#endif
+}
+
+/** Chooses the best variant this CPU runs, when the library loads. */
+__attribute__((constructor)) static void choose_variant(void) {
+    for (int32_t v = 3; v >= 0; v--) {
+        row_dot_fn f = variant_fn(v);
+        if (f) {
+            row_dot = f;
+            variant = v;
+            return;
+        }
+    }
+}
+
+int32_t gantry_cpu_variant(void) {
+    return variant;
+}
+
+/**
+ * Selects variant v if this CPU runs it (returns 1), else changes nothing (returns 0). For tests
+ * of every variant the machine has, and GANTRY_NATIVE_VARIANT; not while products run.
+ */
+int32_t gantry_cpu_select(int32_t v) {
+    row_dot_fn f = variant_fn(v);
+    if (!f) {
+        return 0;
+    }
+    row_dot = f;
+    variant = v;
+    return 1;
+}
+
+/**
+ * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for o in
+ * [row_start, row_end) and t < ntok. Weight rows are row_bytes apart; activation rows cols apart
+ * (xd: cols / 32 apart). Returns 0, or -1 for a type it does not know.
+ */
+int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
+                         int64_t cols, const int8_t *xq, const float *xd, int64_t ntok, float *out, int64_t out_stride,
+                         const float *bias) {
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
+        return -1;
+    }
+    int64_t blocks = cols / QK;
+    for (int64_t o = row_start; o < row_end; o++) {
+        const uint8_t *row = w + o * row_bytes;
+        float b = bias ? bias[o] : 0.0f;
+        for (int64_t t = 0; t < ntok; t++) {
+            float v = row_dot(type, row, xq + t * cols, xd + t * blocks, blocks);
+            out[t * out_stride + o] = bias ? v + b : v;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,129 @@
+package dev.gantry.worker.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gantry.worker.backend.Q8Activations;
+import dev.gantry.worker.backend.Weight;
+import dev.gantry.worker.quant.GgmlType;
+import dev.gantry.worker.quant.Quantize;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The native int8 kernels against the reference on fresh random inputs, on every SIMD variant this
+ * CPU runs: the activations are quantized to the very integers and scales of {@link
+ * Q8Activations}, each product is llama.cpp's integer dot product ({@link Q8Activations#dot}) to
+ * float rounding, and a token's result has the same bits alone as in a batch.
+ */
+class NativeCpuTest {
+    private final NativeCpu cpu = NativeCpu.get().orElse(null);
+    private final int chosen = cpu == null ? -1 : cpu.variant();
+
+    @AfterEach
+    void restore() {
+        if (cpu != null) {
+            cpu.select(chosen);
+        }
+    }
+
+    private List<Integer> variants() {
+        assumeTrue(cpu != null, "the native CPU kernels are not built for this machine (or GANTRY_NATIVE=off)");
+        List<Integer> runnable = new ArrayList<>();
+        for (int v = 0; v < 4; v++) {
+            if (cpu.select(v)) {
+                runnable.add(v);
+            }
+        }
+        cpu.select(chosen);
+        return runnable;
+    }
+
+    @Test
+    void theLibraryLoadsWithTheBestVariantThisCpuRuns() {
+        List<Integer> runnable = variants();
+        assertThat(runnable).contains(0);
+        assertThat(chosen).isEqualTo(runnable.getLast());
+        System.out.println("native CPU kernels: " + cpu.variantName() + "; runnable variants " + runnable);
+    }
+
+    @Test
+    void quantizationPicksTheIntegersOfQ8Activations() {
+        assumeTrue(cpu != null, "no native CPU kernels");
+        SplittableRandom rnd = new SplittableRandom(1);
+        int rows = 3;
+        int cols = 256;
+        float[] x = random(rnd, rows * cols, 4f);
+        x[5] = 0;
+        java.util.Arrays.fill(x, 64, 96, 0f); // an all-zero block
+        byte[] q = new byte[rows * cols];
+        float[] d = new float[rows * cols / 32];
+        cpu.quantize(x, rows, cols, q, d);
+        Q8Activations ref = Q8Activations.quantize(x, rows, cols);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < cols; i++) {
+                assertThat((int) q[r * cols + i]).as("row %d value %d", r, i).isEqualTo(ref.value(r, i));
+            }
+            for (int b = 0; b < cols / 32; b++) {
+                assertThat(d[r * cols / 32 + b]).isEqualTo(ref.scale(r, b));
+            }
+        }
+    }
+
+    @Test
+    void productsAreLlamaCppsIntegerDotProductsOnEveryVariant() {
+        for (int v : variants()) {
+            cpu.select(v);
+            for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+                check(type, v, 70, 512, 5, new SplittableRandom(v * 31L + type.id));
+            }
+        }
+    }
+
+    private void check(GgmlType type, int variant, int rows, int cols, int tokens, SplittableRandom rnd) {
+        try (Arena arena = Arena.ofConfined()) {
+            float[] values = random(rnd, rows * cols, 1f);
+            byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
+            Quantize.values(type, values, 0, rows * cols, bytes, 0);
+            MemorySegment data = arena.allocate(bytes.length);
+            data.copyFrom(MemorySegment.ofArray(bytes));
+            Weight w = new Weight("w", type, rows, cols, data);
+            float[] x = random(rnd, tokens * cols, 3f);
+            float[] bias = random(rnd, rows, 1f);
+            byte[] xq = new byte[tokens * cols];
+            float[] xd = new float[tokens * cols / 32];
+            cpu.quantize(x, tokens, cols, xq, xd);
+            Q8Activations ref = Q8Activations.quantize(x, tokens, cols);
+            float[] out = new float[tokens * rows];
+            // Two ranges of rows, as two threads would take them.
+            cpu.matmul(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, tokens, out, rows, bias);
+            cpu.matmul(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, tokens, out, rows, bias);
+            for (int t = 0; t < tokens; t++) {
+                for (int o = 0; o < rows; o++) {
+                    double want = ref.dot(w, o, t) + bias[o];
+                    assertThat((double) out[t * rows + o]).as("%s variant %d token %d row %d", type, variant, t, o)
+                            .isCloseTo(want, org.assertj.core.api.Assertions.within(1e-4 * Math.max(1, Math.abs(want))));
+                }
+            }
+            // The last token alone: the same bits as in the batch.
+            float[] alone = new float[rows];
+            byte[] lastQ = java.util.Arrays.copyOfRange(xq, (tokens - 1) * cols, tokens * cols);
+            float[] lastD = java.util.Arrays.copyOfRange(xd, (tokens - 1) * cols / 32, tokens * cols / 32);
+            cpu.matmul(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, 1, alone, rows, bias);
+            assertThat(alone).containsExactly(java.util.Arrays.copyOfRange(out, (tokens - 1) * rows, tokens * rows));
+        }
+    }
+
+    private static float[] random(SplittableRandom rnd, int n, float scale) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (rnd.nextGaussian() * scale);
+        }
+        return x;
+    }
+}

@@ -174,42 +174,28 @@ static float row_dot_avx2(int32_t type, const uint8_t *w, const int8_t *xq, cons
     return hsum_avx(acc);
 }
 
-__attribute__((target("avx2,fma,f16c,avxvnni")))
-static float row_dot_vnni(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < blocks; b++) {
-        __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));
-        const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);
-        uint16_t dh;
-        memcpy(&dh, blk, 2);
-        __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2);
-        __m256i ax = _mm256_sign_epi8(x, x);
-        __m256i sy = _mm256_sign_epi8(y, x);
-        __m256i isum = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, sy);
-        __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);
-        acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc);
+// One row by the VNNI instruction DPBUSD (unsigned by signed bytes, summed into 32-bit lanes):
+// the same loop for AVX-VNNI and for AVX-512 VNNI's 256-bit form, which differ in the intrinsic.
+#define ROW_DOT_VNNI(NAME, TARGET, DPBUSD)                                                                 \
+    __attribute__((target(TARGET))) static float NAME(int32_t type, const uint8_t *w, const int8_t *xq, \
+                                                      const float *xd, int64_t blocks) {                \
+        __m256 acc = _mm256_setzero_ps();                                                                \
+        for (int64_t b = 0; b < blocks; b++) {                                                           \
+            __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));                              \
+            const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);                                  \
+            uint16_t dh;                                                                                 \
+            memcpy(&dh, blk, 2);                                                                         \
+            __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
+            __m256i isum = DPBUSD(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)); \
+            __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);                                        \
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc);                                 \
+        }                                                                                                \
+        return hsum_avx(acc);                                                                            \
     }
-    return hsum_avx(acc);
-}
 
-// The same with AVX-512 VNNI's 256-bit form (CPUs with AVX-512 VNNI but not AVX-VNNI: Ice Lake, Zen 4).
-__attribute__((target("avx2,fma,f16c,avx512vnni,avx512vl")))
-static float row_dot_vnni512(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < blocks; b++) {
-        __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));
-        const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);
-        uint16_t dh;
-        memcpy(&dh, blk, 2);
-        __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2);
-        __m256i ax = _mm256_sign_epi8(x, x);
-        __m256i sy = _mm256_sign_epi8(y, x);
-        __m256i isum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
-        __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);
-        acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc);
-    }
-    return hsum_avx(acc);
-}
+ROW_DOT_VNNI(row_dot_vnni, "avx2,fma,f16c,avxvnni", _mm256_dpbusd_avx_epi32)
+// CPUs with AVX-512 VNNI but not AVX-VNNI: Ice Lake, Zen 4.
+ROW_DOT_VNNI(row_dot_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", _mm256_dpbusd_epi32)
 #endif
 
 static row_dot_fn row_dot = row_dot_scalar;

@@ -89,7 +89,7 @@ class OpenAiLogprobsIT {
         // only its tail, a different batch shape and so a different float rounding.
         for (int t = 0; t < STEPS; t++) {
             assertThat(s.path("token_logprobs").get(t).asDouble()).isCloseTo(g.path("token_logprobs").get(t).asDouble(),
-                    within(1e-5));
+                    within(1e-4));
         }
 
         // The passage's total log-likelihood (every prompt token after the first) within 1e-3.
@@ -135,7 +135,7 @@ class OpenAiLogprobsIT {
             assertThat(chatStream.get(i).path("token")).isEqualTo(chat.get(i).path("token"));
             assertThat(chatStream.get(i).path("bytes")).isEqualTo(chat.get(i).path("bytes"));
             assertThat(chatStream.get(i).path("logprob").asDouble()).isCloseTo(chat.get(i).path("logprob").asDouble(),
-                    within(1e-5));
+                    within(1e-4)); // another batch shape: float rounding (measured up to 1.02e-5)
         }
 
         // n = 3: three distinct choices, the same three for the same seed, streamed alike.

@@ -103,34 +103,38 @@ void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q,
     }
 }
 
-// ---- one block's integer dot product, per variant
+// ---- one weight row by every token row, per variant. Each (row, token) is summed block by
+// block in one order, the same for every token count: alone or in a batch, the same bits.
 
-typedef float (*row_dot_fn)(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks);
+typedef void (*rows_fn)(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks,
+                        int64_t ntok, float *out, int64_t out_stride);
 
-static float row_dot_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
-    float sum = 0;
-    for (int64_t b = 0; b < blocks; b++) {
-        const int8_t *y = xq + b * QK;
-        int32_t isum = 0;
-        uint16_t dh;
-        if (type == TYPE_Q8_0) {
-            const uint8_t *blk = w + b * 34;
+static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks,
+                        int64_t ntok, float *out, int64_t out_stride) {
+    int64_t bytes = type == TYPE_Q8_0 ? 34 : 18;
+    for (int64_t t = 0; t < ntok; t++) {
+        float sum = 0;
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = w + b * bytes;
+            const int8_t *y = xq + t * blocks * QK + b * QK;
+            uint16_t dh;
             memcpy(&dh, blk, 2);
-            const int8_t *q = (const int8_t *)(blk + 2);
-            for (int j = 0; j < QK; j++) {
-                isum += q[j] * y[j];
+            int32_t isum = 0;
+            if (type == TYPE_Q8_0) {
+                const int8_t *q = (const int8_t *)(blk + 2);
+                for (int j = 0; j < QK; j++) {
+                    isum += q[j] * y[j];
+                }
+            } else {
+                const uint8_t *q = blk + 2;
+                for (int j = 0; j < 16; j++) {
+                    isum += ((q[j] & 0x0f) - 8) * y[j] + ((q[j] >> 4) - 8) * y[j + 16];
+                }
             }
-        } else {
-            const uint8_t *blk = w + b * 18;
-            memcpy(&dh, blk, 2);
-            const uint8_t *q = blk + 2;
-            for (int j = 0; j < 16; j++) {
-                isum += ((q[j] & 0x0f) - 8) * y[j] + ((q[j] >> 4) - 8) * y[j + 16];
-            }
+            sum += f16_to_f32(dh) * xd[t * blocks + b] * (float)isum;
         }
-        sum += f16_to_f32(dh) * xd[b] * (float)isum;
+        out[t * out_stride] = sum;
     }
-    return sum;
 }
 
 #if defined(__x86_64__)
@@ -144,14 +148,6 @@ static float row_dot_scalar(int32_t type, const uint8_t *w, const int8_t *xq, co
             _mm256_set1_epi8(0x0f)),                                                                 \
         _mm256_set1_epi8(8))
 
-__attribute__((target("avx2,fma,f16c"))) static inline __m256 block_sum_avx2(__m256i x, __m256i y) {
-    // |x| * sign(y, x): an unsigned by signed byte product, as vpmaddubsw needs, with x's sign moved to y.
-    __m256i ax = _mm256_sign_epi8(x, x);
-    __m256i sy = _mm256_sign_epi8(y, x);
-    __m256i pairs = _mm256_maddubs_epi16(ax, sy);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
-}
-
 __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -159,71 +155,98 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
     return _mm_cvtss_f32(s);
 }
 
-__attribute__((target("avx2,fma,f16c")))
-static float row_dot_avx2(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < blocks; b++) {
-        __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));
-        const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);
-        uint16_t dh;
-        memcpy(&dh, blk, 2);
-        __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2);
-        __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);
-        acc = _mm256_fmadd_ps(scale, block_sum_avx2(x, y), acc);
-    }
-    return hsum_avx(acc);
-}
+// The 32-bit sums of |x| * sign(y, x) over groups of 4 bytes, x the weight's bytes: AVX2's
+// vpmaddubsw then vpmaddwd, or VNNI's single vpdpbusd.
+#define ISUM_AVX2(ax, sy) _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
+#define ISUM_VNNI(ax, sy) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, sy)
+#define ISUM_VNNI512(ax, sy) _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy)
 
-// One row by the VNNI instruction DPBUSD (unsigned by signed bytes, summed into 32-bit lanes):
-// the same loop for AVX-VNNI and for AVX-512 VNNI's 256-bit form, which differ in the intrinsic.
-#define ROW_DOT_VNNI(NAME, TARGET, DPBUSD)                                                                 \
-    __attribute__((target(TARGET))) static float NAME(int32_t type, const uint8_t *w, const int8_t *xq, \
-                                                      const float *xd, int64_t blocks) {                \
-        __m256 acc = _mm256_setzero_ps();                                                                \
-        for (int64_t b = 0; b < blocks; b++) {                                                           \
-            __m256i y = _mm256_loadu_si256((const __m256i *)(xq + b * QK));                              \
-            const uint8_t *blk = w + b * (type == TYPE_Q8_0 ? 34 : 18);                                  \
-            uint16_t dh;                                                                                 \
-            memcpy(&dh, blk, 2);                                                                         \
-            __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
-            __m256i isum = DPBUSD(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)); \
-            __m256 scale = _mm256_set1_ps(_cvtsh_ss(dh) * xd[b]);                                        \
-            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc);                                 \
-        }                                                                                                \
-        return hsum_avx(acc);                                                                            \
+// One token's step for one block: acc += (d_w * d_x) * isum, in float lanes.
+#define BLOCK_STEP(acc, ax, x, yptr, scale_x, ISUM)                                                  \
+    do {                                                                                             \
+        __m256i y_ = _mm256_loadu_si256((const __m256i *)(yptr));                                    \
+        __m256i isum_ = ISUM(ax, _mm256_sign_epi8(y_, x));                                           \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * (scale_x)), _mm256_cvtepi32_ps(isum_), acc);      \
+    } while (0)
+
+// A weight row by every token: 4 tokens at a time share each block's load and unpacking.
+#define DEFINE_ROWS(NAME, TARGET, ISUM)                                                              \
+    __attribute__((target(TARGET))) static void NAME(int32_t type, const uint8_t *w, const int8_t *xq, \
+                                                     const float *xd, int64_t blocks, int64_t ntok,   \
+                                                     float *out, int64_t out_stride) {                \
+        int64_t bytes = type == TYPE_Q8_0 ? 34 : 18;                                                 \
+        int64_t cols = blocks * QK;                                                                  \
+        int64_t t = 0;                                                                               \
+        for (; t + 4 <= ntok; t += 4) {                                                              \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                              \
+            const int8_t *y = xq + t * cols;                                                         \
+            const float *d = xd + t * blocks;                                                        \
+            for (int64_t b = 0; b < blocks; b++) {                                                   \
+                const uint8_t *blk = w + b * bytes;                                                  \
+                uint16_t dh;                                                                         \
+                memcpy(&dh, blk, 2);                                                                 \
+                float dw = _cvtsh_ss(dh);                                                            \
+                __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
+                __m256i ax = _mm256_sign_epi8(x, x);                                                 \
+                BLOCK_STEP(a0, ax, x, y + b * QK, d[b], ISUM);                                       \
+                BLOCK_STEP(a1, ax, x, y + cols + b * QK, d[blocks + b], ISUM);                       \
+                BLOCK_STEP(a2, ax, x, y + 2 * cols + b * QK, d[2 * blocks + b], ISUM);               \
+                BLOCK_STEP(a3, ax, x, y + 3 * cols + b * QK, d[3 * blocks + b], ISUM);               \
+            }                                                                                        \
+            out[t * out_stride] = hsum_avx(a0);                                                      \
+            out[(t + 1) * out_stride] = hsum_avx(a1);                                                \
+            out[(t + 2) * out_stride] = hsum_avx(a2);                                                \
+            out[(t + 3) * out_stride] = hsum_avx(a3);                                                \
+        }                                                                                            \
+        for (; t < ntok; t++) {                                                                      \
+            __m256 a0 = _mm256_setzero_ps();                                                         \
+            const int8_t *y = xq + t * cols;                                                         \
+            const float *d = xd + t * blocks;                                                        \
+            for (int64_t b = 0; b < blocks; b++) {                                                   \
+                const uint8_t *blk = w + b * bytes;                                                  \
+                uint16_t dh;                                                                         \
+                memcpy(&dh, blk, 2);                                                                 \
+                float dw = _cvtsh_ss(dh);                                                            \
+                __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
+                __m256i ax = _mm256_sign_epi8(x, x);                                                 \
+                BLOCK_STEP(a0, ax, x, y + b * QK, d[b], ISUM);                                       \
+            }                                                                                        \
+            out[t * out_stride] = hsum_avx(a0);                                                      \
+        }                                                                                            \
     }
 
-ROW_DOT_VNNI(row_dot_vnni, "avx2,fma,f16c,avxvnni", _mm256_dpbusd_avx_epi32)
+DEFINE_ROWS(rows_avx2, "avx2,fma,f16c", ISUM_AVX2)
+DEFINE_ROWS(rows_vnni, "avx2,fma,f16c,avxvnni", ISUM_VNNI)
 // CPUs with AVX-512 VNNI but not AVX-VNNI: Ice Lake, Zen 4.
-ROW_DOT_VNNI(row_dot_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", _mm256_dpbusd_epi32)
+DEFINE_ROWS(rows_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", ISUM_VNNI512)
 #endif
 
-static row_dot_fn row_dot = row_dot_scalar;
+static rows_fn rows = rows_scalar;
 static int variant = 0;
 
 /** The variants, best last: 0 plain C, 1 AVX2, 2 AVX-512 VNNI (256-bit), 3 AVX-VNNI. */
-static row_dot_fn variant_fn(int32_t v) {
+static rows_fn variant_fn(int32_t v) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     switch (v) {
-        case 0: return row_dot_scalar;
-        case 1: return avx2 ? row_dot_avx2 : 0;
-        case 2: return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? row_dot_vnni512 : 0;
-        case 3: return avx2 && __builtin_cpu_supports("avxvnni") ? row_dot_vnni : 0;
+        case 0: return rows_scalar;
+        case 1: return avx2 ? rows_avx2 : 0;
+        case 2: return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? rows_vnni512 : 0;
+        case 3: return avx2 && __builtin_cpu_supports("avxvnni") ? rows_vnni : 0;
         default: return 0;
     }
 #else
-    return v == 0 ? row_dot_scalar : 0;
+    return v == 0 ? rows_scalar : 0;
 #endif
 }
 
 /** Chooses the best variant this CPU runs, when the library loads. */
 __attribute__((constructor)) static void choose_variant(void) {
     for (int32_t v = 3; v >= 0; v--) {
-        row_dot_fn f = variant_fn(v);
+        rows_fn f = variant_fn(v);
         if (f) {
-            row_dot = f;
+            rows = f;
             variant = v;
             return;
         }
@@ -239,11 +262,11 @@ int32_t gantry_cpu_variant(void) {
  * of every variant the machine has, and GANTRY_NATIVE_VARIANT; not while products run.
  */
 int32_t gantry_cpu_select(int32_t v) {
-    row_dot_fn f = variant_fn(v);
+    rows_fn f = variant_fn(v);
     if (!f) {
         return 0;
     }
-    row_dot = f;
+    rows = f;
     variant = v;
     return 1;
 }
@@ -261,11 +284,11 @@ int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int6
     }
     int64_t blocks = cols / QK;
     for (int64_t o = row_start; o < row_end; o++) {
-        const uint8_t *row = w + o * row_bytes;
-        float b = bias ? bias[o] : 0.0f;
-        for (int64_t t = 0; t < ntok; t++) {
-            float v = row_dot(type, row, xq + t * cols, xd + t * blocks, blocks);
-            out[t * out_stride + o] = bias ? v + b : v;
+        rows(type, w + o * row_bytes, xq, xd, blocks, ntok, out + o, out_stride);
+        if (bias) {
+            for (int64_t t = 0; t < ntok; t++) {
+                out[t * out_stride + o] += bias[o];
+            }
         }
     }
     return 0;

@@ -87,10 +87,6 @@ final class Matmul {
         void decode(int first, int n, float[] wd, int stride);
     }
 
-    Matmul(ThreadPool pool, Scratch scratch, ActivationPrecision precision) {
-        this(pool, scratch, precision, NativeCpu.get().orElse(null));
-    }
-
     /** @param nativeCpu the native kernels for products with 8-bit activations, or null for the Vector API's */
     Matmul(ThreadPool pool, Scratch scratch, ActivationPrecision precision, NativeCpu nativeCpu) {
         this.pool = pool;

@@ -55,10 +55,15 @@ public final class VectorBackend extends HostMemoryBackend {
      * @param precision what matmul does to the activations of quantized weights
      */
     public VectorBackend(int threads, ActivationPrecision precision) {
+        this(threads, precision, NativeCpu.get().orElse(null));
+    }
+
+    /** @param nativeCpu the native kernels for products with 8-bit activations, or null for the Vector API's */
+    VectorBackend(int threads, ActivationPrecision precision, NativeCpu nativeCpu) {
         this.precision = java.util.Objects.requireNonNull(precision, "precision");
         this.pool = new ThreadPool(threads, "gantry-cpu");
         Scratch scratch = new Scratch(threads);
-        this.matmul = new Matmul(pool, scratch, precision);
+        this.matmul = new Matmul(pool, scratch, precision, nativeCpu);
         this.attention = new Attention(pool, scratch);
         this.rope = new Rope(pool);
     }

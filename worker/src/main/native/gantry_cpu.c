@@ -169,6 +169,15 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
         acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * (scale_x)), _mm256_cvtepi32_ps(isum_), acc);      \
     } while (0)
 
+// A weight block: its scale dw, its 32 values x as signed bytes, and |x| (for the unsigned side of the product).
+#define LOAD_BLOCK(blk_)                                                                             \
+    const uint8_t *blk = (blk_);                                                                     \
+    uint16_t dh;                                                                                     \
+    memcpy(&dh, blk, 2);                                                                             \
+    float dw = _cvtsh_ss(dh);                                                                        \
+    __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
+    __m256i ax = _mm256_sign_epi8(x, x)
+
 // A weight row by every token: 4 tokens at a time share each block's load and unpacking.
 #define DEFINE_ROWS(NAME, TARGET, ISUM)                                                              \
     __attribute__((target(TARGET))) static void NAME(int32_t type, const uint8_t *w, const int8_t *xq, \
@@ -182,12 +191,7 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
             const int8_t *y = xq + t * cols;                                                         \
             const float *d = xd + t * blocks;                                                        \
             for (int64_t b = 0; b < blocks; b++) {                                                   \
-                const uint8_t *blk = w + b * bytes;                                                  \
-                uint16_t dh;                                                                         \
-                memcpy(&dh, blk, 2);                                                                 \
-                float dw = _cvtsh_ss(dh);                                                            \
-                __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
-                __m256i ax = _mm256_sign_epi8(x, x);                                                 \
+                LOAD_BLOCK(w + b * bytes);                                                           \
                 BLOCK_STEP(a0, ax, x, y + b * QK, d[b], ISUM);                                       \
                 BLOCK_STEP(a1, ax, x, y + cols + b * QK, d[blocks + b], ISUM);                       \
                 BLOCK_STEP(a2, ax, x, y + 2 * cols + b * QK, d[2 * blocks + b], ISUM);               \
@@ -203,12 +207,7 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
             const int8_t *y = xq + t * cols;                                                         \
             const float *d = xd + t * blocks;                                                        \
             for (int64_t b = 0; b < blocks; b++) {                                                   \
-                const uint8_t *blk = w + b * bytes;                                                  \
-                uint16_t dh;                                                                         \
-                memcpy(&dh, blk, 2);                                                                 \
-                float dw = _cvtsh_ss(dh);                                                            \
-                __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
-                __m256i ax = _mm256_sign_epi8(x, x);                                                 \
+                LOAD_BLOCK(w + b * bytes);                                                           \
                 BLOCK_STEP(a0, ax, x, y + b * QK, d[b], ISUM);                                       \
             }                                                                                        \
             out[t * out_stride] = hsum_avx(a0);                                                      \

@@ -70,4 +70,56 @@ class EngineOnCudaTest {
             }
         }
     }
+
+    /**
+     * What the API reads besides tokens, on the CUDA backend: sampled and prompt log-probabilities
+     * (prompt rows read after the pass, outside any graph) and pooled embeddings, as the CPU
+     * engine gives them to the precision of the device's prompt GEMM (tensor cores: operands
+     * rounded to half, so about 1e-3 on a log-probability).
+     */
+    @Test
+    void logprobsAndEmbeddingsOnTheDevice() throws Exception {
+        try (Model model = Model.load(TestModels.stories260K())) {
+            int[] p = prompt(model, "Once upon a time, there was a little girl named Lily. She liked to");
+            Output cpu;
+            float[] cpuEmbedding;
+            try (Backend b = new VectorBackend(2); Engine e = engine(model, b)) {
+                cpu = EngineHarness.submit(e, new EngineRequest("lp", p, greedy(8)).withLogprobs(3, 2)).await();
+                cpuEmbedding = embed(e, p);
+            }
+            try (Backend b = new CudaBackend(EmulatedKernels.open()); Engine e = engine(model, b)) {
+                Output gpu = EngineHarness.submit(e, new EngineRequest("lp", p, greedy(8)).withLogprobs(3, 2)).await();
+                assertThat(gpu.tokens()).isEqualTo(cpu.tokens());
+                assertThat(gpu.promptLogprobs()).hasSize(p.length - 1);
+                for (int i = 0; i < p.length - 1; i++) {
+                    assertThat(gpu.promptLogprobs().get(i).topIds()).containsExactly(cpu.promptLogprobs().get(i).topIds());
+                    assertThat(gpu.promptLogprobs().get(i).logprob())
+                            .isCloseTo(cpu.promptLogprobs().get(i).logprob(), org.assertj.core.api.Assertions.within(1e-2f));
+                }
+                for (int i = 0; i < gpu.logprobs().size(); i++) {
+                    assertThat(gpu.logprobs().get(i).logprob())
+                            .isCloseTo(cpu.logprobs().get(i).logprob(), org.assertj.core.api.Assertions.within(1e-2f));
+                }
+                float[] gpuEmbedding = embed(e, p);
+                for (int d = 0; d < cpuEmbedding.length; d++) {
+                    assertThat(gpuEmbedding[d]).isCloseTo(cpuEmbedding[d], org.assertj.core.api.Assertions.within(2e-3f));
+                }
+                awaitIdle(e);
+                assertThat(e.stats().usedBlocks()).isZero();
+            }
+        }
+    }
+
+    private static float[] embed(Engine e, int[] prompt) throws Exception {
+        float[][] got = new float[1][];
+        EngineHarness.Collector c = new EngineHarness.Collector() {
+            @Override
+            public void onEmbedding(float[] embedding) {
+                got[0] = embedding;
+            }
+        };
+        e.submit(EngineRequest.embedding("e", prompt, dev.gantry.worker.model.Pooling.MEAN, System.nanoTime()), c);
+        c.await();
+        return got[0];
+    }
 }

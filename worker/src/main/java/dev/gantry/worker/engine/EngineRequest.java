@@ -46,11 +46,6 @@ public record EngineRequest(String id, int[] promptTokens, SamplingParams params
         return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, prompt, grammar, pooling);
     }
 
-    /** This request under other sampling parameters (one choice of several: its own seed). */
-    public EngineRequest withParams(SamplingParams other) {
-        return new EngineRequest(id, promptTokens, other, arrivalNanos, logprobs, promptLogprobs, grammar, pooling);
-    }
-
     /** This request with its output constrained to {@code g} (null: free). */
     public EngineRequest withGrammar(CompiledGrammar g) {
         return new EngineRequest(id, promptTokens, params, arrivalNanos, logprobs, promptLogprobs, g, pooling);

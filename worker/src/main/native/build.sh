@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the native CPU kernels (gantry_cpu.c) with the machine's C compiler, called by the
+# Builds the native CPU kernels (gantry_cpu.c, gantry_cpu_k.c) with the machine's C compiler, called by the
 # worker's Maven build (generate-resources), into
 # <classes>/dev/gantry/worker/native/linux-<arch>/libgantry_cpu.so and so into the worker's jar.
 # Every SIMD variant is compiled into the one library (function target attributes); the library
@@ -22,10 +22,10 @@ esac
 out="$classes/dev/gantry/worker/native/linux-$arch"
 mkdir -p "$out"
 lib="$out/libgantry_cpu.so"
-if [ "$lib" -nt "$src/gantry_cpu.c" ]; then
+if [ -f "$lib" ] && [ -z "$(find "$src" -newer "$lib" \( -name '*.c' -o -name '*.h' \))" ]; then
   exit 0
 fi
 # No -march=native: the jar must run on any CPU of the architecture; the SIMD code paths carry
 # their own target attributes and are chosen at run time.
-"$cc" -O3 -std=c11 -fPIC -shared -Wall -Wextra -Werror -fno-math-errno -o "$lib" "$src/gantry_cpu.c" -lm
+"$cc" -O3 -std=c11 -fPIC -shared -Wall -Wextra -Werror -fno-math-errno -o "$lib" "$src"/gantry_cpu.c "$src"/gantry_cpu_k.c -lm
 echo "native: $("$cc" --version | head -1) built $lib"

@@ -13,9 +13,7 @@
 // the low nibble of byte j, value j + 16 in its high nibble, both offset by 8).
 // Activations (quantized here, as ActivationQuant/Q8Activations do in Java): int8 q[cols] and
 // float d[cols / 32], the block scale rounded to f16.
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
+#include "gantry_cpu.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,62 +21,6 @@
 
 enum { QK = 32 };
 enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2 };  // ggml's type ids
-
-static float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t man = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else {  // subnormal: normalise
-            int e = -1;
-            do {
-                e++;
-                man <<= 1;
-            } while ((man & 0x400) == 0);
-            bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | man << 13;
-    } else {
-        bits = sign | (exp + 127 - 15) << 23 | man << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static uint16_t f32_to_f16(float f) {  // round to nearest even, as F16C and Java's Float.floatToFloat16
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000;
-    uint32_t abs = x & 0x7fffffff;
-    if (abs >= 0x7f800000) {
-        return (uint16_t)(sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 : 0));
-    }
-    if (abs >= 0x477ff000) {  // rounds to infinity
-        return (uint16_t)(sign | 0x7c00);
-    }
-    if (abs < 0x38800000) {  // f16 subnormal or zero
-        float a;
-        memcpy(&a, &abs, 4);
-        return (uint16_t)(sign | (uint32_t)lrintf(a * 16777216.0f));  // a / 2^-24, ties to even
-    }
-    uint32_t mant = abs & 0x7fffff;
-    uint32_t exp = (abs >> 23) - 127 + 15;
-    uint32_t h = exp << 10 | mant >> 13;
-    uint32_t rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) {
-        h++;
-    }
-    return (uint16_t)(sign | h);
-}
-
-static float f16_round(float f) {
-    return f16_to_f32(f32_to_f16(f));
-}
 
 // ---- quantizing activation rows (the same integers as Q8Activations: 127 / amax, ties to even)
 
@@ -221,31 +163,37 @@ DEFINE_ROWS(rows_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", ISUM_VNNI512)
 #endif
 
 static rows_fn rows = rows_scalar;
+k_rows_fn gantry_k_rows = gantry_k_rows_scalar;
 static int variant = 0;
 
-/** The variants, best last: 0 plain C, 1 AVX2, 2 AVX-512 VNNI (256-bit), 3 AVX-VNNI. */
-static rows_fn variant_fn(int32_t v) {
+/** The kernels of a variant, if this CPU runs it. The variants, best last: 0 plain C, 1 AVX2, 2 AVX-512 VNNI (256-bit), 3 AVX-VNNI. */
+static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     switch (v) {
-        case 0: return rows_scalar;
-        case 1: return avx2 ? rows_avx2 : 0;
-        case 2: return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? rows_vnni512 : 0;
-        case 3: return avx2 && __builtin_cpu_supports("avxvnni") ? rows_vnni : 0;
+        case 0: *r = rows_scalar; *k = gantry_k_rows_scalar; return 1;
+        case 1: *r = rows_avx2; *k = gantry_k_rows_avx2; return avx2;
+        case 2: *r = rows_vnni512; *k = gantry_k_rows_vnni512;
+            return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+        case 3: *r = rows_vnni; *k = gantry_k_rows_vnni; return avx2 && __builtin_cpu_supports("avxvnni");
         default: return 0;
     }
 #else
-    return v == 0 ? rows_scalar : 0;
+    *r = rows_scalar;
+    *k = gantry_k_rows_scalar;
+    return v == 0;
 #endif
 }
 
 /** Chooses the best variant this CPU runs, when the library loads. */
 __attribute__((constructor)) static void choose_variant(void) {
     for (int32_t v = 3; v >= 0; v--) {
-        rows_fn f = variant_fn(v);
-        if (f) {
-            rows = f;
+        rows_fn r;
+        k_rows_fn k;
+        if (variant_fns(v, &r, &k)) {
+            rows = r;
+            gantry_k_rows = k;
             variant = v;
             return;
         }
@@ -261,11 +209,13 @@ int32_t gantry_cpu_variant(void) {
  * of every variant the machine has, and GANTRY_NATIVE_VARIANT; not while products run.
  */
 int32_t gantry_cpu_select(int32_t v) {
-    rows_fn f = variant_fn(v);
-    if (!f) {
+    rows_fn r;
+    k_rows_fn k;
+    if (!variant_fns(v, &r, &k)) {
         return 0;
     }
-    rows = f;
+    rows = r;
+    gantry_k_rows = k;
     variant = v;
     return 1;
 }

@@ -33,11 +33,11 @@ public enum ActivationPrecision {
     /**
      * Whether a product with a weight of this type quantizes its activations under this
      * precision: under Q8 for the 32-value block quants whose ggml dot product takes 8-bit
-     * activations (Q4_0 and Q8_0 against Q8_0 blocks, Q4_1 against Q8_1 blocks). K-quants (ggml
-     * pairs them with 256-value Q8_K blocks) and float weights are not covered yet.
+     * activations (Q4_0 and Q8_0 against Q8_0 blocks, Q4_1 against Q8_1 blocks), and Q4_K and
+     * Q6_K against 256-value Q8_K blocks ({@link Q8KActivations}). Float weights are not covered.
      */
     public boolean quantizes(GgmlType weightType) {
-        return this == Q8 && Q8Activations.supports(weightType);
+        return this == Q8 && (Q8Activations.supports(weightType) || Q8KActivations.supports(weightType));
     }
 
     /** The precision named {@code f32} or {@code q8} (any case), as users write it in configuration. */

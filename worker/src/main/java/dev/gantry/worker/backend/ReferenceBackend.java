@@ -61,10 +61,12 @@ public final class ReferenceBackend extends HostMemoryBackend {
         float[] os = HostBuffer.of(out);
         float[] b = bias == null ? null : vector(bias);
         if (precision.quantizes(w.type())) {
-            Q8Activations xq = Q8Activations.quantize(xs, rows, w.cols());
+            boolean k = Q8KActivations.supports(w.type());
+            Q8Activations xq = k ? null : Q8Activations.quantize(xs, rows, w.cols());
+            Q8KActivations xk = k ? Q8KActivations.quantize(xs, rows, w.cols()) : null;
             for (int o = 0; o < w.rows(); o++) {
                 for (int r = 0; r < rows; r++) {
-                    double acc = xq.dot(w, o, r);
+                    double acc = k ? xk.dot(w, o, r) : xq.dot(w, o, r);
                     os[r * w.rows() + o] = (float) (b == null ? acc : acc + b[o]);
                 }
             }

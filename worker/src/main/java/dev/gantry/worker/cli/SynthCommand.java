@@ -29,8 +29,9 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--type", required = true, paramLabel = "TYPE",
-            description = "Type of the weight matrices: f32, f16, q8_0, q4_0 or q4_k (norms stay f32; a q4_k matrix whose rows"
-                    + " are not whole 256-value blocks is written as q4_0, as llama.cpp falls back too).")
+            description = "Type of the weight matrices: f32, f16, q8_0, q4_0, q4_k, or q4_k_m (llama.cpp's Q4_K_M mixture:"
+                    + " q6_k for the output and half the attn_v and ffn_down matrices, q4_k elsewhere). Norms stay f32; a"
+                    + " k-quant matrix whose rows are not whole 256-value blocks is written as q4_0, as llama.cpp falls back too.")
     String type;
 
     @Option(names = "--vocab", required = true, paramLabel = "GGUF",
@@ -53,18 +54,20 @@ final class SynthCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelShape s = ModelShape.named(shape);
+        boolean q4kM = type.equalsIgnoreCase("q4_k_m");
         GgmlType t;
         try {
-            t = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
+            t = q4kM ? GgmlType.Q4_K : GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown type '" + type + "' (choose f32, f16, q8_0, q4_0 or q4_k)");
+            throw new IllegalArgumentException("unknown type '" + type + "' (choose f32, f16, q8_0, q4_0, q4_k or q4_k_m)");
         }
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         PrintStream err = System.err;
-        err.printf("synth: %s, %s, %.2fB parameters, seed %d -> %s%n", s.name(), t, s.parameters() / 1e9, seed, out);
+        err.printf("synth: %s, %s, %.2fB parameters, seed %d -> %s%n", s.name(), q4kM ? "Q4_K_M" : t, s.parameters() / 1e9,
+                seed, out);
         long start = System.nanoTime();
         long[] lastReport = {start};
-        SyntheticGguf.Summary sum = new SyntheticGguf(s, t, seed, n, pooling).write(vocab, out, (done, total) -> {
+        SyntheticGguf.Summary sum = (q4kM ? SyntheticGguf.q4KM(s, seed, n, pooling) : new SyntheticGguf(s, t, seed, n, pooling)).write(vocab, out, (done, total) -> {
             long now = System.nanoTime();
             if (now - lastReport[0] > 2_000_000_000L || done == total) {
                 lastReport[0] = now;
@@ -75,7 +78,7 @@ final class SynthCommand implements Callable<Integer> {
         });
         err.printf("synth: wrote %s: %.2f GB, %d tensors in %.1f s%s%s%n", sum.file(), sum.bytes() / 1e9, sum.tensors(),
                 (System.nanoTime() - start) / 1e9,
-                sum.fallbacks() > 0 ? ", " + sum.fallbacks() + " matrices as q4_0 (rows not whole q4_k blocks)" : "",
+                sum.fallbacks() > 0 ? ", " + sum.fallbacks() + " matrices as q4_0 (rows not whole k-quant blocks)" : "",
                 sum.paddedTokens() > 0 ? ", vocabulary padded with " + sum.paddedTokens() + " unused tokens" : "");
         return 0;
     }

@@ -2,7 +2,7 @@ package dev.gantry.worker.quant;
 
 /**
  * Encodes float values into ggml's block formats (the inverse of {@link Dequant}), so that
- * generated weights can be written as real F16, Q8_0, Q4_0 and Q4_K tensors that llama.cpp and
+ * generated weights can be written as real F16, Q8_0, Q4_0, Q4_K and Q6_K tensors that llama.cpp and
  * this worker both read.
  *
  * <p>Q8_0 and Q4_0 follow ggml's reference rounding rules (so a file written here holds the codes
@@ -12,6 +12,8 @@ package dev.gantry.worker.quant;
  * error of every value is then at most half a step of its sub-block. That is slightly less
  * accurate on average than ggml's least-squares search, which does not matter for what the
  * quantizer is for (benchmark files and tests), and the bound is something a test can check.
+ * Q6_K likewise picks each 16-value group's scale from its largest magnitude instead of ggml's
+ * search.
  */
 public final class Quantize {
     private Quantize() {}
@@ -19,7 +21,7 @@ public final class Quantize {
     /** Whether values can be encoded in {@code type} by {@link #values}. */
     public static boolean supports(GgmlType type) {
         return switch (type) {
-            case F32, F16, Q8_0, Q4_0, Q4_K -> true;
+            case F32, F16, Q8_0, Q4_0, Q4_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -40,6 +42,7 @@ public final class Quantize {
                 case Q8_0 -> q8_0(x, off + i, dst, at);
                 case Q4_0 -> q4_0(x, off + i, dst, at);
                 case Q4_K -> q4k(x, off + i, dst, at);
+                case Q6_K -> q6k(x, off + i, dst, at);
                 default -> throw new IllegalArgumentException("no quantizer for " + type);
             }
         }
@@ -126,6 +129,42 @@ public final class Quantize {
                 int lo = code4(x[o + 64 * pair + l], d * sc[2 * pair], offset[2 * pair]);
                 int hi = code4(x[o + 64 * pair + 32 + l], d * sc[2 * pair + 1], offset[2 * pair + 1]);
                 dst[at + 16 + 32 * pair + l] = (byte) (lo | (hi << 4));
+            }
+        }
+    }
+
+    // block_q6_K: u8 ql[128], u8 qh[64], i8 scales[16], f16 d. Group g (16 values) decodes as
+    // d * sc[g] * (q - 32) with 8-bit signed sc and 6-bit q; value 128h + 32k + l keeps its low 4
+    // bits in ql[64h + l + 32 (k & 1)] (low nibble for k < 2, high for k >= 2) and its top 2 in bits
+    // 2k, 2k + 1 of qh[32h + l].
+    private static void q6k(float[] x, int o, byte[] dst, int at) {
+        float[] step = new float[16]; // the step each group needs: max|x| / 31 (q - 32 reaches -32..31)
+        float maxStep = 0;
+        for (int g = 0; g < 16; g++) {
+            float amax = 0;
+            for (int j = 0; j < 16; j++) {
+                amax = Math.max(amax, Math.abs(x[o + 16 * g + j]));
+            }
+            step[g] = amax / 31;
+            maxStep = Math.max(maxStep, step[g]);
+        }
+        short dBits = f16AtLeast(maxStep / 127);
+        float d = Float.float16ToFloat(dBits);
+        java.util.Arrays.fill(dst, at, at + 210, (byte) 0);
+        putU16(dst, at + 208, dBits);
+        for (int g = 0; g < 16; g++) {
+            int sc = d == 0 ? 0 : Math.min(127, (int) Math.ceil(step[g] / d));
+            dst[at + 192 + g] = (byte) sc;
+            float s = d * sc;
+            for (int j = 0; j < 16; j++) {
+                int i = 16 * g + j;
+                int q = s == 0 ? 32 : Math.clamp(Math.round(x[o + i] / s) + 32, 0, 63);
+                int h = i / 128;
+                int k = i % 128 / 32;
+                int l = i % 32;
+                int ql = at + 64 * h + l + 32 * (k & 1);
+                dst[ql] |= (byte) (k < 2 ? q & 0x0F : (q & 0x0F) << 4);
+                dst[at + 128 + 32 * h + l] |= (byte) ((q >>> 4) << (2 * k));
             }
         }
     }

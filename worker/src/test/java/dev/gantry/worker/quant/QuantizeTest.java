@@ -83,6 +83,25 @@ class QuantizeTest {
     }
 
     @Test
+    void q6kWithinHalfAGroupStep() {
+        float[] x = values(256, new Random(4));
+        byte[] q = new byte[(int) GgmlType.Q6_K.byteSize(x.length)];
+        Quantize.values(GgmlType.Q6_K, x, 0, x.length, q, 0);
+        float[] y = decode(GgmlType.Q6_K, q, x.length);
+        MemorySegment seg = MemorySegment.ofArray(q);
+        for (int b = 0; b < x.length / 256; b++) {
+            long at = b * 210L;
+            float d = Dequant.f16(seg, at + 208);
+            for (int g = 0; g < 16; g++) {
+                float step = d * seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 192 + g);
+                for (int j = b * 256 + g * 16; j < b * 256 + g * 16 + 16; j++) {
+                    assertThat(Math.abs(x[j] - y[j])).as("value %d", j).isLessThanOrEqualTo(step / 2 * 1.0001f + 1e-12f);
+                }
+            }
+        }
+    }
+
+    @Test
     void q4kScalesPackAsDequantUnpacksThem() {
         Random r = new Random(4);
         for (int trial = 0; trial < 1000; trial++) {
@@ -115,7 +134,7 @@ class QuantizeTest {
 
     @Test
     void zeroBlocksStayZero() {
-        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K}) {
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
             float[] y = roundTrip(t, new float[256]);
             for (float v : y) {
                 assertThat(v == 0).as(t.name()).isTrue(); // -0.0 (Q4_0's (0 - 8) * 0) is zero too
@@ -141,7 +160,7 @@ class QuantizeTest {
     void rejectsPartialBlocksAndUnsupportedTypes() {
         assertThatThrownBy(() -> Quantize.values(GgmlType.Q4_K, new float[64], 0, 64, new byte[144], 0))
                 .hasMessageContaining("whole blocks");
-        assertThatThrownBy(() -> Quantize.values(GgmlType.Q6_K, new float[256], 0, 256, new byte[210], 0))
+        assertThatThrownBy(() -> Quantize.values(GgmlType.Q5_K, new float[256], 0, 256, new byte[176], 0))
                 .hasMessageContaining("no quantizer");
     }
 

@@ -4,6 +4,7 @@ import static dev.gantry.worker.backend.cpu.Simd.F;
 import static dev.gantry.worker.backend.cpu.Simd.L;
 
 import dev.gantry.worker.backend.Q8Activations;
+import dev.gantry.worker.backend.Q8KActivations;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -49,6 +50,31 @@ final class ActivationQuant {
             if (sums != null) {
                 // A sum of at most 32 integers of magnitude <= 127: exact in float, whatever the order.
                 sums[so + b / Q8Activations.BLOCK] = Q8Activations.roundToF16(scale * sum.reduceLanes(VectorOperators.ADD));
+            }
+        }
+    }
+
+    /**
+     * Quantizes x[xo .. xo + cols) (cols a multiple of 256) to Q8_K blocks as {@link
+     * Q8KActivations} does, written as floats: xq[qo + i] = q_i * d. Unlike Q8_0's f16 scale, d is
+     * a float, so q * d is rounded here, once; the float kernels then compute the integer products
+     * to float rounding.
+     */
+    static void rowK(float[] x, int xo, int cols, float[] xq, int qo) {
+        for (int b = 0; b < cols; b += Q8KActivations.BLOCK) {
+            float max = 0;
+            float amax = 0;
+            for (int j = 0; j < Q8KActivations.BLOCK; j++) {
+                float ax = Math.abs(x[xo + b + j]);
+                if (ax > amax) {
+                    amax = ax;
+                    max = x[xo + b + j];
+                }
+            }
+            float iscale = Q8KActivations.inverseScale(amax, max);
+            float d = iscale != 0 ? 1 / iscale : 0;
+            for (int j = 0; j < Q8KActivations.BLOCK; j++) {
+                xq[qo + b + j] = Math.min(127, (int) Math.rint(iscale * x[xo + b + j])) * d;
             }
         }
     }

@@ -5,6 +5,7 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 
 import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Q8Activations;
+import dev.gantry.worker.backend.Q8KActivations;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -75,7 +76,8 @@ final class Matmul {
     private final NativeCpu nativeCpu;
     /** Activation rows quantized for the native kernels: [rows][cols] int8 and [rows][cols / 32] scales. */
     private byte[] nativeQ = new byte[0];
-    private float[] nativeD = new float[0];
+    private float[] nativeD = new float[0];   // [rows][cols / 32], or [rows][cols / 256] for the K-quants
+    private short[] nativeSums = new short[0]; // [rows][cols / 16]: Q8_K's 16-value sums
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
@@ -144,14 +146,44 @@ final class Matmul {
         }
         byte[] xq = nativeQ;
         float[] xd = nativeD;
-        nativeCpu.quantize(x, rows, cols, xq, xd);
         long rowBytes = w.rowBytes();
+        if (NativeCpu.isK(w.type())) {
+            if (nativeSums.length < rows * cols / 16) {
+                nativeSums = new short[nativeQ.length / 16];
+            }
+            short[] xs = nativeSums;
+            nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
+            pool.parallelFor(w.rows(), 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
+                    end, cols, xq, xd, xs, rows, out, w.rows(), bias));
+            return;
+        }
+        nativeCpu.quantize(x, rows, cols, xq, xd);
         pool.parallelFor(w.rows(), 16, (start, end, worker) ->
                 nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, rows, out, w.rows(), bias));
     }
 
     private void quantizedActivations(Weight w, float[] bias, float[] x, int rows, float[] out) {
         int cols = w.cols();
+        if (Q8KActivations.supports(w.type())) {
+            // Q8_K's 256-value blocks, as floats q * d, through the float kernels
+            float[] xq = quantizedRows(rows * cols);
+            pool.parallelFor(rows, Math.max(1, 4096 / cols), (start, end, worker) -> {
+                for (int r = start; r < end; r++) {
+                    ActivationQuant.rowK(x, r * cols, cols, xq, r * cols);
+                }
+            });
+            if (rows == 1) {
+                float[] xsum = null;
+                if (DotKernels.needsBlockSums(w.type())) {
+                    xsum = new float[cols / 32];
+                    DotKernels.blockSums(xq, 0, cols, xsum);
+                }
+                single(w, bias, xq, xsum, out);
+            } else {
+                batch(w, bias, xq, cols, rows, out, rowDecoder(w));
+            }
+            return;
+        }
         int blocks = cols / Q8Activations.BLOCK;
         if (rows == 1) {
             float[] xq = quantizedRows(cols);

@@ -40,6 +40,8 @@ public final class NativeCpu {
 
     private final MethodHandle quantize;
     private final MethodHandle matmul;
+    private final MethodHandle quantizeK;
+    private final MethodHandle matmulK;
     private final MethodHandle variant;
     private final MethodHandle select;
 
@@ -52,6 +54,13 @@ public final class NativeCpu {
                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
+        quantizeK = LINKER.downcallHandle(lib.findOrThrow("gantry_quantize_q8_k"), FunctionDescriptor.ofVoid(
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS), critical);
+        matmulK = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_q8k"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
         variant = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_variant"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         select = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_select"),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
@@ -70,7 +79,12 @@ public final class NativeCpu {
 
     /** Whether a product with a weight of this type runs here (with activations quantized to 8 bits). */
     public static boolean supports(GgmlType type) {
-        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || isK(type);
+    }
+
+    /** Whether products with this weight type take Q8_K activations ({@link #quantizeK}, {@link #matmulK}). */
+    public static boolean isK(GgmlType type) {
+        return type == GgmlType.Q4_K || type == GgmlType.Q6_K;
     }
 
     private static Optional<NativeCpu> load() {
@@ -137,6 +151,40 @@ public final class NativeCpu {
                     MemorySegment.ofArray(d));
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Quantizes {@code rows} rows of {@code cols} floats (cols a multiple of 256) to Q8_K blocks as
+     * {@link dev.gantry.worker.backend.Q8KActivations} does: q: [rows][cols] int8; d: [rows][cols /
+     * 256]; sums: [rows][cols / 16] the sum of each 16 q.
+     */
+    public void quantizeK(float[] x, int rows, int cols, byte[] q, float[] d, short[] sums) {
+        try {
+            quantizeK.invokeExact(MemorySegment.ofArray(x), (long) rows, (long) cols, MemorySegment.ofArray(q),
+                    MemorySegment.ofArray(d), MemorySegment.ofArray(sums));
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@link #matmul} for Q4_K and Q6_K weights and Q8_K activations from {@link #quantizeK}: xq
+     * [tokens][cols], xd [tokens][cols / 256], xs [tokens][cols / 16].
+     */
+    public void matmulK(GgmlType type, MemorySegment w, long rowBytes, int rowStart, int rowEnd, int cols, byte[] xq,
+            float[] xd, short[] xs, int tokens, float[] out, int outStride, float[] bias) {
+        int rc;
+        MemorySegment b = bias == null ? MemorySegment.NULL : MemorySegment.ofArray(bias);
+        try {
+            rc = (int) matmulK.invokeExact(type.id, w, rowBytes, (long) rowStart, (long) rowEnd, (long) cols,
+                    MemorySegment.ofArray(xq), MemorySegment.ofArray(xd), MemorySegment.ofArray(xs), (long) tokens,
+                    MemorySegment.ofArray(out), (long) outStride, b);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (rc != 0) {
+            throw new IllegalArgumentException("the native K-quant kernels do not multiply " + type + " weights");
         }
     }
 

@@ -49,6 +49,8 @@ public final class SyntheticGguf {
     /** The embedding model's pooling, or null for a generative model. */
     private final dev.gantry.worker.model.Pooling pooling;
     private final GgmlType type;
+    /** llama.cpp's Q4_K_M mixture rather than every matrix of {@code type}. */
+    private final boolean q4kM;
     private final long seed;
     private final int threads;
     private int fallbacks;
@@ -67,14 +69,50 @@ public final class SyntheticGguf {
      *                converter marks one), or null for a generative model
      */
     public SyntheticGguf(ModelShape shape, GgmlType type, long seed, int threads, dev.gantry.worker.model.Pooling pooling) {
+        this(shape, type, false, seed, threads, pooling);
+    }
+
+    private SyntheticGguf(ModelShape shape, GgmlType type, boolean q4kM, long seed, int threads,
+            dev.gantry.worker.model.Pooling pooling) {
         if (!Quantize.supports(type)) {
-            throw new IllegalArgumentException("cannot write weights of type " + type + " (choose f32, f16, q8_0, q4_0 or q4_k)");
+            throw new IllegalArgumentException("cannot write weights of type " + type + " (choose f32, f16, q8_0, q4_0, q4_k or q4_k_m)");
         }
         this.shape = shape;
         this.type = type;
+        this.q4kM = q4kM;
         this.seed = seed;
         this.threads = Math.max(1, threads);
         this.pooling = pooling;
+    }
+
+    /**
+     * A file in llama.cpp's Q4_K_M mixture, the type most GGUFs on the hub are published in
+     * ({@code llama_tensor_get_type} in llama-quant.cpp): Q6_K for the output matrix (the token
+     * embedding where the output is tied to it) and for attn_v and ffn_down in the layers where
+     * {@link #moreBits} holds; Q4_K for every other matrix.
+     */
+    public static SyntheticGguf q4KM(ModelShape shape, long seed, int threads, dev.gantry.worker.model.Pooling pooling) {
+        return new SyntheticGguf(shape, GgmlType.Q4_K, true, seed, threads, pooling);
+    }
+
+    /** llama.cpp's use_more_bits: the first and last eighth of the layers and every third between. */
+    static boolean moreBits(int layer, int layers) {
+        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+    }
+
+    /** The type of a matrix: {@code type}, or its type in the Q4_K_M mixture. */
+    GgmlType typeOf(String name) {
+        if (!q4kM) {
+            return type;
+        }
+        if (name.equals("output.weight") || name.equals("token_embd.weight") && shape.tiedOutput()) {
+            return GgmlType.Q6_K;
+        }
+        if (name.endsWith(".attn_v.weight") || name.endsWith(".ffn_down.weight")) {
+            int layer = Integer.parseInt(name.substring("blk.".length(), name.indexOf('.', "blk.".length())));
+            return moreBits(layer, shape.layers()) ? GgmlType.Q6_K : GgmlType.Q4_K;
+        }
+        return GgmlType.Q4_K;
     }
 
     /**
@@ -86,8 +124,9 @@ public final class SyntheticGguf {
         String a = shape.arch();
         GgufWriter w = new GgufWriter()
                 .put("general.architecture", a)
-                .put("general.name", "synthetic " + shape.name() + " " + type + " (random weights, seed " + seed + ")")
-                .put("general.file_type", (long) fileType(type))
+                .put("general.name", "synthetic " + shape.name() + " " + (q4kM ? "Q4_K_M" : type) + " (random weights, seed "
+                        + seed + ")")
+                .put("general.file_type", (long) (q4kM ? 15 : fileType(type))) // 15: LLAMA_FTYPE_MOSTLY_Q4_K_M
                 .put("general.quantization_version", 2L)
                 .put(a + ".context_length", (long) shape.contextLength())
                 .put(a + ".embedding_length", (long) shape.dim())
@@ -218,7 +257,7 @@ public final class SyntheticGguf {
         int tensorIndex;
 
         void matrix(GgufWriter w, String name, int rows, int cols, float std) {
-            GgmlType t = type;
+            GgmlType t = typeOf(name);
             if (cols % t.blockSize != 0) {
                 // As llama.cpp's quantizer does, a K-quant that does not fit the rows falls back to a
                 // 32-value block type; Q4_0 keeps the file's size per weight closest.

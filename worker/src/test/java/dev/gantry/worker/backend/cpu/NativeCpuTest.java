@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gantry.worker.backend.Q8Activations;
+import dev.gantry.worker.backend.Q8KActivations;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.quant.GgmlType;
 import dev.gantry.worker.quant.Quantize;
@@ -19,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * The native int8 kernels against the reference on fresh random inputs, on every SIMD variant this
  * CPU runs: the activations are quantized to the very integers and scales of {@link
  * Q8Activations}, each product is llama.cpp's integer dot product ({@link Q8Activations#dot}) to
- * float rounding, and a token's result has the same bits alone as in a batch.
+ * float rounding, and a token's result has the same bits alone as in a batch; the same for the
+ * K-quants against {@link Q8KActivations}.
  */
 class NativeCpuTest {
     private final NativeCpu cpu = NativeCpu.library().orElse(null);
@@ -85,6 +87,44 @@ class NativeCpuTest {
         }
     }
 
+    @Test
+    void kQuantizationPicksTheIntegersOfQ8KActivations() {
+        assumeTrue(cpu != null, "no native CPU kernels");
+        SplittableRandom rnd = new SplittableRandom(2);
+        int rows = 3;
+        int cols = 768;
+        float[] x = random(rnd, rows * cols, 4f);
+        java.util.Arrays.fill(x, 256, 512, 0f); // an all-zero block
+        x[600] = 50f;                           // a positive extreme: d comes out negative
+        byte[] q = new byte[rows * cols];
+        float[] d = new float[rows * cols / 256];
+        short[] sums = new short[rows * cols / 16];
+        cpu.quantizeK(x, rows, cols, q, d, sums);
+        Q8KActivations ref = Q8KActivations.quantize(x, rows, cols);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < cols; i++) {
+                assertThat((int) q[r * cols + i]).as("row %d value %d", r, i).isEqualTo(ref.value(r, i));
+            }
+            for (int b = 0; b < cols / 256; b++) {
+                assertThat(d[r * cols / 256 + b]).isEqualTo(ref.scale(r, b));
+            }
+            for (int g = 0; g < cols / 16; g++) {
+                assertThat((int) sums[r * cols / 16 + g]).isEqualTo(ref.groupSum(r, g));
+            }
+        }
+        assertThat(ref.scale(0, 2)).isNegative();
+    }
+
+    @Test
+    void kQuantProductsAreLlamaCppsIntegerDotProductsOnEveryVariant() {
+        for (int v : variants()) {
+            cpu.select(v);
+            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+                check(type, v, 37, 768, 6, new SplittableRandom(v * 17L + type.id));
+            }
+        }
+    }
+
     private void check(GgmlType type, int variant, int rows, int cols, int tokens, SplittableRandom rnd) {
         try (Arena arena = Arena.ofConfined()) {
             float[] values = random(rnd, rows * cols, 1f);
@@ -95,17 +135,27 @@ class NativeCpuTest {
             Weight w = new Weight("w", type, rows, cols, data);
             float[] x = random(rnd, tokens * cols, 3f);
             float[] bias = random(rnd, rows, 1f);
+            boolean k = NativeCpu.isK(type);
+            int block = k ? 256 : 32;
             byte[] xq = new byte[tokens * cols];
-            float[] xd = new float[tokens * cols / 32];
-            cpu.quantize(x, tokens, cols, xq, xd);
-            Q8Activations ref = Q8Activations.quantize(x, tokens, cols);
+            float[] xd = new float[tokens * cols / block];
+            short[] xs = new short[tokens * cols / 16];
+            Q8Activations ref = k ? null : Q8Activations.quantize(x, tokens, cols);
+            Q8KActivations refK = k ? Q8KActivations.quantize(x, tokens, cols) : null;
             float[] out = new float[tokens * rows];
             // Two ranges of rows, as two threads would take them.
-            cpu.matmul(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, tokens, out, rows, bias);
-            cpu.matmul(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, tokens, out, rows, bias);
+            if (k) {
+                cpu.quantizeK(x, tokens, cols, xq, xd, xs);
+                cpu.matmulK(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, xs, tokens, out, rows, bias);
+                cpu.matmulK(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, xs, tokens, out, rows, bias);
+            } else {
+                cpu.quantize(x, tokens, cols, xq, xd);
+                cpu.matmul(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, tokens, out, rows, bias);
+                cpu.matmul(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, tokens, out, rows, bias);
+            }
             for (int t = 0; t < tokens; t++) {
                 for (int o = 0; o < rows; o++) {
-                    double want = ref.dot(w, o, t) + bias[o];
+                    double want = (k ? refK.dot(w, o, t) : ref.dot(w, o, t)) + bias[o];
                     assertThat((double) out[t * rows + o]).as("%s variant %d token %d row %d", type, variant, t, o)
                             .isCloseTo(want, org.assertj.core.api.Assertions.within(1e-4 * Math.max(1, Math.abs(want))));
                 }
@@ -113,8 +163,13 @@ class NativeCpuTest {
             // The last token alone: the same bits as in the batch.
             float[] alone = new float[rows];
             byte[] lastQ = java.util.Arrays.copyOfRange(xq, (tokens - 1) * cols, tokens * cols);
-            float[] lastD = java.util.Arrays.copyOfRange(xd, (tokens - 1) * cols / 32, tokens * cols / 32);
-            cpu.matmul(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, 1, alone, rows, bias);
+            float[] lastD = java.util.Arrays.copyOfRange(xd, (tokens - 1) * cols / block, tokens * cols / block);
+            if (k) {
+                short[] lastS = java.util.Arrays.copyOfRange(xs, (tokens - 1) * cols / 16, tokens * cols / 16);
+                cpu.matmulK(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, lastS, 1, alone, rows, bias);
+            } else {
+                cpu.matmul(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, 1, alone, rows, bias);
+            }
             assertThat(alone).containsExactly(java.util.Arrays.copyOfRange(out, (tokens - 1) * rows, tokens * rows));
         }
     }

@@ -123,6 +123,34 @@ class SyntheticGgufTest {
     }
 
     @Test
+    void q4kMixtureIsLlamaCppsQ4KM() throws Exception {
+        // 16 layers: use_more_bits holds for layers 0, 1 (first eighth), 4, 7, 10, 13 (every third), 14, 15 (last eighth)
+        ModelShape shape = new ModelShape("tiny-llama-16", "llama", 256, 16, 4, 2, 512, 32064, 4096, 500000f, 1e-5f, true,
+                null, "llama-spm");
+        Path file = dir.resolve("q4km.gguf");
+        SyntheticGguf.q4KM(shape, 5, 2, null).write(TestModels.llamaSpmVocab(), file, (d, t) -> {});
+        try (Model m = Model.load(file)) {
+            assertThat(m.gguf().getLong("general.file_type", -1)).isEqualTo(15);
+            assertThat(m.weights().tokenEmbedding().type()).isEqualTo(GgmlType.Q6_K); // tied: it is the output
+            var layers = m.weights().layers();
+            java.util.List<Integer> more = new java.util.ArrayList<>();
+            for (int l = 0; l < layers.length; l++) {
+                GgmlType down = layers[l].down().type();
+                assertThat(down).isIn(GgmlType.Q4_K, GgmlType.Q6_K);
+                if (down == GgmlType.Q6_K) {
+                    more.add(l);
+                }
+                assertThat(layers[l].wv().type()).isEqualTo(down);
+                assertThat(layers[l].up().type()).isEqualTo(GgmlType.Q4_K);
+            }
+            assertThat(more).containsExactly(0, 1, 4, 7, 10, 13, 14, 15);
+            try (Backend be = new VectorBackend(2); ModelBenchmark bench = new ModelBenchmark(m, be, 20, 3, 2)) {
+                assertThat(bench.decode(2, 1)).isPositive();
+            }
+        }
+    }
+
+    @Test
     void qwenShapeWithBiasesFallsBackToQ4_0WhereRowsAreNotWholeBlocks() throws Exception {
         Path file = dir.resolve("qwen.gguf");
         SyntheticGguf.Summary s = new SyntheticGguf(TINY_QWEN, GgmlType.Q4_K, 7, 1).write(TestModels.llamaSpmVocab(), file,

@@ -1,0 +1,310 @@
+// The K-quant products (Q4_K and Q6_K weights, the types of the Q4_K_M files most models are
+// published in) with activations quantized to 8 bits in blocks of 256, as llama.cpp's CPU backend
+// computes them: ggml's Q8_K activation blocks, integer dot products per 16 or 32 values scaled by
+// the weight's integer sub-block scales and summed in 32-bit integers, then one float
+// multiply-add per 256-value block and token.
+//
+// Layouts (ggml's):
+//   Q4_K block (144 bytes): f16 d, f16 dmin, u8 scales[12] (eight 6-bit scales and eight 6-bit
+//     mins), u8 qs[128]; value 64j + l (l < 32) is the low nibble of qs[32j + l], value
+//     64j + 32 + l its high nibble; w = d * sc * q - dmin * m, sc and m those of the 32 values.
+//   Q6_K block (210 bytes): u8 ql[128], u8 qh[64], i8 scales[16], f16 d; w = d * sc * (q - 32),
+//     one scale per 16 values; the bits of value 128h + 32k + l (l < 32) are described at
+//     Q6_BYTES below.
+//   Q8_K activations: int8 q[cols]; float d[cols / 256]; int16 bsums[cols / 16], the sums of
+//     each 16 q.
+//
+// As in gantry_cpu.c, each (weight row, token) is summed in one order whatever the number of
+// tokens in the call: a token gets the same bits alone and in a batch.
+#include "gantry_cpu.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { QK_K = 256, TYPE_Q4_K = 12, TYPE_Q6_K = 14, Q4_K_BYTES = 144, Q6_K_BYTES = 210 };
+
+// ---- quantizing activation rows to Q8_K: ggml's quantize_row_q8_K_ref (scale -127 / the value of
+// largest magnitude, ties to even, 127 at most; d its inverse, a float; all-zero blocks stay 0)
+
+void gantry_quantize_q8_k(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *bsums) {
+    for (int64_t b = 0; b < rows * (cols / QK_K); b++) {
+        const float *v = x + b * QK_K;
+        int8_t *out = q + b * QK_K;
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK_K; j++) {
+            float ax = fabsf(v[j]);
+            if (ax > amax) {
+                amax = ax;
+                max = v[j];
+            }
+        }
+        float iscale = amax != 0 ? -127.0f / max : 0.0f;
+        if (isinf(iscale)) {  // below ~1e-38 ggml's integers overflow; such a block adds nothing
+            iscale = 0;
+        }
+        for (int j = 0; j < QK_K; j++) {
+            long i = lrintf(iscale * v[j]);
+            out[j] = (int8_t)(i > 127 ? 127 : i);
+        }
+        for (int g = 0; g < QK_K / 16; g++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) {
+                sum += out[g * 16 + j];
+            }
+            bsums[b * (QK_K / 16) + g] = (int16_t)sum;
+        }
+        d[b] = iscale != 0 ? 1 / iscale : 0;
+    }
+}
+
+// ggml's get_scale_min_k4 for all eight sub-blocks at once: the 6-bit scales sc[0..7] and mins
+// mn[0..7] of a Q4_K block from its 12 scale bytes, four at a time in 32-bit words. Bytes 0-3 hold
+// sc[0..3] in their low 6 bits and the top 2 bits of sc[4..7]; bytes 4-7 the same for the mins;
+// bytes 8-11 the low 4 bits of sc[4..7] (low nibbles) and mn[4..7] (high nibbles).
+static inline void q4k_scales(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t s0 = u[0] & 0x3f3f3f3f, m0 = u[1] & 0x3f3f3f3f;
+    uint32_t s1 = (u[2] & 0x0f0f0f0f) | (u[0] >> 6 & 0x03030303) << 4;
+    uint32_t m1 = (u[2] >> 4 & 0x0f0f0f0f) | (u[1] >> 6 & 0x03030303) << 4;
+    memcpy(sc, &s0, 4);
+    memcpy(sc + 4, &s1, 4);
+    memcpy(mn, &m0, 4);
+    memcpy(mn + 4, &m1, 4);
+}
+
+static inline uint16_t load_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+// ---- plain C: the statement of the products (and the variant for CPUs without AVX2)
+
+static float q4k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, const int16_t *ys, int64_t blocks) {
+    float sum = 0;
+    for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES, y += QK_K) {
+        uint8_t sc[8], mn[8];
+        q4k_scales(w + 4, sc, mn);
+        const uint8_t *qs = w + 16;
+        int32_t isum = 0, msum = 0;
+        for (int j = 0; j < 4; j++) {
+            int32_t lo = 0, hi = 0;
+            for (int l = 0; l < 32; l++) {
+                lo += (qs[32 * j + l] & 0x0f) * y[64 * j + l];
+                hi += (qs[32 * j + l] >> 4) * y[64 * j + 32 + l];
+            }
+            isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+        }
+        for (int i = 0; i < 8; i++) {
+            msum += mn[i] * (ys[b * 16 + 2 * i] + ys[b * 16 + 2 * i + 1]);
+        }
+        sum += yd[b] * f16_to_f32(load_u16(w)) * (float)isum - yd[b] * f16_to_f32(load_u16(w + 2)) * (float)msum;
+    }
+    return sum;
+}
+
+static float q6k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, int64_t blocks) {
+    float sum = 0;
+    for (int64_t b = 0; b < blocks; b++, w += Q6_K_BYTES, y += QK_K) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
+            const int8_t *yy = y + 128 * h;
+            for (int l = 0; l < 32; l++) {
+                int s = 8 * h + l / 16;
+                isum += sc[s] * (((ql[l] & 0x0f) | (qh[l] & 3) << 4) - 32) * yy[l];
+                isum += sc[s + 2] * (((ql[l + 32] & 0x0f) | (qh[l] >> 2 & 3) << 4) - 32) * yy[l + 32];
+                isum += sc[s + 4] * (((ql[l] >> 4) | (qh[l] >> 4 & 3) << 4) - 32) * yy[l + 64];
+                isum += sc[s + 6] * (((ql[l + 32] >> 4) | (qh[l] >> 6) << 4) - 32) * yy[l + 96];
+            }
+        }
+        sum += yd[b] * f16_to_f32(load_u16(w + 208)) * (float)isum;
+    }
+    return sum;
+}
+
+void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs,
+                          int64_t blocks, int64_t ntok, float *out, int64_t out_stride) {
+    for (int64_t t = 0; t < ntok; t++) {
+        const int8_t *y = xq + t * blocks * QK_K;
+        const float *yd = xd + t * blocks;
+        out[t * out_stride] = type == TYPE_Q4_K ? q4k_dot_scalar(w, y, yd, xs + t * blocks * 16, blocks)
+                                                : q6k_dot_scalar(w, y, yd, blocks);
+    }
+}
+
+#if defined(__x86_64__)
+
+// ---- AVX2 and VNNI. Per 32 weight values: vpmaddubsw (unsigned weight bytes by signed
+// activation bytes, adjacent pairs summed to 16 bits: at most 2 * 63 * 127, no saturation) then
+// the pairs times the sub-block scale summed into 32-bit lanes: vpmaddwd + vpaddd with AVX2, one
+// vpdpwssd with VNNI. Tokens come 4 at a time, sharing each block's loads and unpacking.
+
+#define DPW_AVX2(acc, p, s) _mm256_add_epi32(acc, _mm256_madd_epi16(p, s))
+#define DPW_VNNI(acc, p, s) _mm256_dpwssd_avx_epi32(acc, p, s)
+#define DPW_VNNI512(acc, p, s) _mm256_dpwssd_epi32(acc, p, s)
+
+// The six-bit values (0..63, the stored q before its -32) of 32 values of each quarter k of a
+// Q6_K half: ql0/ql1 its ql bytes 0..31 and 32..63, qh its 32 qh bytes. Value 32k + l takes the
+// low (k = 0, 1) or high (k = 2, 3) nibble of ql[l + 32 * (k & 1)] and bits 2k, 2k + 1 of qh[l].
+#define Q6_BYTES(k, ql0, ql1, qh, m4, m30)                                                                    \
+    ((k) == 0   ? _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)) \
+     : (k) == 1 ? _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)) \
+     : (k) == 2 ? _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)) \
+                : _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),                            \
+                                  _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)))
+
+#define DEFINE_K_ROWS(NAME, TARGET, DPW)                                                                      \
+    __attribute__((target(TARGET))) static inline float NAME##_hsum(__m256 v) {                               \
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));                        \
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                                               \
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));                                                                \
+        return _mm_cvtss_f32(s);                                                                              \
+    }                                                                                                         \
+                                                                                                              \
+    /* One Q4_K row by NT (1..4) tokens: y[t] their q, yd[t] their d, ys[t] their bsums. */                   \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_q4k(                            \
+        const uint8_t *w, int64_t blocks, const int8_t *const *y, const float *const *yd,                      \
+        const int16_t *const *ys, const int NT, float *res) {                                                 \
+        const __m256i m4 = _mm256_set1_epi8(0x0f);                                                            \
+        __m256 acc[4], macc[4];                                                                               \
+        for (int t = 0; t < NT; t++) {                                                                        \
+            acc[t] = _mm256_setzero_ps();                                                                     \
+            macc[t] = _mm256_setzero_ps();                                                                    \
+        }                                                                                                     \
+        for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {                                               \
+            uint8_t sc[8], mn[16];                                                                            \
+            q4k_scales(w + 4, sc, mn);                                                                        \
+            float dw = _cvtsh_ss(load_u16(w)), dmin = _cvtsh_ss(load_u16(w + 2));                             \
+            /* each min twice, as 16-bit lanes: mins[2i] = mins[2i + 1] = mn[i], against the 16 bsums */      \
+            __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)mn),        \
+                                                                 _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7))); \
+            __m256i isum[4];                                                                                  \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                isum[t] = _mm256_setzero_si256();                                                             \
+            }                                                                                                 \
+            for (int j = 0; j < 4; j++) {                                                                     \
+                __m256i bits = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * j));                        \
+                __m256i lo = _mm256_and_si256(bits, m4);                                                      \
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);                                \
+                __m256i slo = _mm256_set1_epi16(sc[2 * j]), shi = _mm256_set1_epi16(sc[2 * j + 1]);           \
+                for (int t = 0; t < NT; t++) {                                                                \
+                    const int8_t *yy = y[t] + b * QK_K + 64 * j;                                              \
+                    isum[t] = DPW(isum[t], _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)yy)), slo); \
+                    isum[t] = DPW(isum[t], _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(yy + 32))), shi); \
+                }                                                                                             \
+            }                                                                                                 \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16))); \
+                float dx = yd[t][b];                                                                          \
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dw), _mm256_cvtepi32_ps(isum[t]), acc[t]);       \
+                macc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dmin), _mm256_cvtepi32_ps(msum), macc[t]);      \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int t = 0; t < NT; t++) {                                                                        \
+            res[t] = NAME##_hsum(acc[t]) - NAME##_hsum(macc[t]);                                              \
+        }                                                                                                     \
+    }                                                                                                         \
+                                                                                                              \
+    /* One Q6_K row by NT (1..4) tokens. The -32 of every value is taken off once per block: */              \
+    /* 32 * sum(sc * bsum), from the activations' 16-value sums. */                                           \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_q6k(                            \
+        const uint8_t *w, int64_t blocks, const int8_t *const *y, const float *const *yd,                      \
+        const int16_t *const *ys, const int NT, float *res) {                                                 \
+        const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);                              \
+        __m256 acc[4];                                                                                        \
+        for (int t = 0; t < NT; t++) {                                                                        \
+            acc[t] = _mm256_setzero_ps();                                                                     \
+        }                                                                                                     \
+        for (int64_t b = 0; b < blocks; b++, w += Q6_K_BYTES) {                                               \
+            const int8_t *sc = (const int8_t *)(w + 192);                                                     \
+            float dw = _cvtsh_ss(load_u16(w + 208));                                                          \
+            __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));                        \
+            __m256i isum[4];                                                                                  \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                isum[t] = _mm256_setzero_si256();                                                             \
+            }                                                                                                 \
+            for (int h = 0; h < 2; h++) {                                                                     \
+                __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w + 64 * h));                              \
+                __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));                         \
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));                         \
+                for (int k = 0; k < 4; k++) {                                                                 \
+                    __m256i q = Q6_BYTES(k, ql0, ql1, qh, m4, m30);                                           \
+                    /* values 0..15 of the 32 take scale 8h + 2k, values 16..31 the next */                   \
+                    __m256i s = _mm256_setr_m128i(_mm_set1_epi16(sc[8 * h + 2 * k]),                          \
+                                                  _mm_set1_epi16(sc[8 * h + 2 * k + 1]));                     \
+                    for (int t = 0; t < NT; t++) {                                                            \
+                        const int8_t *yy = y[t] + b * QK_K + 128 * h + 32 * k;                                \
+                        isum[t] = DPW(isum[t], _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)yy)), s); \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                /* 32 * sum(sc * bsum) in 8 lanes, taken off the lanes of the integer sum */                 \
+                __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16)));  \
+                __m256i exact = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off, 5));                         \
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t][b] * dw), _mm256_cvtepi32_ps(exact), acc[t]);    \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int t = 0; t < NT; t++) {                                                                        \
+            res[t] = NAME##_hsum(acc[t]);                                                                     \
+        }                                                                                                     \
+    }                                                                                                         \
+                                                                                                              \
+    __attribute__((target(TARGET))) void gantry_k_rows_##NAME(                                                \
+        int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs, int64_t blocks, \
+        int64_t ntok, float *out, int64_t out_stride) {                                                       \
+        int64_t t = 0;                                                                                        \
+        for (; t < ntok; t += 4) {                                                                            \
+            const int8_t *y[4];                                                                               \
+            const float *yd[4];                                                                               \
+            const int16_t *ys[4];                                                                             \
+            float res[4];                                                                                     \
+            int n = ntok - t < 4 ? (int)(ntok - t) : 4;                                                       \
+            for (int i = 0; i < n; i++) {                                                                     \
+                y[i] = xq + (t + i) * blocks * QK_K;                                                          \
+                yd[i] = xd + (t + i) * blocks;                                                                \
+                ys[i] = xs + (t + i) * blocks * 16;                                                           \
+            }                                                                                                 \
+            if (type == TYPE_Q4_K) {                                                                          \
+                if (n == 4) NAME##_q4k(w, blocks, y, yd, ys, 4, res);                                         \
+                else for (int i = 0; i < n; i++) NAME##_q4k(w, blocks, y + i, yd + i, ys + i, 1, res + i);    \
+            } else {                                                                                          \
+                if (n == 4) NAME##_q6k(w, blocks, y, yd, ys, 4, res);                                         \
+                else for (int i = 0; i < n; i++) NAME##_q6k(w, blocks, y + i, yd + i, ys + i, 1, res + i);    \
+            }                                                                                                 \
+            for (int i = 0; i < n; i++) {                                                                     \
+                out[(t + i) * out_stride] = res[i];                                                           \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+DEFINE_K_ROWS(avx2, "avx2,fma,f16c", DPW_AVX2)
+DEFINE_K_ROWS(vnni, "avx2,fma,f16c,avxvnni", DPW_VNNI)
+DEFINE_K_ROWS(vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", DPW_VNNI512)
+#endif
+
+/**
+ * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for Q4_K or Q6_K
+ * weight rows o in [row_start, row_end) and Q8_K activation rows t < ntok (xq cols apart, xd
+ * cols / 256 apart, xs cols / 16 apart). Returns 0, or -1 for another type.
+ */
+int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
+                          int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                          int64_t out_stride, const float *bias) {
+    if (type != TYPE_Q4_K && type != TYPE_Q6_K) {
+        return -1;
+    }
+    for (int64_t o = row_start; o < row_end; o++) {
+        gantry_k_rows(type, w + o * row_bytes, xq, xd, xs, cols / QK_K, ntok, out + o, out_stride);
+        if (bias) {
+            for (int64_t t = 0; t < ntok; t++) {
+                out[t * out_stride + o] += bias[o];
+            }
+        }
+    }
+    return 0;
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Gantry vs llama.cpp on the same GGUF files, the same threads, in one run.
 #
-#   scripts/bench-vs-llamacpp.sh [--shape llama-3.2-1b] [--types q8_0,q4_0] [--threads 2]
+#   scripts/bench-vs-llamacpp.sh [--shape llama-3.2-1b] [--types q8_0,q4_0,q4_k_m] [--threads 2]
 #                                [--batch 1,4,16] [--prompt-tokens 128] [--gen-tokens 128]
-#                                [--repetitions 1] [--activations f32|q8] [--quiet-wait 1200]
+#                                [--repetitions 1] [--activations auto|f32|q8] [--quiet-wait 1200]
 #                                [--build-only]
 #   Raw outputs of every tool and summary.json go to $BENCH_DIR (default: <cache>/bench-results/SHAPE-TIME);
 #   BENCH_JSON=file.json writes the summary there instead.
@@ -29,7 +29,7 @@ cache="${GANTRY_CACHE:-$HOME/.cache/gantry}"
 peer_pkg="llama-cpp-python==0.3.16"
 peer_dir="$cache/llama-bench"
 
-shape=llama-3.2-1b types=q8_0,q4_0 threads=2 batch=1,4,16 pp=128 tg=128 reps=1 activations=f32
+shape=llama-3.2-1b types=q8_0,q4_0,q4_k_m threads=2 batch=1,4,16 pp=128 tg=128 reps=1 activations=auto
 quiet_wait=1200 build_only=0
 while [ $# -gt 0 ]; do
   case "$1" in

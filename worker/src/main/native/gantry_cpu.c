@@ -166,7 +166,10 @@ static rows_fn rows = rows_scalar;
 k_rows_fn gantry_k_rows = gantry_k_rows_scalar;
 static int variant = 0;
 
-/** The kernels of a variant, if this CPU runs it. The variants, best last: 0 plain C, 1 AVX2, 2 AVX-512 VNNI (256-bit), 3 AVX-VNNI. */
+/**
+ * The kernels of a variant, if this CPU runs it. The variants, best last: 0 plain C, 1 AVX2, 2
+ * AVX-512 VNNI (256-bit), 3 AVX-VNNI, 4 AVX-512 (the K-quants in 512-bit registers, the rest as 2).
+ */
 static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
@@ -177,6 +180,9 @@ static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k) {
         case 2: *r = rows_vnni512; *k = gantry_k_rows_vnni512;
             return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
         case 3: *r = rows_vnni; *k = gantry_k_rows_vnni; return avx2 && __builtin_cpu_supports("avxvnni");
+        case 4: *r = rows_vnni512; *k = gantry_k_rows_avx512;
+            return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
         default: return 0;
     }
 #else
@@ -188,7 +194,7 @@ static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k) {
 
 /** Chooses the best variant this CPU runs, when the library loads. */
 __attribute__((constructor)) static void choose_variant(void) {
-    for (int32_t v = 3; v >= 0; v--) {
+    for (int32_t v = 4; v >= 0; v--) {
         rows_fn r;
         k_rows_fn k;
         if (variant_fns(v, &r, &k)) {
@@ -232,10 +238,20 @@ int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int6
         return -1;
     }
     int64_t blocks = cols / QK;
-    for (int64_t o = row_start; o < row_end; o++) {
-        rows(type, w + o * row_bytes, xq, xd, blocks, ntok, out + o, out_stride);
-        if (bias) {
-            for (int64_t t = 0; t < ntok; t++) {
+    // Blocked for the caches, as gantry_matmul_q8k.
+    for (int64_t r0 = row_start; r0 < row_end; r0 += ROW_CHUNK) {
+        int64_t r1 = r0 + ROW_CHUNK < row_end ? r0 + ROW_CHUNK : row_end;
+        for (int64_t t0 = 0; t0 < ntok; t0 += TOKEN_TILE) {
+            int64_t nt = ntok - t0 < TOKEN_TILE ? ntok - t0 : TOKEN_TILE;
+            for (int64_t o = r0; o < r1; o++) {
+                rows(type, w + o * row_bytes, xq + t0 * cols, xd + t0 * blocks, blocks, nt, out + t0 * out_stride + o,
+                     out_stride);
+            }
+        }
+    }
+    if (bias) {
+        for (int64_t t = 0; t < ntok; t++) {
+            for (int64_t o = row_start; o < row_end; o++) {
                 out[t * out_stride + o] += bias[o];
             }
         }

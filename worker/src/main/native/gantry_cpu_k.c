@@ -282,6 +282,152 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
         }                                                                                                     \
     }
 
+// ---- AVX-512 (512-bit): 64 weight values per instruction. A Q4_K pair of sub-blocks (the low
+// and high nibbles of 32 bytes) and a Q6_K pair of quarters are each 64 consecutive values, so one
+// vpmaddubsw and one vpdpwssd take them against 64 activation bytes; the scales, one per 32 or 16
+// values, are spread over the 16-bit lanes they cover. The 16 integer lanes are folded to 8
+// (exactly) before the float part, which is the 256-bit variants'.
+
+#define K512 "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+#ifndef TILE512
+#define TILE512 8  // tokens sharing each block's unpacking: 32 registers hold 8 tokens' accumulators
+#endif
+
+__attribute__((target(K512))) static inline float hsum512(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target(K512))) static inline __m256i fold512(__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+__attribute__((target(K512), always_inline)) static inline void q4k_512(const uint8_t *w, int64_t blocks,
+                                                                        const int8_t *const *y, const float *const *yd,
+                                                                        const int16_t *const *ys, const int NT,
+                                                                        float *res) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m256 acc[TILE512], macc[TILE512];
+    for (int t = 0; t < NT; t++) {
+        acc[t] = _mm256_setzero_ps();
+        macc[t] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {
+        uint8_t sc[8], mn[16];
+        q4k_scales(w + 4, sc, mn);
+        float dw = _cvtsh_ss(load_u16(w)), dmin = _cvtsh_ss(load_u16(w + 2));
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)mn),
+                                                             _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
+        __m512i isum[TILE512];
+        for (int t = 0; t < NT; t++) {
+            isum[t] = _mm512_setzero_si512();
+        }
+        for (int j = 0; j < 4; j++) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * j));
+            // values 64j .. 64j + 63: the low nibbles, then the high ones
+            __m512i q = _mm512_and_si512(
+                _mm512_inserti64x4(_mm512_castsi256_si512(bits), _mm256_srli_epi16(bits, 4), 1), m4);
+            __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(sc[2 * j])),
+                                           _mm256_set1_epi16(sc[2 * j + 1]), 1);
+            for (int t = 0; t < NT; t++) {
+                __m512i yy = _mm512_loadu_si512((const void *)(y[t] + b * QK_K + 64 * j));
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q, yy), s);
+            }
+        }
+        for (int t = 0; t < NT; t++) {
+            __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16)));
+            float dx = yd[t][b];
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dw), _mm256_cvtepi32_ps(fold512(isum[t])), acc[t]);
+            macc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dmin), _mm256_cvtepi32_ps(msum), macc[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        res[t] = hsum512(acc[t]) - hsum512(macc[t]);
+    }
+}
+
+__attribute__((target(K512), always_inline)) static inline void q6k_512(const uint8_t *w, int64_t blocks,
+                                                                        const int8_t *const *y, const float *const *yd,
+                                                                        const int16_t *const *ys, const int NT,
+                                                                        float *res) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+    // 16-bit lane i of the scales of quarter pair p (64 values) takes scale 4p + i / 8
+    __m512i spread[4];
+    for (int p = 0; p < 4; p++) {
+        int16_t idx[32];
+        for (int i = 0; i < 32; i++) {
+            idx[i] = (int16_t)(4 * p + i / 8);
+        }
+        spread[p] = _mm512_loadu_si512((const void *)idx);
+    }
+    __m256 acc[TILE512];
+    for (int t = 0; t < NT; t++) {
+        acc[t] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < blocks; b++, w += Q6_K_BYTES) {
+        float dw = _cvtsh_ss(load_u16(w + 208));
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
+        __m512i sc512 = _mm512_castsi256_si512(sc16);
+        __m512i isum[TILE512];
+        for (int t = 0; t < NT; t++) {
+            isum[t] = _mm512_setzero_si512();
+        }
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w + 64 * h));
+            __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
+            __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(Q6_BYTES(0, ql0, ql1, qh, m4, m30)),
+                                             Q6_BYTES(1, ql0, ql1, qh, m4, m30), 1);
+            __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(Q6_BYTES(2, ql0, ql1, qh, m4, m30)),
+                                             Q6_BYTES(3, ql0, ql1, qh, m4, m30), 1);
+            __m512i s01 = _mm512_permutexvar_epi16(spread[2 * h], sc512);
+            __m512i s23 = _mm512_permutexvar_epi16(spread[2 * h + 1], sc512);
+            for (int t = 0; t < NT; t++) {
+                const int8_t *yy = y[t] + b * QK_K + 128 * h;
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q01, _mm512_loadu_si512((const void *)yy)), s01);
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q23, _mm512_loadu_si512((const void *)(yy + 64))), s23);
+            }
+        }
+        for (int t = 0; t < NT; t++) {
+            __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16)));
+            __m256i exact = _mm256_sub_epi32(fold512(isum[t]), _mm256_slli_epi32(off, 5));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t][b] * dw), _mm256_cvtepi32_ps(exact), acc[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        res[t] = hsum512(acc[t]);
+    }
+}
+
+__attribute__((target(K512))) void gantry_k_rows_avx512(int32_t type, const uint8_t *w, const int8_t *xq,
+                                                        const float *xd, const int16_t *xs, int64_t blocks,
+                                                        int64_t ntok, float *out, int64_t out_stride) {
+    for (int64_t t = 0; t < ntok; t += TILE512) {
+        const int8_t *y[TILE512];
+        const float *yd[TILE512];
+        const int16_t *ys[TILE512];
+        float res[TILE512];
+        int n = ntok - t < TILE512 ? (int)(ntok - t) : TILE512;
+        for (int i = 0; i < n; i++) {
+            y[i] = xq + (t + i) * blocks * QK_K;
+            yd[i] = xd + (t + i) * blocks;
+            ys[i] = xs + (t + i) * blocks * 16;
+        }
+        if (type == TYPE_Q4_K) {
+            if (n == TILE512) q4k_512(w, blocks, y, yd, ys, TILE512, res);
+            else for (int i = 0; i < n; i++) q4k_512(w, blocks, y + i, yd + i, ys + i, 1, res + i);
+        } else {
+            if (n == TILE512) q6k_512(w, blocks, y, yd, ys, TILE512, res);
+            else for (int i = 0; i < n; i++) q6k_512(w, blocks, y + i, yd + i, ys + i, 1, res + i);
+        }
+        for (int i = 0; i < n; i++) {
+            out[(t + i) * out_stride] = res[i];
+        }
+    }
+}
+
 DEFINE_K_ROWS(avx2, "avx2,fma,f16c", DPW_AVX2)
 DEFINE_K_ROWS(vnni, "avx2,fma,f16c,avxvnni", DPW_VNNI)
 DEFINE_K_ROWS(vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", DPW_VNNI512)
@@ -298,10 +444,22 @@ int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int
     if (type != TYPE_Q4_K && type != TYPE_Q6_K) {
         return -1;
     }
-    for (int64_t o = row_start; o < row_end; o++) {
-        gantry_k_rows(type, w + o * row_bytes, xq, xd, xs, cols / QK_K, ntok, out + o, out_stride);
-        if (bias) {
-            for (int64_t t = 0; t < ntok; t++) {
+    int64_t blocks = cols / QK_K;
+    // Blocked for the caches: a chunk of weight rows stays in L2 while the tokens pass over it a
+    // tile at a time, each tile's activations in L1 (the whole prompt's do not fit there).
+    for (int64_t r0 = row_start; r0 < row_end; r0 += ROW_CHUNK) {
+        int64_t r1 = r0 + ROW_CHUNK < row_end ? r0 + ROW_CHUNK : row_end;
+        for (int64_t t0 = 0; t0 < ntok; t0 += TOKEN_TILE) {
+            int64_t nt = ntok - t0 < TOKEN_TILE ? ntok - t0 : TOKEN_TILE;
+            for (int64_t o = r0; o < r1; o++) {
+                gantry_k_rows(type, w + o * row_bytes, xq + t0 * cols, xd + t0 * blocks, xs + t0 * (cols / 16), blocks,
+                              nt, out + t0 * out_stride + o, out_stride);
+            }
+        }
+    }
+    if (bias) {
+        for (int64_t t = 0; t < ntok; t++) {
+            for (int64_t o = row_start; o < row_end; o++) {
                 out[t * out_stride + o] += bias[o];
             }
         }

@@ -37,13 +37,14 @@ public class EngineSpec {
             + "a step's token budget is raised to at least maxModelLen so that a prompt fits in one step.")
     public Boolean chunkedPrefill;
 
-    @JsonPropertyDescription("Precision of activations in matrix products on the CPU backend: f32, or q8 (faster, "
-            + "rounded to 8 bits per block of 32 as llama.cpp does).")
+    @JsonPropertyDescription("Precision of activations in matrix products on the CPU backend: f32 (exact), q8 "
+            + "(rounded to 8 bits per block as llama.cpp does, for every quantized type), or auto (q8 for the K-quants, "
+            + "which the native int8 kernels then multiply, f32 for the rest). The worker's default is auto.")
     public Activations activations;
 
     @JsonPropertyDescription("Extra command-line arguments appended to the worker's serve command.")
     public List<String> args;
 
     /** The worker's activation precisions ({@code gantry.activations}). */
-    public enum Activations { f32, q8 }
+    public enum Activations { f32, q8, auto }
 }

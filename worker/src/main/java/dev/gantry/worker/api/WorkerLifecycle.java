@@ -101,6 +101,9 @@ public class WorkerLifecycle {
             model = Model.load(path);
             backend = Backends.open(s.device(), s.cudaGraphs(), s.backend(), s.threads(), s.activations(),
                     LOG::info);
+            if (backend instanceof dev.gantry.worker.backend.cpu.VectorBackend cpu) {
+                LOG.info(cpu.describe());
+            }
             backend.prepare(model.weights().all());
             java.util.OptionalLong deviceFree = backend.deviceMemoryFree();
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(),

@@ -47,7 +47,7 @@ public final class Backends {
                 return create(cpuBackend, threads, precision);
             }
             case "auto" -> {
-                if (precision == ActivationPrecision.F32) {
+                if (precision != ActivationPrecision.Q8) { // the GPU computes with float activations
                     try {
                         CudaBackend gpu = new CudaBackend(DriverDevice.open(0), cudaGraphs);
                         notes.accept("device auto: computing on " + gpu.device().name());

@@ -52,8 +52,9 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, defaultValue = "1", description = "Timed runs of each measurement, averaged (default: ${DEFAULT-VALUE}).")
     int reps;
 
-    @Option(names = "--activations", defaultValue = "f32", converter = GenerateCommand.ActivationsConverter.class,
-            description = "Activations of quantized matrix products: f32 or q8 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--activations", defaultValue = "auto", converter = GenerateCommand.ActivationsConverter.class,
+            description = "Activations of quantized matrix products: f32, q8 (8-bit, as llama.cpp's CPU backend) or auto"
+                    + " (q8 for the K-quants, f32 for the rest; default: ${DEFAULT-VALUE}).")
     ActivationPrecision activations;
 
     @Option(names = "--bandwidth-mb", defaultValue = "1024",
@@ -102,6 +103,10 @@ final class BenchModelCommand implements Callable<Integer> {
             long output = ModelBenchmark.outputMultiplyAdds(m);
             prefillMacsPerToken = macsPerToken - output + (double) output / promptTokens;
             err.printf("bench-model: %s (%s), %d threads, activations %s%n", path.getFileName(), m.config(), n, activations);
+            if (be instanceof dev.gantry.worker.backend.cpu.VectorBackend v) {
+                err.println("bench-model: " + v.describe());
+                o.put("cpu_kernels", v.describe());
+            }
             o.put("model", m.name());
             o.put("threads", n);
             o.put("activations", activations.name().toLowerCase(java.util.Locale.ROOT));

@@ -91,8 +91,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "The CPU backend: cpu or reference (scalar, slow; default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--activations", defaultValue = "f32", converter = ActivationsConverter.class,
-            description = "Activations of quantized matrix products: f32 (exact) or q8 (8-bit, as llama.cpp's CPU backend; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--activations", defaultValue = "auto", converter = ActivationsConverter.class,
+            description = "Activations of quantized matrix products: f32 (exact), q8 (8-bit, as llama.cpp's CPU backend) or"
+                    + " auto (q8 for the K-quants, f32 for the rest; default: ${DEFAULT-VALUE}).")
     ActivationPrecision activations;
 
     @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE}).")
@@ -202,7 +203,7 @@ final class GenerateCommand implements Callable<Integer> {
         return Math.max(0, r.tokens().length - 1);
     }
 
-    /** Accepts f32/q8 in any case. */
+    /** Accepts f32/q8/auto in any case. */
     static final class ActivationsConverter implements picocli.CommandLine.ITypeConverter<ActivationPrecision> {
         @Override
         public ActivationPrecision convert(String value) {

@@ -57,8 +57,9 @@ public final class ServeCommand implements Callable<Integer> {
             description = "The CPU backend: cpu (Vector API) or reference (scalar, slow) (default: cpu).")
     String backend;
 
-    @Option(names = "--activations", paramLabel = "f32|q8", order = 5,
-            description = "Activations of quantized products: f32 (exact) or q8 (8-bit, as llama.cpp's CPU backend) (default: f32).")
+    @Option(names = "--activations", paramLabel = "f32|q8|auto", order = 5,
+            description = "Activations of quantized products: f32 (exact), q8 (8-bit, as llama.cpp's CPU backend) or auto (q8 for"
+                    + " the K-quants, f32 for the rest) (default: auto).")
     String activations;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", order = 6, description = "CPU threads (default: all processors).")

@@ -45,9 +45,10 @@ public interface WorkerConfig {
 
     /**
      * Activations of products with quantized weights: {@code f32} multiplies them exactly, {@code q8}
-     * rounds them to 8 bits per block of 32 first, as llama.cpp's CPU backend does.
+     * rounds them to 8 bits per block first, as llama.cpp's CPU backend does, {@code auto} does so
+     * for the K-quants only (see {@link dev.gantry.worker.backend.ActivationPrecision}).
      */
-    @WithDefault("f32")
+    @WithDefault("auto")
     String activations();
 
     /** CPU threads of the {@code cpu} backend; default: one per available processor. */

@@ -71,7 +71,7 @@ public record WorkerSettings(
         try {
             activations = ActivationPrecision.parse(c.activations());
         } catch (IllegalArgumentException e) {
-            throw InvalidConfigException.of("activations", "must be f32 or q8, got '" + c.activations() + "'");
+            throw InvalidConfigException.of("activations", "must be f32, q8 or auto, got '" + c.activations() + "'");
         }
         if (activations == ActivationPrecision.Q8 && c.device().equals("cuda")) {
             throw InvalidConfigException.of("activations", "q8 is a CPU backend setting: the CUDA backend computes with f32 activations");

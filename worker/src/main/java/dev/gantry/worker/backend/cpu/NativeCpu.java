@@ -24,10 +24,10 @@ import org.jboss.logging.Logger;
  * machine's architecture, extracted once per process and loaded; it chooses its SIMD variant from
  * the CPU's features.
  *
- * <p>Opt-in for now ({@code GANTRY_NATIVE=on} or {@code -Dgantry.native=on}): these first kernels
- * multiply a weight row by each token row in turn, which wins over the Vector API at decode on
- * Q4_0 but loses at prefill (docs/native-cpu.md has the figures); once the tiled kernels win
- * everywhere the default turns on. Off, or without the library, the Vector API computes everything.
+ * <p>On by default: every product whose activations are quantized ({@link
+ * dev.gantry.worker.backend.ActivationPrecision}) runs here when the library loads. {@code
+ * GANTRY_NATIVE=off} (or {@code -Dgantry.native=off}) turns it off, and then, as without the
+ * library, the Vector API computes everything, on the same 8-bit activations.
  *
  * <p>Calls are "critical" downcalls: they take Java arrays directly (no copies), must be short
  * (the caller splits work into chunks of rows) and never call back.
@@ -35,7 +35,9 @@ import org.jboss.logging.Logger;
 public final class NativeCpu {
     private static final Logger LOG = Logger.getLogger(NativeCpu.class);
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final String[] VARIANTS = {"scalar C", "AVX2", "AVX-512 VNNI", "AVX-VNNI"};
+    private static final String[] VARIANTS = {"scalar C", "AVX2", "AVX-512 VNNI (256-bit)", "AVX-VNNI", "AVX-512"};
+    /** Variants 0 .. VARIANT_COUNT - 1 exist; {@link #select} says which this CPU runs. */
+    public static final int VARIANT_COUNT = VARIANTS.length;
     private static final Optional<NativeCpu> LIBRARY = load();
 
     private final MethodHandle quantize;
@@ -66,10 +68,10 @@ public final class NativeCpu {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     }
 
-    /** The kernels, when they are on ({@code GANTRY_NATIVE=on}) and built for this machine. */
+    /** The kernels, unless turned off ({@code GANTRY_NATIVE=off}) or not built for this machine. */
     public static Optional<NativeCpu> get() {
-        String setting = System.getenv().getOrDefault("GANTRY_NATIVE", System.getProperty("gantry.native", "off"));
-        return setting.equalsIgnoreCase("on") ? LIBRARY : Optional.empty();
+        String setting = System.getenv().getOrDefault("GANTRY_NATIVE", System.getProperty("gantry.native", "on"));
+        return setting.equalsIgnoreCase("off") ? Optional.empty() : LIBRARY;
     }
 
     /** The library whatever the setting, for tests and benchmarks that pass it explicitly; empty where it is not built. */
@@ -118,7 +120,10 @@ public final class NativeCpu {
         }
     }
 
-    /** The SIMD variant in use: 0 plain C, 1 AVX2, 2 AVX-512 VNNI, 3 AVX-VNNI. */
+    /**
+     * The SIMD variant in use: 0 plain C, 1 AVX2, 2 AVX-512 VNNI in 256-bit registers, 3 AVX-VNNI, 4
+     * AVX-512 (K-quants in 512-bit registers).
+     */
     public int variant() {
         try {
             return (int) variant.invokeExact();

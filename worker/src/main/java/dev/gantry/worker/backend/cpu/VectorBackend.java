@@ -32,6 +32,7 @@ public final class VectorBackend extends HostMemoryBackend {
     /** Floats of elementwise work below which a loop is not worth splitting across threads. */
     private static final int MIN_PARALLEL_FLOATS = 16384;
 
+    private final NativeCpu nativeCpu;
     private final ThreadPool pool;
     private final ActivationPrecision precision;
     private final Matmul matmul;
@@ -61,6 +62,7 @@ public final class VectorBackend extends HostMemoryBackend {
     /** @param nativeCpu the native kernels for products with 8-bit activations, or null for the Vector API's */
     VectorBackend(int threads, ActivationPrecision precision, NativeCpu nativeCpu) {
         this.precision = java.util.Objects.requireNonNull(precision, "precision");
+        this.nativeCpu = nativeCpu;
         this.pool = new ThreadPool(threads, "gantry-cpu");
         Scratch scratch = new Scratch(threads);
         this.matmul = new Matmul(pool, scratch, precision, nativeCpu);
@@ -87,6 +89,15 @@ public final class VectorBackend extends HostMemoryBackend {
     @Override
     public ActivationPrecision activationPrecision() {
         return precision;
+    }
+
+    /** What computes here, for the startup log: threads, activations, the native kernels' variant. */
+    public String describe() {
+        String kernels = precision == ActivationPrecision.F32 ? "Vector API"
+                : nativeCpu != null ? "native int8 kernels (" + nativeCpu.variantName() + ") for 8-bit activation products"
+                : "Vector API (native int8 kernels " + (NativeCpu.library().isPresent() ? "off: GANTRY_NATIVE=off" : "not built for this machine") + ")";
+        return "cpu backend: " + pool.size() + " threads, activations " + precision.name().toLowerCase(java.util.Locale.ROOT)
+                + ", " + kernels;
     }
 
     /** Threads computing each op, the caller included. */

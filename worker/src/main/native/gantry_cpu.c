@@ -14,6 +14,7 @@
 // Activations (quantized here, as ActivationQuant/Q8Activations do in Java): int8 q[cols] and
 // float d[cols / 32], the block scale rounded to f16.
 #include "gantry_cpu.h"
+#include "gantry_cpu_k.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -164,13 +165,23 @@ DEFINE_ROWS(rows_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", ISUM_VNNI512)
 
 static rows_fn rows = rows_scalar;
 k_rows_fn gantry_k_rows = gantry_k_rows_scalar;
+int gantry_k_amx = 0;
 static int variant = 0;
 
 /**
  * The kernels of a variant, if this CPU runs it. The variants, best last: 0 plain C, 1 AVX2, 2
- * AVX-512 VNNI (256-bit), 3 AVX-VNNI, 4 AVX-512 (the K-quants in 512-bit registers, the rest as 2).
+ * AVX-512 VNNI (256-bit), 3 AVX-VNNI, 4 AVX-512 (the K-quants in 512-bit registers, the rest as 2),
+ * 5 AMX (as 4, and the K-quants of 4 or more tokens on AMX tiles).
  */
-static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k) {
+#if defined(__x86_64__)
+static int avx512(int avx2) {
+    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+#endif
+
+static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k, int *amx) {
+    *amx = 0;
 #if defined(__x86_64__)
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -181,25 +192,35 @@ static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k) {
             return avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
         case 3: *r = rows_vnni; *k = gantry_k_rows_vnni; return avx2 && __builtin_cpu_supports("avxvnni");
         case 4: *r = rows_vnni512; *k = gantry_k_rows_avx512;
-            return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-                && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+            return avx512(avx2);
+        case 5: {
+            static int amx_state = -1;  // asked of the CPU and the kernel once
+            if (amx_state < 0) {
+                amx_state = avx512(avx2) && gantry_amx_usable();
+            }
+            *r = rows_vnni512; *k = gantry_k_rows_avx512; *amx = 1;
+            return amx_state;
+        }
         default: return 0;
     }
 #else
     *r = rows_scalar;
     *k = gantry_k_rows_scalar;
+    *amx = 0;
     return v == 0;
 #endif
 }
 
 /** Chooses the best variant this CPU runs, when the library loads. */
 __attribute__((constructor)) static void choose_variant(void) {
-    for (int32_t v = 4; v >= 0; v--) {
+    for (int32_t v = 5; v >= 0; v--) {
         rows_fn r;
         k_rows_fn k;
-        if (variant_fns(v, &r, &k)) {
+        int amx;
+        if (variant_fns(v, &r, &k, &amx)) {
             rows = r;
             gantry_k_rows = k;
+            gantry_k_amx = amx;
             variant = v;
             return;
         }
@@ -217,11 +238,13 @@ int32_t gantry_cpu_variant(void) {
 int32_t gantry_cpu_select(int32_t v) {
     rows_fn r;
     k_rows_fn k;
-    if (!variant_fns(v, &r, &k)) {
+    int amx;
+    if (!variant_fns(v, &r, &k, &amx)) {
         return 0;
     }
     rows = r;
     gantry_k_rows = k;
+    gantry_k_amx = amx;
     variant = v;
     return 1;
 }

@@ -86,7 +86,8 @@ void gantry_k_rows_vnni512(int32_t type, const uint8_t *w, const int8_t *xq, con
                            int64_t blocks, int64_t ntok, float *out, int64_t out_stride);
 #endif
 
-/** The K-quant kernels of the variant selected by gantry_cpu.c. */
+/** The K-quant kernels of the variant selected by gantry_cpu.c, and whether it multiplies many tokens on AMX tiles. */
 extern k_rows_fn gantry_k_rows;
+extern int gantry_k_amx;
 
 #endif

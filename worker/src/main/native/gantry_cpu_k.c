@@ -14,15 +14,15 @@
 //   Q8_K activations: int8 q[cols]; float d[cols / 256]; int16 bsums[cols / 16], the sums of
 //     each 16 q.
 //
-// As in gantry_cpu.c, each (weight row, token) is summed in one order whatever the number of
-// tokens in the call: a token gets the same bits alone and in a batch.
-#include "gantry_cpu.h"
+// Every variant computes each (weight row, token) product with the same arithmetic, so a token
+// gets the same bits alone and in a batch, and every variant (SIMD width, AMX tiles) the same bits
+// as the plain C one: per 256-value block the integer sums are exact (isum = sum over sub-blocks
+// of scale * sum(q * q_x); Q4_K's msum = sum of min * the activations' sums), and the float part
+// is, block after block, ACCUMULATE below, in one fixed order (the build keeps the compiler from
+// contracting or reordering it: -ffp-contract=off, no -ffast-math).
+#include "gantry_cpu_k.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
-enum { QK_K = 256, TYPE_Q4_K = 12, TYPE_Q6_K = 14, Q4_K_BYTES = 144, Q6_K_BYTES = 210 };
 
 // ---- quantizing activation rows to Q8_K: ggml's quantize_row_q8_K_ref (scale -127 / the value of
 // largest magnitude, ties to even, 127 at most; d its inverse, a float; all-zero blocks stay 0)
@@ -58,28 +58,6 @@ void gantry_quantize_q8_k(const float *x, int64_t rows, int64_t cols, int8_t *q,
     }
 }
 
-// ggml's get_scale_min_k4 for all eight sub-blocks at once: the 6-bit scales sc[0..7] and mins
-// mn[0..7] of a Q4_K block from its 12 scale bytes, four at a time in 32-bit words. Bytes 0-3 hold
-// sc[0..3] in their low 6 bits and the top 2 bits of sc[4..7]; bytes 4-7 the same for the mins;
-// bytes 8-11 the low 4 bits of sc[4..7] (low nibbles) and mn[4..7] (high nibbles).
-static inline void q4k_scales(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
-    uint32_t u[3];
-    memcpy(u, s, 12);
-    uint32_t s0 = u[0] & 0x3f3f3f3f, m0 = u[1] & 0x3f3f3f3f;
-    uint32_t s1 = (u[2] & 0x0f0f0f0f) | (u[0] >> 6 & 0x03030303) << 4;
-    uint32_t m1 = (u[2] >> 4 & 0x0f0f0f0f) | (u[1] >> 6 & 0x03030303) << 4;
-    memcpy(sc, &s0, 4);
-    memcpy(sc + 4, &s1, 4);
-    memcpy(mn, &m0, 4);
-    memcpy(mn + 4, &m1, 4);
-}
-
-static inline uint16_t load_u16(const uint8_t *p) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-
 // ---- plain C: the statement of the products (and the variant for CPUs without AVX2)
 
 static float q4k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, const int16_t *ys, int64_t blocks) {
@@ -100,7 +78,8 @@ static float q4k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, 
         for (int i = 0; i < 8; i++) {
             msum += mn[i] * (ys[b * 16 + 2 * i] + ys[b * 16 + 2 * i + 1]);
         }
-        sum += yd[b] * f16_to_f32(load_u16(w)) * (float)isum - yd[b] * f16_to_f32(load_u16(w + 2)) * (float)msum;
+        sum = ACCUMULATE(sum, yd[b], f16_to_f32(load_u16(w)), isum);
+        sum = ACCUMULATE_MIN(sum, yd[b], f16_to_f32(load_u16(w + 2)), msum);
     }
     return sum;
 }
@@ -121,7 +100,7 @@ static float q6k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, 
                 isum += sc[s + 6] * (((ql[l + 32] >> 4) | (qh[l] >> 6) << 4) - 32) * yy[l + 96];
             }
         }
-        sum += yd[b] * f16_to_f32(load_u16(w + 208)) * (float)isum;
+        sum = ACCUMULATE(sum, yd[b], f16_to_f32(load_u16(w + 208)), isum);
     }
     return sum;
 }
@@ -147,22 +126,13 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
 #define DPW_VNNI(acc, p, s) _mm256_dpwssd_avx_epi32(acc, p, s)
 #define DPW_VNNI512(acc, p, s) _mm256_dpwssd_epi32(acc, p, s)
 
-// The six-bit values (0..63, the stored q before its -32) of 32 values of each quarter k of a
-// Q6_K half: ql0/ql1 its ql bytes 0..31 and 32..63, qh its 32 qh bytes. Value 32k + l takes the
-// low (k = 0, 1) or high (k = 2, 3) nibble of ql[l + 32 * (k & 1)] and bits 2k, 2k + 1 of qh[l].
-#define Q6_BYTES(k, ql0, ql1, qh, m4, m30)                                                                    \
-    ((k) == 0   ? _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)) \
-     : (k) == 1 ? _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)) \
-     : (k) == 2 ? _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)) \
-                : _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),                            \
-                                  _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)))
-
 #define DEFINE_K_ROWS(NAME, TARGET, DPW)                                                                      \
-    __attribute__((target(TARGET))) static inline float NAME##_hsum(__m256 v) {                               \
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));                        \
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                                               \
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));                                                                \
-        return _mm_cvtss_f32(s);                                                                              \
+    /* the exact integer sum of 8 lanes */                                                                    \
+    __attribute__((target(TARGET))) static inline int32_t NAME##_hsum(__m256i v) {                            \
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));                 \
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));                                                     \
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));                                                     \
+        return _mm_cvtsi128_si32(s);                                                                          \
     }                                                                                                         \
                                                                                                               \
     /* One Q4_K row by NT (1..4) tokens: y[t] their q, yd[t] their d, ys[t] their bsums. */                   \
@@ -170,10 +140,9 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
         const uint8_t *w, int64_t blocks, const int8_t *const *y, const float *const *yd,                      \
         const int16_t *const *ys, const int NT, float *res) {                                                 \
         const __m256i m4 = _mm256_set1_epi8(0x0f);                                                            \
-        __m256 acc[4], macc[4];                                                                               \
+        float acc[4];                                                                                         \
         for (int t = 0; t < NT; t++) {                                                                        \
-            acc[t] = _mm256_setzero_ps();                                                                     \
-            macc[t] = _mm256_setzero_ps();                                                                    \
+            acc[t] = 0;                                                                                       \
         }                                                                                                     \
         for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {                                               \
             uint8_t sc[8], mn[16];                                                                            \
@@ -199,13 +168,12 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
             }                                                                                                 \
             for (int t = 0; t < NT; t++) {                                                                    \
                 __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16))); \
-                float dx = yd[t][b];                                                                          \
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dw), _mm256_cvtepi32_ps(isum[t]), acc[t]);       \
-                macc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dmin), _mm256_cvtepi32_ps(msum), macc[t]);      \
+                acc[t] = ACCUMULATE(acc[t], yd[t][b], dw, NAME##_hsum(isum[t]));                              \
+                acc[t] = ACCUMULATE_MIN(acc[t], yd[t][b], dmin, NAME##_hsum(msum));                           \
             }                                                                                                 \
         }                                                                                                     \
         for (int t = 0; t < NT; t++) {                                                                        \
-            res[t] = NAME##_hsum(acc[t]) - NAME##_hsum(macc[t]);                                              \
+            res[t] = acc[t];                                                                                  \
         }                                                                                                     \
     }                                                                                                         \
                                                                                                               \
@@ -215,9 +183,9 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
         const uint8_t *w, int64_t blocks, const int8_t *const *y, const float *const *yd,                      \
         const int16_t *const *ys, const int NT, float *res) {                                                 \
         const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);                              \
-        __m256 acc[4];                                                                                        \
+        float acc[4];                                                                                         \
         for (int t = 0; t < NT; t++) {                                                                        \
-            acc[t] = _mm256_setzero_ps();                                                                     \
+            acc[t] = 0;                                                                                       \
         }                                                                                                     \
         for (int64_t b = 0; b < blocks; b++, w += Q6_K_BYTES) {                                               \
             const int8_t *sc = (const int8_t *)(w + 192);                                                     \
@@ -246,11 +214,11 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
                 /* 32 * sum(sc * bsum) in 8 lanes, taken off the lanes of the integer sum */                 \
                 __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16)));  \
                 __m256i exact = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off, 5));                         \
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t][b] * dw), _mm256_cvtepi32_ps(exact), acc[t]);    \
+                acc[t] = ACCUMULATE(acc[t], yd[t][b], dw, NAME##_hsum(exact));                                \
             }                                                                                                 \
         }                                                                                                     \
         for (int t = 0; t < NT; t++) {                                                                        \
-            res[t] = NAME##_hsum(acc[t]);                                                                     \
+            res[t] = acc[t];                                                                                  \
         }                                                                                                     \
     }                                                                                                         \
                                                                                                               \
@@ -293,11 +261,11 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
 #define TILE512 8  // tokens sharing each block's unpacking: 32 registers hold 8 tokens' accumulators
 #endif
 
-__attribute__((target(K512))) static inline float hsum512(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+__attribute__((target(K512))) static inline int32_t hsum256(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
 }
 
 __attribute__((target(K512))) static inline __m256i fold512(__m512i v) {
@@ -309,10 +277,9 @@ __attribute__((target(K512), always_inline)) static inline void q4k_512(const ui
                                                                         const int16_t *const *ys, const int NT,
                                                                         float *res) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
-    __m256 acc[TILE512], macc[TILE512];
+    float acc[TILE512];
     for (int t = 0; t < NT; t++) {
-        acc[t] = _mm256_setzero_ps();
-        macc[t] = _mm256_setzero_ps();
+        acc[t] = 0;
     }
     for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {
         uint8_t sc[8], mn[16];
@@ -338,13 +305,12 @@ __attribute__((target(K512), always_inline)) static inline void q4k_512(const ui
         }
         for (int t = 0; t < NT; t++) {
             __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16)));
-            float dx = yd[t][b];
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dw), _mm256_cvtepi32_ps(fold512(isum[t])), acc[t]);
-            macc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dmin), _mm256_cvtepi32_ps(msum), macc[t]);
+            acc[t] = ACCUMULATE(acc[t], yd[t][b], dw, hsum256(fold512(isum[t])));
+            acc[t] = ACCUMULATE_MIN(acc[t], yd[t][b], dmin, hsum256(msum));
         }
     }
     for (int t = 0; t < NT; t++) {
-        res[t] = hsum512(acc[t]) - hsum512(macc[t]);
+        res[t] = acc[t];
     }
 }
 
@@ -362,9 +328,9 @@ __attribute__((target(K512), always_inline)) static inline void q6k_512(const ui
         }
         spread[p] = _mm512_loadu_si512((const void *)idx);
     }
-    __m256 acc[TILE512];
+    float acc[TILE512];
     for (int t = 0; t < NT; t++) {
-        acc[t] = _mm256_setzero_ps();
+        acc[t] = 0;
     }
     for (int64_t b = 0; b < blocks; b++, w += Q6_K_BYTES) {
         float dw = _cvtsh_ss(load_u16(w + 208));
@@ -393,11 +359,11 @@ __attribute__((target(K512), always_inline)) static inline void q6k_512(const ui
         for (int t = 0; t < NT; t++) {
             __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(ys[t] + b * 16)));
             __m256i exact = _mm256_sub_epi32(fold512(isum[t]), _mm256_slli_epi32(off, 5));
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t][b] * dw), _mm256_cvtepi32_ps(exact), acc[t]);
+            acc[t] = ACCUMULATE(acc[t], yd[t][b], dw, hsum256(exact));
         }
     }
     for (int t = 0; t < NT; t++) {
-        res[t] = hsum512(acc[t]);
+        res[t] = acc[t];
     }
 }
 
@@ -445,10 +411,17 @@ int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int
         return -1;
     }
     int64_t blocks = cols / QK_K;
+    int64_t row_tiles_end = row_end;  // rows the loop below computes
+#if defined(__x86_64__)
+    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
+        gantry_matmul_q8k_amx(type, w, row_bytes, row_start, row_end, cols, xq, xd, xs, ntok, out, out_stride);
+        row_tiles_end = row_start;
+    }
+#endif
     // Blocked for the caches: a chunk of weight rows stays in L2 while the tokens pass over it a
     // tile at a time, each tile's activations in L1 (the whole prompt's do not fit there).
-    for (int64_t r0 = row_start; r0 < row_end; r0 += ROW_CHUNK) {
-        int64_t r1 = r0 + ROW_CHUNK < row_end ? r0 + ROW_CHUNK : row_end;
+    for (int64_t r0 = row_start; r0 < row_tiles_end; r0 += ROW_CHUNK) {
+        int64_t r1 = r0 + ROW_CHUNK < row_tiles_end ? r0 + ROW_CHUNK : row_tiles_end;
         for (int64_t t0 = 0; t0 < ntok; t0 += TOKEN_TILE) {
             int64_t nt = ntok - t0 < TOKEN_TILE ? ntok - t0 : TOKEN_TILE;
             for (int64_t o = r0; o < r1; o++) {

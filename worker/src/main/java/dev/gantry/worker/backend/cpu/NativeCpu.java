@@ -35,7 +35,8 @@ import org.jboss.logging.Logger;
 public final class NativeCpu {
     private static final Logger LOG = Logger.getLogger(NativeCpu.class);
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final String[] VARIANTS = {"scalar C", "AVX2", "AVX-512 VNNI (256-bit)", "AVX-VNNI", "AVX-512"};
+    private static final String[] VARIANTS = {"scalar C", "AVX2", "AVX-512 VNNI (256-bit)", "AVX-VNNI", "AVX-512",
+        "AMX"};
     /** Variants 0 .. VARIANT_COUNT - 1 exist; {@link #select} says which this CPU runs. */
     public static final int VARIANT_COUNT = VARIANTS.length;
     private static final Optional<NativeCpu> LIBRARY = load();
@@ -122,7 +123,8 @@ public final class NativeCpu {
 
     /**
      * The SIMD variant in use: 0 plain C, 1 AVX2, 2 AVX-512 VNNI in 256-bit registers, 3 AVX-VNNI, 4
-     * AVX-512 (K-quants in 512-bit registers).
+     * AVX-512 (K-quants in 512-bit registers), 5 AMX (as 4, and K-quant products of several tokens
+     * on AMX tiles).
      */
     public int variant() {
         try {

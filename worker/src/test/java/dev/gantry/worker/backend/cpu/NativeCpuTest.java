@@ -125,6 +125,40 @@ class NativeCpuTest {
         }
     }
 
+    /** The K-quants' products fix their arithmetic: every variant gives the plain C variant's bits. */
+    @Test
+    void kQuantProductsHaveTheSameBitsOnEveryVariant() {
+        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            try (Arena arena = Arena.ofConfined()) {
+                SplittableRandom rnd = new SplittableRandom(type.id);
+                int rows = 53;
+                int cols = 1024;
+                int tokens = 21;
+                float[] values = random(rnd, rows * cols, 1f);
+                byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
+                Quantize.values(type, values, 0, rows * cols, bytes, 0);
+                MemorySegment data = arena.allocate(bytes.length);
+                data.copyFrom(MemorySegment.ofArray(bytes));
+                long rowBytes = type.byteSize(cols);
+                byte[] xq = new byte[tokens * cols];
+                float[] xd = new float[tokens * cols / 256];
+                short[] xs = new short[tokens * cols / 16];
+                cpu.quantizeK(random(rnd, tokens * cols, 2f), tokens, cols, xq, xd, xs);
+                float[] plain = null;
+                for (int v : variants()) {
+                    cpu.select(v);
+                    float[] out = new float[tokens * rows];
+                    cpu.matmulK(type, data, rowBytes, 0, rows, cols, xq, xd, xs, tokens, out, rows, null);
+                    if (plain == null) {
+                        plain = out;
+                    } else {
+                        assertThat(out).as("%s on variant %d", type, v).containsExactly(plain);
+                    }
+                }
+            }
+        }
+    }
+
     private void check(GgmlType type, int variant, int rows, int cols, int tokens, SplittableRandom rnd) {
         try (Arena arena = Arena.ofConfined()) {
             float[] values = random(rnd, rows * cols, 1f);

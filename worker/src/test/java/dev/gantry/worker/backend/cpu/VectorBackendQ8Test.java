@@ -11,6 +11,6 @@ import dev.gantry.worker.backend.BackendContractTest;
 class VectorBackendQ8Test extends BackendContractTest {
     @Override
     protected Backend createBackend() {
-        return new VectorBackend(3, ActivationPrecision.Q8);
+        return new VectorBackend(3, ActivationPrecision.Q8, null); // the Vector API's products, as with GANTRY_NATIVE=off
     }
 }

@@ -1,0 +1,221 @@
+// The K-quant products of many tokens on AMX tiles (Intel Sapphire Rapids and later), for prefill
+// and batched decode. One tile instruction multiplies 16 tokens' 8-bit activations by 16 weight
+// rows over one sub-block (32 values of Q4_K, 16 of Q6_K) into 16 x 16 exact 32-bit sums; AVX-512
+// then scales those by the rows' integer sub-block scales (exact), and the float part of each
+// 256-value block is gantry_cpu_k.h's ACCUMULATE, done in 16 lanes: the same bits as every other
+// variant, so a token's result does not depend on whether its batch ran here.
+//
+// Tiles: 0 the activations A (tokens x K bytes, read in place: rows `cols` bytes apart), 1 the
+// weights B (K / 4 rows of 64 bytes: the 16 weight rows' 4-value groups side by side, the "VNNI"
+// order the instruction takes), 2 the sums C (tokens x 16 int32). A group of 16 weight rows is
+// unpacked once into B tiles (in a per-thread buffer) and used by every tile of tokens.
+#define _GNU_SOURCE  // syscall
+#include "gantry_cpu_k.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define AMX "amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+
+int gantry_amx_usable(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 25 & 1)) {  // AMX-TILE, AMX-INT8
+        return 0;
+    }
+    // Linux gives a process the tiles' register state only when asked (5.16 and later).
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+}
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+// The configuration is per thread; each thread sets it when its shape (K, tokens) changes.
+static __thread int configured_k, configured_nt;
+
+__attribute__((target(AMX))) static void configure(int k, int nt) {
+    if (configured_k == k && configured_nt == nt) {
+        return;
+    }
+    tile_config c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    c.rows[0] = (uint8_t)nt;
+    c.colsb[0] = (uint16_t)k;
+    c.rows[1] = (uint8_t)(k / 4);
+    c.colsb[1] = 64;
+    c.rows[2] = (uint8_t)nt;
+    c.colsb[2] = 64;
+    _tile_loadconfig(&c);
+    configured_k = k;
+    configured_nt = nt;
+}
+
+// A group's unpacked blocks, per block: the B tiles (8 x 512 bytes for Q4_K, 16 x 256 for Q6_K,
+// 4096 either way), then int32 scales [sub-blocks][16 rows], (Q4_K) int32 mins [8][16], float
+// d[16], (Q4_K) float dmin[16].
+enum { TILES_BYTES = 4096, Q4K_GROUP_BLOCK = 4096 + 512 + 512 + 64 + 64, Q6K_GROUP_BLOCK = 4096 + 1024 + 64 };
+
+static __thread uint8_t *group_buf;
+static __thread size_t group_cap;
+
+static uint8_t *group_buffer(size_t bytes) {
+    if (group_cap < bytes) {
+        free(group_buf);
+        group_buf = malloc(bytes);
+        group_cap = group_buf ? bytes : 0;
+    }
+    return group_buf;
+}
+
+// Dword k4 of the 32 bytes of row n goes to B row k4, dword n: 8 rows 64 bytes apart.
+#define SCATTER_ROWS _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112)
+
+__attribute__((target(AMX))) static void unpack_q4k(const uint8_t *w, int64_t row_bytes, int64_t blocks, uint8_t *buf) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), rows = SCATTER_ROWS;
+    for (int64_t b = 0; b < blocks; b++) {
+        uint8_t *tiles = buf + b * Q4K_GROUP_BLOCK;
+        int32_t *sc = (int32_t *)(tiles + TILES_BYTES), *mn = sc + 128;
+        float *d = (float *)(mn + 128), *dmin = d + 16;
+        for (int n = 0; n < 16; n++) {
+            const uint8_t *blk = w + n * row_bytes + b * Q4_K_BYTES;
+            uint8_t s8[8], m8[16];
+            q4k_scales(blk + 4, s8, m8);
+            for (int s = 0; s < 8; s++) {
+                sc[s * 16 + n] = s8[s];
+                mn[s * 16 + n] = m8[s];
+            }
+            d[n] = _cvtsh_ss(load_u16(blk));
+            dmin[n] = _cvtsh_ss(load_u16(blk + 2));
+            for (int j = 0; j < 4; j++) {  // sub-blocks 2j (low nibbles) and 2j + 1 (high)
+                __m256i bits = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * j));
+                _mm256_i32scatter_epi32(tiles + 2 * j * 512 + 4 * n, rows, _mm256_and_si256(bits, m4), 4);
+                _mm256_i32scatter_epi32(tiles + (2 * j + 1) * 512 + 4 * n, rows,
+                                        _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 4);
+            }
+        }
+    }
+}
+
+__attribute__((target(AMX))) static void unpack_q6k(const uint8_t *w, int64_t row_bytes, int64_t blocks, uint8_t *buf) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), bias = _mm256_set1_epi8(32);
+    // A quarter's 32 values are groups g, g + 1 of 16: dword i to group tile g + i / 4 (256 bytes
+    // apart), B row i % 4; the same offsets in dwords as SCATTER_ROWS.
+    const __m256i rows = SCATTER_ROWS;
+    for (int64_t b = 0; b < blocks; b++) {
+        uint8_t *tiles = buf + b * Q6K_GROUP_BLOCK;
+        int32_t *sc = (int32_t *)(tiles + TILES_BYTES);
+        float *d = (float *)(sc + 256);
+        for (int n = 0; n < 16; n++) {
+            const uint8_t *blk = w + n * row_bytes + b * Q6_K_BYTES;
+            for (int g = 0; g < 16; g++) {
+                sc[g * 16 + n] = (int8_t)blk[192 + g];
+            }
+            d[n] = _cvtsh_ss(load_u16(blk + 208));
+            for (int h = 0; h < 2; h++) {
+                __m256i ql0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
+                __m256i ql1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+                for (int k = 0; k < 4; k++) {
+                    __m256i q = _mm256_sub_epi8(Q6_BYTES(k, ql0, ql1, qh, m4, m30), bias);  // -32..31
+                    _mm256_i32scatter_epi32(tiles + (8 * h + 2 * k) * 256 + 4 * n, rows, q, 4);
+                }
+            }
+        }
+    }
+}
+
+// One group of 16 weight rows (unpacked in buf) by tokens t0 .. t0 + nt (nt <= 16).
+__attribute__((target(AMX))) static void group_tokens(int32_t type, const uint8_t *buf, int64_t blocks, int64_t cols,
+                                                       const int8_t *xq, const float *xd, const int16_t *xs, int64_t t0,
+                                                       int nt, float *out, int64_t out_stride) {
+    const int q4 = type == TYPE_Q4_K;
+    const int subs = q4 ? 8 : 16, k = q4 ? 32 : 16;
+    const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
+    __m512 acc[16];
+    int32_t c[16 * 16];
+    for (int r = 0; r < nt; r++) {
+        acc[r] = _mm512_setzero_ps();
+    }
+    configure(k, nt);
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *tiles = buf + b * (q4 ? Q4K_GROUP_BLOCK : Q6K_GROUP_BLOCK);
+        const int32_t *sc = (const int32_t *)(tiles + TILES_BYTES);
+        __m512i isum[16];
+        for (int r = 0; r < nt; r++) {
+            isum[r] = _mm512_setzero_si512();
+        }
+        for (int s = 0; s < subs; s++) {
+            _tile_loadd(0, xq + t0 * cols + b * QK_K + k * s, cols);
+            _tile_loadd(1, tiles + s * 16 * k, 64);
+            _tile_zero(2);
+            if (q4) {
+                _tile_dpbsud(2, 0, 1);  // signed activations by unsigned 4-bit values
+            } else {
+                _tile_dpbssd(2, 0, 1);  // signed by signed (q - 32)
+            }
+            _tile_stored(2, c, 64);
+            __m512i scale = _mm512_loadu_si512((const void *)(sc + 16 * s));
+            for (int r = 0; r < nt; r++) {
+                isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c + 16 * r)), scale));
+            }
+        }
+        const float *d = (const float *)(sc + 256);  // after Q4_K's 8 x 16 scales and mins, or Q6_K's 16 x 16 scales
+        __m512 dw = _mm512_loadu_ps(d);
+        for (int r = 0; r < nt; r++) {
+            int64_t t = t0 + r;
+            __m512 dx = _mm512_set1_ps(xd[t * blocks + b]);
+            acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dw), _mm512_cvtepi32_ps(isum[r]), acc[r]);  // ACCUMULATE
+            if (q4) {
+                const int32_t *mn = sc + 128;
+                const int16_t *bs = xs + t * (cols / 16) + b * 16;
+                __m512i msum = _mm512_setzero_si512();
+                for (int s = 0; s < 8; s++) {
+                    msum = _mm512_add_epi32(msum, _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(mn + 16 * s)),
+                                                                     _mm512_set1_epi32(bs[2 * s] + bs[2 * s + 1])));
+                }
+                __m512 neg = _mm512_castsi512_ps(  // -(dx * dmin), exactly as C's unary minus
+                    _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dx, _mm512_loadu_ps(d + 16))), sign));
+                acc[r] = _mm512_fmadd_ps(neg, _mm512_cvtepi32_ps(msum), acc[r]);  // ACCUMULATE_MIN
+            }
+        }
+    }
+    for (int r = 0; r < nt; r++) {
+        float v[16];
+        _mm512_storeu_ps(v, acc[r]);
+        for (int i = 0; i < 16; i++) {
+            out[(t0 + r) * out_stride + i] = v[i];
+        }
+    }
+}
+
+__attribute__((target(AMX))) void gantry_matmul_q8k_amx(int32_t type, const uint8_t *w, int64_t row_bytes,
+                                                        int64_t row_start, int64_t row_end, int64_t cols,
+                                                        const int8_t *xq, const float *xd, const int16_t *xs,
+                                                        int64_t ntok, float *out, int64_t out_stride) {
+    int64_t blocks = cols / QK_K;
+    int64_t o = row_start;
+    uint8_t *buf = group_buffer((size_t)blocks * (type == TYPE_Q4_K ? Q4K_GROUP_BLOCK : Q6K_GROUP_BLOCK));
+    if (buf) {
+        for (; o + 16 <= row_end; o += 16) {
+            if (type == TYPE_Q4_K) {
+                unpack_q4k(w + o * row_bytes, row_bytes, blocks, buf);
+            } else {
+                unpack_q6k(w + o * row_bytes, row_bytes, blocks, buf);
+            }
+            for (int64_t t0 = 0; t0 < ntok; t0 += 16) {
+                int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
+                group_tokens(type, buf, blocks, cols, xq, xd, xs, t0, nt, out + o, out_stride);
+            }
+        }
+    }
+    for (; o < row_end; o++) {  // rows outside whole groups: the AVX-512 kernel, same bits
+        gantry_k_rows_avx512(type, w + o * row_bytes, xq, xd, xs, blocks, ntok, out + o, out_stride);
+    }
+}
+#endif

@@ -1,0 +1,66 @@
+// Shared by the K-quant kernels (gantry_cpu_k.c, gantry_cpu_amx.c): the block layouts' constants,
+// the unpacking of scales and six-bit values, and the float arithmetic every variant repeats.
+#ifndef GANTRY_CPU_K_H
+#define GANTRY_CPU_K_H
+#include "gantry_cpu.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { QK_K = 256, TYPE_Q4_K = 12, TYPE_Q6_K = 14, Q4_K_BYTES = 144, Q6_K_BYTES = 210 };
+
+// ggml's get_scale_min_k4 for all eight sub-blocks at once: the 6-bit scales sc[0..7] and mins
+// mn[0..7] of a Q4_K block from its 12 scale bytes, four at a time in 32-bit words. Bytes 0-3 hold
+// sc[0..3] in their low 6 bits and the top 2 bits of sc[4..7]; bytes 4-7 the same for the mins;
+// bytes 8-11 the low 4 bits of sc[4..7] (low nibbles) and mn[4..7] (high nibbles).
+static inline void q4k_scales(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t s0 = u[0] & 0x3f3f3f3f, m0 = u[1] & 0x3f3f3f3f;
+    uint32_t s1 = (u[2] & 0x0f0f0f0f) | (u[0] >> 6 & 0x03030303) << 4;
+    uint32_t m1 = (u[2] >> 4 & 0x0f0f0f0f) | (u[1] >> 6 & 0x03030303) << 4;
+    memcpy(sc, &s0, 4);
+    memcpy(sc + 4, &s1, 4);
+    memcpy(mn, &m0, 4);
+    memcpy(mn + 4, &m1, 4);
+}
+
+// The float part of a block, for one (row, token): acc + (d_x * d) * isum, then minus
+// (d_x * dmin) * msum for Q4_K (dmin = 0 and msum = 0 for Q6_K are skipped: same bits).
+#define ACCUMULATE(acc, dx, d, isum) fmaf((dx) * (d), (float)(isum), acc)
+#define ACCUMULATE_MIN(acc, dx, dmin, msum) fmaf(-((dx) * (dmin)), (float)(msum), acc)
+
+static inline uint16_t load_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+#if defined(__x86_64__)
+// The six-bit values (0..63, the stored q before its -32) of 32 values of each quarter k of a
+// Q6_K half: ql0/ql1 its ql bytes 0..31 and 32..63, qh its 32 qh bytes. Value 32k + l takes the
+// low (k = 0, 1) or high (k = 2, 3) nibble of ql[l + 32 * (k & 1)] and bits 2k, 2k + 1 of qh[l].
+#define Q6_BYTES(k, ql0, ql1, qh, m4, m30)                                                                    \
+    ((k) == 0   ? _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)) \
+     : (k) == 1 ? _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)) \
+     : (k) == 2 ? _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)) \
+                : _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),                            \
+                                  _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)))
+
+#endif
+
+// AVX-512 kernels of one row by ntok tokens (gantry_cpu_k.c), which the AMX variant uses for rows
+// outside whole groups of 16 and for calls with few tokens.
+void gantry_k_rows_avx512(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs,
+                          int64_t blocks, int64_t ntok, float *out, int64_t out_stride);
+
+/** Whether this CPU and kernel run AMX tiles (asking the kernel for the tile state once). */
+int gantry_amx_usable(void);
+
+/** gantry_matmul_q8k on AMX tiles: for calls of at least AMX_MIN_TOKENS tokens. Same bits as the other variants. */
+enum { AMX_MIN_TOKENS = 4 };
+void gantry_matmul_q8k_amx(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
+                           int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                           int64_t out_stride);
+#endif

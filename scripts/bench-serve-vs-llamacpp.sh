@@ -63,14 +63,17 @@ log "gantry serve ($threads threads)"
 "$root/gantry" serve --model "$model" --served-model-name "$name" --host 127.0.0.1 --port 8041 --threads "$threads" \
   --max-model-len 2048 > "$out-gantry.log" 2>&1 & pid=$!
 wait_up 8041
-"$root/gantry" bench serve --url http://127.0.0.1:8041 "${bench[@]}" --label gantry --json "$out-gantry.json" --markdown "$out.md"
+# A level with failed requests makes bench serve exit non-zero; the table below shows the failures.
+"$root/gantry" bench serve --url http://127.0.0.1:8041 "${bench[@]}" --label gantry --json "$out-gantry.json" --markdown "$out.md" \
+  || log "gantry's run had failures (exit $?)"
 stop
 
 log "llama-server --parallel $slots ($threads threads)"
 "$peer_dir/bin/llama-server" -m "$model" --alias "$name" --host 127.0.0.1 --port 8042 -t "$threads" \
   --parallel "$slots" -c $((slots * 512)) > "$out-llama-server.log" 2>&1 & pid=$!
 wait_up 8042
-"$root/gantry" bench serve --url http://127.0.0.1:8042 "${bench[@]}" --label llama-server --json "$out-llama-server.json" --markdown "$out.md"
+"$root/gantry" bench serve --url http://127.0.0.1:8042 "${bench[@]}" --label llama-server --json "$out-llama-server.json" \
+  --markdown "$out.md" || log "llama-server's run had failures (exit $?)"
 stop
 
 python3 - "$out-gantry.json" "$out-llama-server.json" <<'PY'

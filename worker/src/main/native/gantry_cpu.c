@@ -25,7 +25,8 @@ enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2 };  // ggml's type ids
 
 // ---- quantizing activation rows (the same integers as Q8Activations: 127 / amax, ties to even)
 
-void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d) {
+// sums (may be NULL): [rows][cols / 32] the sum of each block's 32 integers, for the packed kernels.
+void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums) {
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t b = 0; b < cols / QK; b++) {
             const float *v = x + r * cols + b * QK;
@@ -38,10 +39,15 @@ void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q,
                 inverse = 0;
             }
             int8_t *out = q + r * cols + b * QK;
+            int sum = 0;
             for (int j = 0; j < QK; j++) {
                 out[j] = (int8_t)lrintf(v[j] * inverse);
+                sum += out[j];
             }
             d[r * (cols / QK) + b] = f16_round(amax / 127.0f);
+            if (sums) {
+                sums[r * (cols / QK) + b] = (int16_t)sum;
+            }
         }
     }
 }
@@ -166,6 +172,7 @@ DEFINE_ROWS(rows_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", ISUM_VNNI512)
 static rows_fn rows = rows_scalar;
 k_rows_fn gantry_k_rows = gantry_k_rows_scalar;
 int gantry_k_amx = 0;
+int gantry_packed_variant = 0;
 static int variant = 0;
 
 /**
@@ -221,6 +228,7 @@ __attribute__((constructor)) static void choose_variant(void) {
             rows = r;
             gantry_k_rows = k;
             gantry_k_amx = amx;
+            gantry_packed_variant = v >= 4;
             variant = v;
             return;
         }
@@ -245,6 +253,7 @@ int32_t gantry_cpu_select(int32_t v) {
     rows = r;
     gantry_k_rows = k;
     gantry_k_amx = amx;
+    gantry_packed_variant = v >= 4;
     variant = v;
     return 1;
 }

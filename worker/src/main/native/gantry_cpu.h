@@ -89,5 +89,7 @@ void gantry_k_rows_vnni512(int32_t type, const uint8_t *w, const int8_t *xq, con
 /** The K-quant kernels of the variant selected by gantry_cpu.c, and whether it multiplies many tokens on AMX tiles. */
 extern k_rows_fn gantry_k_rows;
 extern int gantry_k_amx;
+/** Whether the selected variant multiplies Q8_0/Q4_0 weights packed at load (gantry_cpu_packed.c). */
+extern int gantry_packed_variant;
 
 #endif

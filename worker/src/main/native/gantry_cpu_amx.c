@@ -35,10 +35,11 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-// The configuration is per thread; each thread sets it when its shape (K, tokens) changes.
+// The configuration is per thread; each thread sets it when its shape (K, tokens) changes. Tiles:
+// 0 A (nt x k bytes), 1 B (k / 4 x 64 bytes), 2 C (nt x 16 int32). Shared with gantry_cpu_packed.c.
 static __thread int configured_k, configured_nt;
 
-__attribute__((target(AMX))) static void configure(int k, int nt) {
+__attribute__((target(AMX))) void gantry_amx_configure(int k, int nt) {
     if (configured_k == k && configured_nt == nt) {
         return;
     }
@@ -51,6 +52,9 @@ __attribute__((target(AMX))) static void configure(int k, int nt) {
     c.colsb[1] = 64;
     c.rows[2] = (uint8_t)nt;
     c.colsb[2] = 64;
+    // gcc 12's ldtilecfg intrinsic does not tell the compiler that it reads the struct, which
+    // then may store the fields after the instruction: a barrier keeps the stores before it.
+    __asm__ volatile("" : : "r"(&c) : "memory");
     _tile_loadconfig(&c);
     configured_k = k;
     configured_nt = nt;
@@ -142,7 +146,7 @@ __attribute__((target(AMX))) static void group_tokens(int32_t type, const uint8_
     for (int r = 0; r < nt; r++) {
         acc[r] = _mm512_setzero_ps();
     }
-    configure(k, nt);
+    gantry_amx_configure(k, nt);
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *tiles = buf + b * (q4 ? Q4K_GROUP_BLOCK : Q6K_GROUP_BLOCK);
         const int32_t *sc = (const int32_t *)(tiles + TILES_BYTES);

@@ -55,6 +55,9 @@ static inline uint16_t load_u16(const uint8_t *p) {
 void gantry_k_rows_avx512(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs,
                           int64_t blocks, int64_t ntok, float *out, int64_t out_stride);
 
+/** Loads this thread's tile configuration for K-byte sub-blocks of nt tokens, unless loaded. */
+void gantry_amx_configure(int k, int nt);
+
 /** Whether this CPU and kernel run AMX tiles (asking the kernel for the tile state once). */
 int gantry_amx_usable(void);
 

@@ -57,7 +57,7 @@ class S3OpenAiThroughIngressIT {
     }
 
     static ChatCompletionCreateParams.Builder capital() {
-        return ChatCompletionCreateParams.builder().model(MODEL).addUserMessage("What is the capital of France?")
+        return ChatCompletionCreateParams.builder().model(MODEL).addUserMessage("Which city is the capital of France?")
                 .temperature(0.0).maxCompletionTokens(24);
     }
 

@@ -18,12 +18,11 @@ import java.util.Locale;
  *       weight's quantized blocks; for the K-quants (Q4_K, Q6_K) the same in ggml's 256-value Q8_K
  *       blocks ({@link Q8KActivations}). Only weights of {@link #quantizes quantizing types} are
  *       treated so; others multiply float activations as under F32.
- *   <li>{@link #AUTO}: Q8 for the K-quants, F32 for every other type. The default: on the CPU the
- *       K-quants (the Q4_K_M files most models are published in) then run in the native int8
- *       kernels, about six times the float path's decode speed, while Q8_0 and Q4_0 keep float
- *       activations, whose products the Vector API computes as fast. The rule depends on the type
- *       alone, not on whether the native kernels loaded, so results never depend on the machine's
- *       build.
+ *   <li>{@link #AUTO}: Q8 for the types the native int8 kernels multiply (Q8_0, Q4_0, Q4_K,
+ *       Q6_K), F32 for every other type (Q4_1, float weights). The default: on the CPU those
+ *       products then run in the native kernels, two to six times the float path's speed
+ *       (docs/native-cpu.md). The rule depends on the type alone, not on whether the native
+ *       kernels loaded, so results never depend on the machine's build.
  * </ul>
  *
  * <p>Why Q8 exists: llama.cpp rounds every activation of a Q4_0/Q4_1/Q8_0 product this way, and
@@ -48,7 +47,7 @@ public enum ActivationPrecision {
         return switch (this) {
             case F32 -> false;
             case Q8 -> Q8Activations.supports(weightType) || Q8KActivations.supports(weightType);
-            case AUTO -> Q8KActivations.supports(weightType);
+            case AUTO -> weightType == GgmlType.Q8_0 || weightType == GgmlType.Q4_0 || Q8KActivations.supports(weightType);
         };
     }
 

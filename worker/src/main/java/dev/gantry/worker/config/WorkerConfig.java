@@ -46,7 +46,7 @@ public interface WorkerConfig {
     /**
      * Activations of products with quantized weights: {@code f32} multiplies them exactly, {@code q8}
      * rounds them to 8 bits per block first, as llama.cpp's CPU backend does, {@code auto} does so
-     * for the K-quants only (see {@link dev.gantry.worker.backend.ActivationPrecision}).
+     * for the types the native kernels multiply (see {@link dev.gantry.worker.backend.ActivationPrecision}).
      */
     @WithDefault("auto")
     String activations();

@@ -56,7 +56,10 @@ class OpenAiChatIT {
     }
 
     private static ChatCompletionCreateParams.Builder capitalOfFrance() {
-        return ChatCompletionCreateParams.builder().model("smollm2").addUserMessage("What is the capital of France?")
+        // Worded so that SmolLM2-135M answers "Paris" with float and with 8-bit activations alike: to
+        // "What is the capital of France?" it (and llama.cpp) answers "L'Étoile, ..." once its tied
+        // Q8_0 output projection rounds activations to 8 bits, the default (--activations auto).
+        return ChatCompletionCreateParams.builder().model("smollm2").addUserMessage("Which city is the capital of France?")
                 .temperature(0.0).maxCompletionTokens(30);
     }
 

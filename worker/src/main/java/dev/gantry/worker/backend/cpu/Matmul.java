@@ -77,9 +77,12 @@ final class Matmul {
     /** Activation rows quantized for the native kernels: [rows][cols] int8 and [rows][cols / 32] scales. */
     private byte[] nativeQ = new byte[0];
     private float[] nativeD = new float[0];   // [rows][cols / 32], or [rows][cols / 256] for the K-quants
-    private short[] nativeSums = new short[0]; // [rows][cols / 16]: Q8_K's 16-value sums
+    private short[] nativeSums = new short[0]; // [rows][cols / 16]: Q8_K's 16-value sums; [rows][cols / 32] Q8_0's
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
+
+    /** Q8_0/Q4_0 weights packed for the native kernels ({@link NativeCpu#pack}), by identity. */
+    private final Map<Weight, MemorySegment> packed = new IdentityHashMap<>();
 
     /** Weights repacked into column segments ({@link ColumnSegments}), by identity. */
     private final Map<Weight, MemorySegment> segmented = new IdentityHashMap<>();
@@ -95,6 +98,25 @@ final class Matmul {
         this.scratch = scratch;
         this.precision = precision;
         this.nativeCpu = nativeCpu;
+    }
+
+    /**
+     * Whether products with {@code w} would run in the native kernels on a packed copy: a Q8_0 or
+     * Q4_0 weight whose activations are quantized, when the selected variant packs.
+     */
+    boolean wantsPacking(Weight w) {
+        return nativeCpu != null && precision.quantizes(w.type()) && NativeCpu.supports(w.type()) && !NativeCpu.isK(w.type())
+                && w.rows() >= 16 && nativeCpu.packs();
+    }
+
+    /** Packs {@code w} into memory of {@code arena} for the native kernels, once. */
+    void pack(Weight w, java.lang.foreign.Arena arena) {
+        if (packed.containsKey(w)) {
+            return;
+        }
+        MemorySegment dst = arena.allocate(nativeCpu.packedBytes(w.type(), w.rows(), w.cols()), 64);
+        nativeCpu.pack(w.type(), w.data(), w.rowBytes(), w.rows(), w.cols(), dst);
+        packed.put(w, dst);
     }
 
     /** From now on, products with {@code w} read {@code data}: its {@link ColumnSegments} repacking. */
@@ -157,7 +179,20 @@ final class Matmul {
                     end, cols, xq, xd, xs, rows, out, w.rows(), bias));
             return;
         }
-        nativeCpu.quantize(x, rows, cols, xq, xd);
+        MemorySegment p = packed.get(w);
+        if (p != null) {
+            if (nativeSums.length < rows * cols / Q8Activations.BLOCK) {
+                nativeSums = new short[nativeD.length];
+            }
+            short[] xs = nativeSums;
+            nativeCpu.quantize(x, rows, cols, xq, xd, xs);
+            // in groups of 16 rows, the packed unit (the last group may be partial)
+            int n = w.rows();
+            pool.parallelFor((n + 15) / 16, 1, (start, end, worker) -> nativeCpu.matmulPacked(w.type(), p, w.data(),
+                    rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, xd, xs, rows, out, n, bias));
+            return;
+        }
+        nativeCpu.quantize(x, rows, cols, xq, xd, null);
         pool.parallelFor(w.rows(), 16, (start, end, worker) ->
                 nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, rows, out, w.rows(), bias));
     }

@@ -45,14 +45,29 @@ public final class NativeCpu {
     private final MethodHandle matmul;
     private final MethodHandle quantizeK;
     private final MethodHandle matmulK;
+    private final MethodHandle packedBytes;
+    private final MethodHandle pack;
+    private final MethodHandle matmulPacked;
+    private final MethodHandle packs;
     private final MethodHandle variant;
     private final MethodHandle select;
 
     private NativeCpu(SymbolLookup lib) {
         var critical = Linker.Option.critical(true);
         quantize = LINKER.downcallHandle(lib.findOrThrow("gantry_quantize_q8_0"), FunctionDescriptor.ofVoid(
-                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS),
-                critical);
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS), critical);
+        packedBytes = LINKER.downcallHandle(lib.findOrThrow("gantry_packed_bytes"), FunctionDescriptor.of(
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+        pack = LINKER.downcallHandle(lib.findOrThrow("gantry_pack"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS));
+        matmulPacked = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_packed"), FunctionDescriptor.of(
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
+        packs = LINKER.downcallHandle(lib.findOrThrow("gantry_packs"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         matmul = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_q8"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
@@ -123,7 +138,7 @@ public final class NativeCpu {
 
     /**
      * The SIMD variant in use: 0 plain C, 1 AVX2, 2 AVX-512 VNNI in 256-bit registers, 3 AVX-VNNI, 4
-     * AVX-512 (K-quants in 512-bit registers), 5 AMX (as 4, and K-quant products of several tokens
+     * AVX-512 (K-quants in 512-bit registers, Q8_0/Q4_0 on packed weights), 5 AMX (as 4, and products of several tokens
      * on AMX tiles).
      */
     public int variant() {
@@ -150,14 +165,72 @@ public final class NativeCpu {
 
     /**
      * Quantizes {@code rows} rows of {@code cols} floats (cols a multiple of 32) as {@link
-     * dev.gantry.worker.backend.Q8Activations} does: q: [rows][cols] int8; d: [rows][cols / 32].
+     * dev.gantry.worker.backend.Q8Activations} does: q: [rows][cols] int8; d: [rows][cols / 32];
+     * sums (or null): [rows][cols / 32] each block's sum of q, which {@link #matmulPacked} takes.
      */
-    public void quantize(float[] x, int rows, int cols, byte[] q, float[] d) {
+    public void quantize(float[] x, int rows, int cols, byte[] q, float[] d, short[] sums) {
+        MemorySegment s = sums == null ? MemorySegment.NULL : MemorySegment.ofArray(sums);
         try {
             quantize.invokeExact(MemorySegment.ofArray(x), (long) rows, (long) cols, MemorySegment.ofArray(q),
-                    MemorySegment.ofArray(d));
+                    MemorySegment.ofArray(d), s);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Whether the selected variant multiplies Q8_0 and Q4_0 weights repacked at load ({@link
+     * #pack}: AVX-512 and AMX), which is how they run at llama.cpp's speed.
+     */
+    public boolean packs() {
+        try {
+            return (int) packs.invokeExact() == 1;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Bytes of {@link #pack}'s copy of a Q8_0 or Q4_0 weight (its whole groups of 16 rows). */
+    public long packedBytes(GgmlType type, int rows, int cols) {
+        try {
+            return (long) packedBytes.invokeExact(type.id, (long) rows, (long) cols);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Writes the packed copy of a Q8_0 or Q4_0 weight into {@code dst} ({@link #packedBytes} long, native memory). */
+    public void pack(GgmlType type, MemorySegment w, long rowBytes, int rows, int cols, MemorySegment dst) {
+        int rc;
+        try {
+            rc = (int) pack.invokeExact(type.id, w, rowBytes, (long) rows, (long) cols, dst);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (rc != 0) {
+            throw new IllegalArgumentException("the native kernels do not pack " + type + " weights");
+        }
+    }
+
+    /**
+     * {@link #matmul} on a packed weight: rows [rowStart, rowEnd), rowStart a multiple of 16; the
+     * rows past the weight's last whole group of 16 come from {@code w}. xs: the activations' block
+     * sums from {@link #quantize}.
+     */
+    public void matmulPacked(GgmlType type, MemorySegment packed, MemorySegment w, long rowBytes, int rowsTotal,
+            int rowStart, int rowEnd, int cols, byte[] xq, float[] xd, short[] xs, int tokens, float[] out, int outStride,
+            float[] bias) {
+        int rc;
+        MemorySegment b = bias == null ? MemorySegment.NULL : MemorySegment.ofArray(bias);
+        try {
+            rc = (int) matmulPacked.invokeExact(type.id, packed, w, rowBytes, (long) rowsTotal, (long) rowStart,
+                    (long) rowEnd, (long) cols, MemorySegment.ofArray(xq), MemorySegment.ofArray(xd),
+                    MemorySegment.ofArray(xs), (long) tokens, MemorySegment.ofArray(out), (long) outStride, b);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (rc != 0) {
+            throw new IllegalArgumentException("packed product of " + type + " failed (" + rc + ")");
         }
     }
 

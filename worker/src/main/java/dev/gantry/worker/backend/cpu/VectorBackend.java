@@ -39,6 +39,8 @@ public final class VectorBackend extends HostMemoryBackend {
     private final Attention attention;
     private final Rope rope;
     /** Holds the column-segment copies of long-row weights ({@link ColumnSegments}); closed with the backend. */
+    /** Holds the Q8_0/Q4_0 weights packed for the native kernels ({@link NativeCpu#pack}); closed with the backend. */
+    private final Arena packedWeights = Arena.ofShared();
     private final Arena segments = Arena.ofShared();
 
     /** One thread per available processor. */
@@ -71,13 +73,17 @@ public final class VectorBackend extends HostMemoryBackend {
     }
 
     /**
-     * Repacks the weights with long rows into column segments ({@link ColumnSegments}): a copy of
-     * those tensors (the FFN down projections of most models) in a mapped temporary file. A
-     * weight passed again keeps its first copy.
+     * Packs the Q8_0/Q4_0 weights the native kernels multiply into their layout (in native
+     * memory: the products then never read the file's copy), and repacks the other weights with
+     * long rows into column segments ({@link ColumnSegments}): a copy of those tensors (the FFN down
+     * projections of most models) in a mapped temporary file. A weight passed again keeps its first
+     * copy.
      */
     @Override
     public void prepare(List<Weight> weights) {
-        List<Weight> todo = weights.stream().filter(w -> !matmul.hasSegments(w)).toList();
+        // Weights the native kernels multiply on a packed copy need no column segments.
+        weights.stream().filter(matmul::wantsPacking).forEach(w -> matmul.pack(w, packedWeights));
+        List<Weight> todo = weights.stream().filter(w -> !matmul.hasSegments(w) && !matmul.wantsPacking(w)).toList();
         ColumnSegments.repackAll(todo, segments).forEach(matmul::useSegments);
     }
 
@@ -223,5 +229,6 @@ public final class VectorBackend extends HostMemoryBackend {
     public void close() {
         pool.close();
         segments.close();
+        packedWeights.close();
     }
 }

@@ -65,7 +65,7 @@ class NativeCpuTest {
         java.util.Arrays.fill(x, 64, 96, 0f); // an all-zero block
         byte[] q = new byte[rows * cols];
         float[] d = new float[rows * cols / 32];
-        cpu.quantize(x, rows, cols, q, d);
+        cpu.quantize(x, rows, cols, q, d, null);
         Q8Activations ref = Q8Activations.quantize(x, rows, cols);
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < cols; i++) {
@@ -159,6 +159,60 @@ class NativeCpuTest {
         }
     }
 
+    /**
+     * Q8_0 and Q4_0 on weights packed at load (the AVX-512 and AMX variants): llama.cpp's integer
+     * products to float rounding, rows past the last whole group of 16 from the unpacked weight,
+     * and a token's bits the same alone (AVX-512) as in a batch of 21 (AMX where the CPU has it).
+     */
+    @Test
+    void packedProductsAreLlamaCppsAndTheSameAloneAndInABatch() {
+        for (int v : variants()) {
+            cpu.select(v);
+            if (!cpu.packs()) {
+                continue;
+            }
+            for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+                try (Arena arena = Arena.ofConfined()) {
+                    SplittableRandom rnd = new SplittableRandom(v * 7L + type.id);
+                    int rows = 53;
+                    int cols = 512;
+                    int tokens = 21;
+                    byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
+                    Quantize.values(type, random(rnd, rows * cols, 1f), 0, rows * cols, bytes, 0);
+                    MemorySegment data = arena.allocate(bytes.length);
+                    data.copyFrom(MemorySegment.ofArray(bytes));
+                    Weight w = new Weight("w", type, rows, cols, data);
+                    MemorySegment packed = arena.allocate(cpu.packedBytes(type, rows, cols), 64);
+                    cpu.pack(type, data, w.rowBytes(), rows, cols, packed);
+                    float[] x = random(rnd, tokens * cols, 3f);
+                    float[] bias = random(rnd, rows, 1f);
+                    byte[] xq = new byte[tokens * cols];
+                    float[] xd = new float[tokens * cols / 32];
+                    short[] xs = new short[tokens * cols / 32];
+                    cpu.quantize(x, tokens, cols, xq, xd, xs);
+                    Q8Activations ref = Q8Activations.quantize(x, tokens, cols);
+                    float[] out = new float[tokens * rows];
+                    cpu.matmulPacked(type, packed, data, w.rowBytes(), rows, 0, 32, cols, xq, xd, xs, tokens, out, rows, bias);
+                    cpu.matmulPacked(type, packed, data, w.rowBytes(), rows, 32, rows, cols, xq, xd, xs, tokens, out, rows, bias);
+                    for (int t = 0; t < tokens; t++) {
+                        float[] alone = new float[rows];
+                        cpu.matmulPacked(type, packed, data, w.rowBytes(), rows, 0, rows, cols,
+                                java.util.Arrays.copyOfRange(xq, t * cols, (t + 1) * cols),
+                                java.util.Arrays.copyOfRange(xd, t * cols / 32, (t + 1) * cols / 32),
+                                java.util.Arrays.copyOfRange(xs, t * cols / 32, (t + 1) * cols / 32), 1, alone, rows, bias);
+                        assertThat(alone).as("%s variant %d token %d alone", type, v, t)
+                                .containsExactly(java.util.Arrays.copyOfRange(out, t * rows, (t + 1) * rows));
+                        for (int o = 0; o < rows; o++) {
+                            double want = ref.dot(w, o, t) + bias[o];
+                            assertThat((double) out[t * rows + o]).as("%s variant %d token %d row %d", type, v, t, o)
+                                    .isCloseTo(want, org.assertj.core.api.Assertions.within(1e-4 * Math.max(1, Math.abs(want))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private void check(GgmlType type, int variant, int rows, int cols, int tokens, SplittableRandom rnd) {
         try (Arena arena = Arena.ofConfined()) {
             float[] values = random(rnd, rows * cols, 1f);
@@ -183,7 +237,7 @@ class NativeCpuTest {
                 cpu.matmulK(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, xs, tokens, out, rows, bias);
                 cpu.matmulK(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, xs, tokens, out, rows, bias);
             } else {
-                cpu.quantize(x, tokens, cols, xq, xd);
+                cpu.quantize(x, tokens, cols, xq, xd, null);
                 cpu.matmul(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, tokens, out, rows, bias);
                 cpu.matmul(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, tokens, out, rows, bias);
             }

@@ -1,0 +1,245 @@
+// Q8_0 and Q4_0 products on weights repacked once, at load, for AVX-512 and AMX (variants 4, 5).
+//
+// Packed layout, per group of 16 weight rows and 32-value block (groups after one another, the
+// blocks of a group after one another): the 16 rows' values in groups of 4 side by side, so that
+// 64 bytes hold values 4k .. 4k + 3 of all 16 rows ("k-row" k). That is the order in which one
+// vpdpbusd by a broadcast group of 4 activations yields 16 rows' partial sums (no horizontal sums),
+// and the order of an AMX B tile. Values are stored unsigned, as vpdpbusd and tdpbsud take them:
+//   Q8_0: u8 [8 k-rows][64] = w + 128, then float d[16]                      (576 bytes)
+//   Q4_0: u8 [4][64]: byte j of pair p holds k-row 2p's value j in its low nibble and k-row
+//         2p + 1's in its high one, the stored q = w + 8; then float d[16]     (320 bytes)
+// The offset comes off exactly with the activations' block sums: isum = sum(u * y) - off * sum(y).
+//
+// Arithmetic, the same on both paths (so a token's bits do not depend on its batch): per block the
+// exact integer isum, then acc = fma(d_x * d_w, isum, acc), block after block. Rows outside whole
+// groups of 16 are not packed; gantry_cpu.c's row kernels compute them, the same way in any batch.
+#define _GNU_SOURCE
+#include "gantry_cpu_k.h"
+
+enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };
+
+int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
+                         int64_t cols, const int8_t *xq, const float *xd, int64_t ntok, float *out, int64_t out_stride,
+                         const float *bias);
+
+static int64_t packed_block_bytes(int32_t type) {
+    return type == TYPE_Q8_0 ? 512 + 64 : 256 + 64;
+}
+
+/** Bytes of the packed copy of a weight (its whole groups of 16 rows), or -1 for another type. */
+int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols) {
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
+        return -1;
+    }
+    return rows / 16 * (cols / QK) * packed_block_bytes(type);
+}
+
+/** Packs the whole groups of 16 rows of a Q8_0 or Q4_0 weight into dst (gantry_packed_bytes). */
+int32_t gantry_pack(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst) {
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
+        return -1;
+    }
+    int64_t blocks = cols / QK, bb = packed_block_bytes(type), src_block = type == TYPE_Q8_0 ? 34 : 18;
+    for (int64_t g = 0; g < rows / 16; g++) {
+        for (int64_t b = 0; b < blocks; b++) {
+            uint8_t *out = dst + (g * blocks + b) * bb;
+            memset(out, 0, (size_t)bb);
+            float *d = (float *)(out + bb - 64);
+            for (int n = 0; n < 16; n++) {
+                const uint8_t *blk = w + (g * 16 + n) * row_bytes + b * src_block;
+                float dn = f16_to_f32(load_u16(blk));
+                memcpy(d + n, &dn, 4);
+                for (int i = 0; i < QK; i++) {
+                    int k = i / 4, at = n * 4 + i % 4;
+                    if (type == TYPE_Q8_0) {
+                        out[k * 64 + at] = (uint8_t)(blk[2 + i] ^ 0x80);  // w + 128
+                    } else {
+                        // value i of a Q4_0 block: low nibble of byte i (i < 16), else high nibble of byte i - 16
+                        uint8_t q = i < 16 ? blk[2 + i] & 0x0f : blk[2 + i - 16] >> 4;
+                        out[(k / 2) * 64 + at] |= (uint8_t)(k % 2 == 0 ? q : q << 4);
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+#if defined(__x86_64__)
+
+#define P512 "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+#define PAMX "amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+
+// The 8 k-rows of a packed block as 16-row vectors of unsigned bytes.
+#define LOAD_KROWS(type, blk, v)                                                                      \
+    do {                                                                                              \
+        if ((type) == TYPE_Q8_0) {                                                                    \
+            for (int k = 0; k < 8; k++) v[k] = _mm512_loadu_si512((const void *)((blk) + 64 * k));    \
+        } else {                                                                                      \
+            const __m512i m4 = _mm512_set1_epi8(0x0f);                                                \
+            for (int p = 0; p < 4; p++) {                                                             \
+                __m512i both = _mm512_loadu_si512((const void *)((blk) + 64 * p));                    \
+                v[2 * p] = _mm512_and_si512(both, m4);                                                \
+                v[2 * p + 1] = _mm512_and_si512(_mm512_srli_epi16(both, 4), m4);                      \
+            }                                                                                         \
+        }                                                                                             \
+    } while (0)
+
+// One group of 16 rows by NT (1..4) tokens: y[t] their int8 rows, yd[t] the block scales, ys[t]
+// the block sums; res[t * 16 + n].
+__attribute__((target(P512), always_inline)) static inline void group_avx512(int32_t type, const uint8_t *g,
+                                                                             int64_t blocks, const int8_t *const *y,
+                                                                             const float *const *yd,
+                                                                             const int16_t *const *ys, const int NT,
+                                                                             float *res) {
+    const int64_t bb = packed_block_bytes(type);
+    const int off = type == TYPE_Q8_0 ? 128 : 8;
+    __m512 acc[4];
+    for (int t = 0; t < NT; t++) {
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < blocks; b++, g += bb) {
+        __m512i v[8];
+        LOAD_KROWS(type, g, v);
+        __m512 dw = _mm512_loadu_ps((const float *)(g + bb - 64));
+        for (int t = 0; t < NT; t++) {
+            const int8_t *yb = y[t] + b * QK;
+            __m512i isum = _mm512_setzero_si512();
+            for (int k = 0; k < 8; k++) {  // activations 4k .. 4k + 3 against k-row k of the 16 rows
+                int32_t y4;
+                memcpy(&y4, yb + 4 * k, 4);
+                isum = _mm512_dpbusd_epi32(isum, v[k], _mm512_set1_epi32(y4));
+            }
+            isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(off * ys[t][b]));
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(yd[t][b]), dw), _mm512_cvtepi32_ps(isum), acc[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        _mm512_storeu_ps(res + 16 * t, acc[t]);
+    }
+}
+
+__attribute__((target(P512))) static void groups_avx512(int32_t type, const uint8_t *packed, int64_t g0, int64_t g1,
+                                                         int64_t cols, const int8_t *xq, const float *xd,
+                                                         const int16_t *xs, int64_t ntok, float *out,
+                                                         int64_t out_stride) {
+    int64_t blocks = cols / QK;
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *gp = packed + g * blocks * packed_block_bytes(type);
+        for (int64_t t = 0; t < ntok; t += 4) {
+            int n = ntok - t < 4 ? (int)(ntok - t) : 4;
+            const int8_t *y[4];
+            const float *yd[4];
+            const int16_t *ys[4];
+            float res[64];
+            for (int i = 0; i < n; i++) {
+                y[i] = xq + (t + i) * cols;
+                yd[i] = xd + (t + i) * blocks;
+                ys[i] = xs + (t + i) * blocks;
+            }
+            if (n == 4) {
+                group_avx512(type, gp, blocks, y, yd, ys, 4, res);
+            } else {
+                for (int i = 0; i < n; i++) group_avx512(type, gp, blocks, y + i, yd + i, ys + i, 1, res + 16 * i);
+            }
+            for (int i = 0; i < n; i++) {
+                memcpy(out + (t + i) * out_stride + g * 16, res + 16 * i, 64);
+            }
+        }
+    }
+}
+
+__attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t *packed, int64_t g0, int64_t g1,
+                                                      int64_t cols, const int8_t *xq, const float *xd,
+                                                      const int16_t *xs, int64_t ntok, float *out,
+                                                      int64_t out_stride) {
+    int64_t blocks = cols / QK, bb = packed_block_bytes(type);
+    const int off = type == TYPE_Q8_0 ? 128 : 8;
+    uint8_t unpacked[512];
+    int32_t c[256];
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *gp = packed + g * blocks * bb;
+        for (int64_t t0 = 0; t0 < ntok; t0 += 16) {
+            int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
+            gantry_amx_configure(32, nt);  // A: nt x 32 bytes, B: 8 x 64, C: nt x 16
+            __m512 acc[16];
+            for (int r = 0; r < nt; r++) {
+                acc[r] = _mm512_setzero_ps();
+            }
+            for (int64_t b = 0; b < blocks; b++) {
+                const uint8_t *blk = gp + b * bb;
+                if (type == TYPE_Q8_0) {
+                    _tile_loadd(1, blk, 64);
+                } else {
+                    __m512i v[8];
+                    LOAD_KROWS(type, blk, v);
+                    for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(unpacked + 64 * k), v[k]);
+                    _tile_loadd(1, unpacked, 64);
+                }
+                _tile_loadd(0, xq + t0 * cols + b * QK, cols);
+                _tile_zero(2);
+                _tile_dpbsud(2, 0, 1);
+                _tile_stored(2, c, 64);
+                __m512 dw = _mm512_loadu_ps((const float *)(blk + bb - 64));
+                for (int r = 0; r < nt; r++) {
+                    int64_t t = t0 + r;
+                    __m512i isum = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c + 16 * r)),
+                                                    _mm512_set1_epi32(off * xs[t * blocks + b]));
+                    acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(xd[t * blocks + b]), dw),
+                                             _mm512_cvtepi32_ps(isum), acc[r]);
+                }
+            }
+            for (int r = 0; r < nt; r++) {
+                _mm512_storeu_ps(out + (t0 + r) * out_stride + g * 16, acc[r]);
+            }
+        }
+    }
+}
+#endif
+
+/** Whether the selected variant multiplies packed Q8_0/Q4_0 weights (AVX-512 or AMX). */
+int32_t gantry_packs(void) {
+    return gantry_packed_variant;
+}
+
+/**
+ * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for Q8_0/Q4_0 rows o in
+ * [row_start, row_end), row_start a multiple of 16: whole groups from `packed`, the rows past the
+ * last whole group of the weight (rows_total) from w by the row kernels. xs: [ntok][cols / 32] the
+ * activations' block sums (gantry_quantize_q8_0's). Returns 0, -1 for another type, -2 where the
+ * selected variant does not pack.
+ */
+int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t *w, int64_t row_bytes,
+                             int64_t rows_total, int64_t row_start, int64_t row_end, int64_t cols, const int8_t *xq,
+                             const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
+                             const float *bias) {
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
+        return -1;
+    }
+    if (!gantry_packed_variant || row_start % 16 != 0) {
+        return -2;
+    }
+    int64_t whole = rows_total / 16 * 16;
+    int64_t g1 = (row_end < whole ? row_end : whole) / 16;
+#if defined(__x86_64__)
+    if (row_start < whole) {
+        if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
+            groups_amx(type, packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        } else {
+            groups_avx512(type, packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        }
+    }
+#endif
+    if (row_end > whole) {
+        int64_t from = row_start > whole ? row_start : whole;
+        gantry_matmul_q8(type, w, row_bytes, from, row_end, cols, xq, xd, ntok, out, out_stride, NULL);
+    }
+    if (bias) {
+        for (int64_t t = 0; t < ntok; t++) {
+            for (int64_t o = row_start; o < row_end; o++) {
+                out[t * out_stride + o] += bias[o];
+            }
+        }
+    }
+    return 0;
+}

@@ -11,7 +11,8 @@
 # ${GANTRY_CACHE:-~/.cache/gantry}/llama-bench/bin. It runs with --parallel SLOTS (continuous
 # batching over that many sequences) and a context of SLOTS * 512 tokens, so every slot holds a
 # request. Both servers listen on loopback only; the load is bounded by --num-requests per level.
-# Writes OUT-gantry.json, OUT-llama-server.json, OUT.md (both runs' rows) and prints the table.
+# Writes OUT-gantry.json, OUT-llama-server.json, OUT-runs.md (both runs' rows) and prints the table;
+# the servers' logs go to $cache/bench-results/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${GANTRY_CACHE:-$HOME/.cache/gantry}"
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
     --slots) slots="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +45,7 @@ fi
 [ -f "$model" ] || { log "no model at $model (the tests fetch SmolLM2; or pass --model)"; exit 1; }
 
 name="$(basename "$model" .gguf)"
+logs="$cache/bench-results"; mkdir -p "$logs"
 bench=(--model "$name" --concurrency "$conc" --num-requests "$requests" --input-len 100 --output-len 64
        --no-calibrate --seed 1 --timeout 300s)
 pid=""
@@ -58,22 +60,22 @@ wait_up() {  # the server's /v1/models answers within 300 s
   log "server on port $1 did not come up"; return 1
 }
 
-rm -f "$out.md"
+rm -f "$out-runs.md"
 log "gantry serve ($threads threads)"
 "$root/gantry" serve --model "$model" --served-model-name "$name" --host 127.0.0.1 --port 8041 --threads "$threads" \
-  --max-model-len 2048 > "$out-gantry.log" 2>&1 & pid=$!
+  --max-model-len 2048 > "$logs/gantry-serve.log" 2>&1 & pid=$!
 wait_up 8041
 # A level with failed requests makes bench serve exit non-zero; the table below shows the failures.
-"$root/gantry" bench serve --url http://127.0.0.1:8041 "${bench[@]}" --label gantry --json "$out-gantry.json" --markdown "$out.md" \
+"$root/gantry" bench serve --url http://127.0.0.1:8041 "${bench[@]}" --label gantry --json "$out-gantry.json" --markdown "$out-runs.md" \
   || log "gantry's run had failures (exit $?)"
 stop
 
 log "llama-server --parallel $slots ($threads threads)"
 "$peer_dir/bin/llama-server" -m "$model" --alias "$name" --host 127.0.0.1 --port 8042 -t "$threads" \
-  --parallel "$slots" -c $((slots * 512)) > "$out-llama-server.log" 2>&1 & pid=$!
+  --parallel "$slots" -c $((slots * 512)) > "$logs/llama-server.log" 2>&1 & pid=$!
 wait_up 8042
 "$root/gantry" bench serve --url http://127.0.0.1:8042 "${bench[@]}" --label llama-server --json "$out-llama-server.json" \
-  --markdown "$out.md" || log "llama-server's run had failures (exit $?)"
+  --markdown "$out-runs.md" || log "llama-server's run had failures (exit $?)"
 stop
 
 python3 - "$out-gantry.json" "$out-llama-server.json" <<'PY'

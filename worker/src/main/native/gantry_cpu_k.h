@@ -58,6 +58,15 @@ void gantry_k_rows_avx512(int32_t type, const uint8_t *w, const int8_t *xq, cons
 /** Loads this thread's tile configuration for K-byte sub-blocks of nt tokens, unless loaded. */
 void gantry_amx_configure(int k, int nt);
 
+/** Q4_K weights packed at load (gantry_cpu_packed_k.c): bytes, packing, and the products of groups g0 .. g1 - 1. */
+int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols);
+void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst);
+void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
+                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride);
+int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
+                          int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                          int64_t out_stride, const float *bias);
+
 /** Whether this CPU and kernel run AMX tiles (asking the kernel for the tile state once). */
 int gantry_amx_usable(void);
 

@@ -98,7 +98,7 @@ class CrdContentTest {
         assertThat(utilization.getExclusiveMinimum()).isTrue();
         assertThat(utilization.getMaximum()).isEqualTo(1.0);
         assertThat(engine.getProperties().get("activations").getEnum()).extracting(n -> n.asText())
-                .containsExactly("f32", "q8");
+                .containsExactly("auto", "f32", "q8");
         assertThat(spec.getProperties().get("autoscaling").getRequired()).containsExactly("maxReplicas");
         assertThat(spec.getProperties().get("serving").getProperties().get("port").getMaximum()).isEqualTo(65535.0);
         assertThat(spec.getProperties().get("replicas").getMinimum()).isEqualTo(0.0);

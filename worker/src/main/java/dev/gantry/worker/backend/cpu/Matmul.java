@@ -81,7 +81,7 @@ final class Matmul {
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
-    /** Q8_0/Q4_0 weights packed for the native kernels ({@link NativeCpu#pack}), by identity. */
+    /** Q8_0/Q4_0/Q4_K weights packed for the native kernels ({@link NativeCpu#pack}), by identity. */
     private final Map<Weight, MemorySegment> packed = new IdentityHashMap<>();
 
     /** Weights repacked into column segments ({@link ColumnSegments}), by identity. */
@@ -101,11 +101,12 @@ final class Matmul {
     }
 
     /**
-     * Whether products with {@code w} would run in the native kernels on a packed copy: a Q8_0 or
-     * Q4_0 weight whose activations are quantized, when the selected variant packs.
+     * Whether products with {@code w} would run in the native kernels on a packed copy: a Q8_0,
+     * Q4_0 or Q4_K weight whose activations are quantized, when the selected variant packs.
      */
     boolean wantsPacking(Weight w) {
-        return nativeCpu != null && precision.quantizes(w.type()) && NativeCpu.supports(w.type()) && !NativeCpu.isK(w.type())
+        GgmlType t = w.type();
+        return nativeCpu != null && precision.quantizes(t) && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K)
                 && w.rows() >= 16 && nativeCpu.packs();
     }
 
@@ -175,6 +176,13 @@ final class Matmul {
             }
             short[] xs = nativeSums;
             nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
+            MemorySegment pk = packed.get(w);
+            if (pk != null) { // in groups of 16 rows, the packed unit (the last group may be partial)
+                int n = w.rows();
+                pool.parallelFor((n + 15) / 16, 1, (start, end, worker) -> nativeCpu.matmulPacked(w.type(), pk, w.data(),
+                        rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, xd, xs, rows, out, n, bias));
+                return;
+            }
             pool.parallelFor(w.rows(), 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
                     end, cols, xq, xd, xs, rows, out, w.rows(), bias));
             return;

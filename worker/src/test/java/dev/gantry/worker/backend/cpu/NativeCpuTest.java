@@ -134,11 +134,7 @@ class NativeCpuTest {
                 int rows = 53;
                 int cols = 1024;
                 int tokens = 21;
-                float[] values = random(rnd, rows * cols, 1f);
-                byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
-                Quantize.values(type, values, 0, rows * cols, bytes, 0);
-                MemorySegment data = arena.allocate(bytes.length);
-                data.copyFrom(MemorySegment.ofArray(bytes));
+                MemorySegment data = randomWeight(arena, type, rows, cols, rnd);
                 long rowBytes = type.byteSize(cols);
                 byte[] xq = new byte[tokens * cols];
                 float[] xd = new float[tokens * cols / 256];
@@ -177,10 +173,7 @@ class NativeCpuTest {
                     int rows = 53;
                     int cols = 512;
                     int tokens = 21;
-                    byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
-                    Quantize.values(type, random(rnd, rows * cols, 1f), 0, rows * cols, bytes, 0);
-                    MemorySegment data = arena.allocate(bytes.length);
-                    data.copyFrom(MemorySegment.ofArray(bytes));
+                    MemorySegment data = randomWeight(arena, type, rows, cols, rnd);
                     Weight w = new Weight("w", type, rows, cols, data);
                     MemorySegment packed = arena.allocate(cpu.packedBytes(type, rows, cols), 64);
                     cpu.pack(type, data, w.rowBytes(), rows, cols, packed);
@@ -213,13 +206,48 @@ class NativeCpuTest {
         }
     }
 
+    /** Q4_K packed at load: the bits of the row kernels (one arithmetic), alone and in a batch. */
+    @Test
+    void packedQ4KHasTheBitsOfTheRowKernels() {
+        for (int v : variants()) {
+            cpu.select(v);
+            if (!cpu.packs()) {
+                continue;
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                SplittableRandom rnd = new SplittableRandom(v);
+                GgmlType type = GgmlType.Q4_K;
+                int rows = 37;
+                int cols = 768;
+                int tokens = 19;
+                MemorySegment data = randomWeight(arena, type, rows, cols, rnd);
+                long rowBytes = type.byteSize(cols);
+                MemorySegment packed = arena.allocate(cpu.packedBytes(type, rows, cols), 64);
+                cpu.pack(type, data, rowBytes, rows, cols, packed);
+                byte[] xq = new byte[tokens * cols];
+                float[] xd = new float[tokens * cols / 256];
+                short[] xs = new short[tokens * cols / 16];
+                cpu.quantizeK(random(rnd, tokens * cols, 2f), tokens, cols, xq, xd, xs);
+                float[] bias = random(rnd, rows, 1f);
+                float[] rowsOut = new float[tokens * rows];
+                cpu.matmulK(type, data, rowBytes, 0, rows, cols, xq, xd, xs, tokens, rowsOut, rows, bias);
+                float[] out = new float[tokens * rows];
+                cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, 16, cols, xq, xd, xs, tokens, out, rows, bias);
+                cpu.matmulPacked(type, packed, data, rowBytes, rows, 16, rows, cols, xq, xd, xs, tokens, out, rows, bias);
+                assertThat(out).as("variant %d, %d tokens", v, tokens).containsExactly(rowsOut);
+                float[] alone = new float[rows];
+                cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, rows, cols,
+                        java.util.Arrays.copyOfRange(xq, 3 * cols, 4 * cols), java.util.Arrays.copyOfRange(xd, 3 * cols / 256, 4 * cols / 256),
+                        java.util.Arrays.copyOfRange(xs, 3 * cols / 16, 4 * cols / 16), 1, alone, rows, bias);
+                assertThat(alone).as("variant %d, token 3 alone", v)
+                        .containsExactly(java.util.Arrays.copyOfRange(rowsOut, 3 * rows, 4 * rows));
+            }
+        }
+    }
+
     private void check(GgmlType type, int variant, int rows, int cols, int tokens, SplittableRandom rnd) {
         try (Arena arena = Arena.ofConfined()) {
-            float[] values = random(rnd, rows * cols, 1f);
-            byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
-            Quantize.values(type, values, 0, rows * cols, bytes, 0);
-            MemorySegment data = arena.allocate(bytes.length);
-            data.copyFrom(MemorySegment.ofArray(bytes));
+            MemorySegment data = randomWeight(arena, type, rows, cols, rnd);
             Weight w = new Weight("w", type, rows, cols, data);
             float[] x = random(rnd, tokens * cols, 3f);
             float[] bias = random(rnd, rows, 1f);
@@ -260,6 +288,15 @@ class NativeCpuTest {
             }
             assertThat(alone).containsExactly(java.util.Arrays.copyOfRange(out, (tokens - 1) * rows, tokens * rows));
         }
+    }
+
+    /** A weight of random values (standard deviation 1) quantized to {@code type}, in {@code arena}'s memory. */
+    private static MemorySegment randomWeight(Arena arena, GgmlType type, int rows, int cols, SplittableRandom rnd) {
+        byte[] bytes = new byte[(int) type.byteSize(cols) * rows];
+        Quantize.values(type, random(rnd, rows * cols, 1f), 0, rows * cols, bytes, 0);
+        MemorySegment data = arena.allocate(bytes.length);
+        data.copyFrom(MemorySegment.ofArray(bytes));
+        return data;
     }
 
     private static float[] random(SplittableRandom rnd, int n, float scale) {

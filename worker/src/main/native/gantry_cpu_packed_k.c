@@ -1,0 +1,207 @@
+// Q4_K products on weights packed once, at load, for AVX-512 and AMX (variants 4, 5): the Q4_K
+// counterpart of gantry_cpu_packed.c. Unpacked Q4_K rows must be summed within each row (one row's
+// 32 values per instruction, then a horizontal sum), and AMX needs them unpacked and transposed
+// into tiles for every call; packed, 16 rows lie side by side and both go straight.
+//
+// Packed layout, per group of 16 rows and 256-value block (2432 bytes; the file's 16 blocks are
+// 2304): for each sub-block s (32 values) 4 pairs of 64 bytes, pair p holding k-rows 2p (low
+// nibbles) and 2p + 1 (high), k-row k being values 4k .. 4k + 3 of the sub-block of all 16 rows
+// (row n at bytes 4n .. 4n + 3) [2048 bytes]; then u8 sc[8][16], u8 mn[8][16] (the sub-blocks'
+// 6-bit scales and mins per row), float d[16], float dmin[16].
+//
+// Arithmetic: gantry_cpu_k.h's, exactly (exact isum and msum per block, then ACCUMULATE and
+// ACCUMULATE_MIN), so these products have the bits of every other variant's.
+#define _GNU_SOURCE
+#include "gantry_cpu_k.h"
+
+enum { PK4K_QS = 2048, PK4K_SC = 2048, PK4K_MN = 2176, PK4K_D = 2304, PK4K_DMIN = 2368, PK4K_BYTES = 2432 };
+
+int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols) {
+    return rows / 16 * (cols / QK_K) * PK4K_BYTES;
+}
+
+void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst) {
+    int64_t blocks = cols / QK_K;
+    for (int64_t g = 0; g < rows / 16; g++) {
+        for (int64_t b = 0; b < blocks; b++) {
+            uint8_t *out = dst + (g * blocks + b) * PK4K_BYTES;
+            memset(out, 0, PK4K_BYTES);
+            for (int n = 0; n < 16; n++) {
+                const uint8_t *blk = w + (g * 16 + n) * row_bytes + b * Q4_K_BYTES;
+                uint8_t sc[8], mn[16];
+                q4k_scales(blk + 4, sc, mn);
+                for (int s = 0; s < 8; s++) {
+                    out[PK4K_SC + 16 * s + n] = sc[s];
+                    out[PK4K_MN + 16 * s + n] = mn[s];
+                }
+                float d = f16_to_f32(load_u16(blk)), dmin = f16_to_f32(load_u16(blk + 2));
+                memcpy(out + PK4K_D + 4 * n, &d, 4);
+                memcpy(out + PK4K_DMIN + 4 * n, &dmin, 4);
+                for (int s = 0; s < 8; s++) {
+                    for (int l = 0; l < 32; l++) {
+                        uint8_t byte = blk[16 + 32 * (s / 2) + l];
+                        uint8_t q = s % 2 == 0 ? byte & 0x0f : byte >> 4;
+                        int k = l / 4;
+                        out[(4 * s + k / 2) * 64 + 4 * n + l % 4] |= (uint8_t)(k % 2 == 0 ? q : q << 4);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#define PK512 "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+#define PKAMX "amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+
+// The 8 k-rows of sub-block s of a packed block, as unsigned bytes.
+#define SUB_KROWS(blk, s, v)                                                                  \
+    do {                                                                                      \
+        const __m512i m4_ = _mm512_set1_epi8(0x0f);                                           \
+        for (int p = 0; p < 4; p++) {                                                         \
+            __m512i both = _mm512_loadu_si512((const void *)((blk) + (4 * (s) + p) * 64));    \
+            v[2 * p] = _mm512_and_si512(both, m4_);                                           \
+            v[2 * p + 1] = _mm512_and_si512(_mm512_srli_epi16(both, 4), m4_);                 \
+        }                                                                                     \
+    } while (0)
+
+// The float part of a block for one token over 16 rows: ACCUMULATE, ACCUMULATE_MIN in 16 lanes.
+__attribute__((target(PK512))) static inline __m512 block_float(__m512 acc, float dx, const uint8_t *blk, __m512i isum,
+                                                               __m512i msum) {
+    const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
+    __m512 dxv = _mm512_set1_ps(dx);
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(dxv, _mm512_loadu_ps((const float *)(blk + PK4K_D))), _mm512_cvtepi32_ps(isum),
+                          acc);
+    __m512 neg = _mm512_castsi512_ps(_mm512_xor_si512(
+        _mm512_castps_si512(_mm512_mul_ps(dxv, _mm512_loadu_ps((const float *)(blk + PK4K_DMIN)))), sign));
+    return _mm512_fmadd_ps(neg, _mm512_cvtepi32_ps(msum), acc);
+}
+
+// msum of one token over 16 rows: sum over sub-blocks of mn * (the token's two 16-value sums).
+__attribute__((target(PK512))) static inline __m512i block_msum(const uint8_t *blk, const int16_t *bs) {
+    __m512i msum = _mm512_setzero_si512();
+    for (int s = 0; s < 8; s++) {
+        __m512i mn = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + PK4K_MN + 16 * s)));
+        msum = _mm512_add_epi32(msum, _mm512_mullo_epi32(mn, _mm512_set1_epi32(bs[2 * s] + bs[2 * s + 1])));
+    }
+    return msum;
+}
+
+// One group by NT (1..4) tokens on AVX-512: 16 rows' sums per vpdpbusd, no horizontal sums.
+__attribute__((target(PK512), always_inline)) static inline void group_avx512(const uint8_t *g, int64_t blocks,
+                                                                             int64_t cols, const int8_t *xq,
+                                                                             const float *xd, const int16_t *xs,
+                                                                             int64_t t0, const int NT, float *out,
+                                                                             int64_t out_stride) {
+    __m512 acc[4];
+    for (int t = 0; t < NT; t++) {
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < blocks; b++, g += PK4K_BYTES) {
+        __m512i isum[4];
+        for (int t = 0; t < NT; t++) {
+            isum[t] = _mm512_setzero_si512();
+        }
+        for (int s = 0; s < 8; s++) {
+            __m512i v[8];
+            SUB_KROWS(g, s, v);
+            __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(g + PK4K_SC + 16 * s)));
+            for (int t = 0; t < NT; t++) {
+                const int8_t *y = xq + (t0 + t) * cols + b * QK_K + 32 * s;
+                __m512i c = _mm512_setzero_si512();
+                for (int k = 0; k < 8; k++) {
+                    int32_t y4;
+                    memcpy(&y4, y + 4 * k, 4);
+                    c = _mm512_dpbusd_epi32(c, v[k], _mm512_set1_epi32(y4));
+                }
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(c, sc));
+            }
+        }
+        for (int t = 0; t < NT; t++) {
+            int64_t tok = t0 + t;
+            acc[t] = block_float(acc[t], xd[tok * blocks + b], g, isum[t], block_msum(g, xs + tok * (cols / 16) + b * 16));
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        _mm512_storeu_ps(out + (t0 + t) * out_stride, acc[t]);
+    }
+}
+
+__attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
+                                                          const int8_t *xq, const float *xd, const int16_t *xs,
+                                                          int64_t ntok, float *out, int64_t out_stride) {
+    int64_t blocks = cols / QK_K;
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *gp = packed + g * blocks * PK4K_BYTES;
+        int64_t t = 0;
+        for (; t + 4 <= ntok; t += 4) {
+            group_avx512(gp, blocks, cols, xq, xd, xs, t, 4, out + g * 16, out_stride);
+        }
+        for (; t < ntok; t++) {
+            group_avx512(gp, blocks, cols, xq, xd, xs, t, 1, out + g * 16, out_stride);
+        }
+    }
+}
+
+// One group by up to 16 tokens per tile on AMX: per sub-block one tdpbsud, its B tile unpacked
+// from the packed nibbles (no transposition: they are packed in tile order).
+__attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
+                                                       const int8_t *xq, const float *xd, const int16_t *xs,
+                                                       int64_t ntok, float *out, int64_t out_stride) {
+    int64_t blocks = cols / QK_K;
+    uint8_t tile[512];
+    int32_t c[256];
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *gp = packed + g * blocks * PK4K_BYTES;
+        for (int64_t t0 = 0; t0 < ntok; t0 += 16) {
+            int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
+            gantry_amx_configure(32, nt);
+            __m512 acc[16];
+            for (int r = 0; r < nt; r++) {
+                acc[r] = _mm512_setzero_ps();
+            }
+            for (int64_t b = 0; b < blocks; b++) {
+                const uint8_t *blk = gp + b * PK4K_BYTES;
+                __m512i isum[16];
+                for (int r = 0; r < nt; r++) {
+                    isum[r] = _mm512_setzero_si512();
+                }
+                for (int s = 0; s < 8; s++) {
+                    __m512i v[8];
+                    SUB_KROWS(blk, s, v);
+                    for (int k = 0; k < 8; k++) {
+                        _mm512_storeu_si512((void *)(tile + 64 * k), v[k]);
+                    }
+                    _tile_loadd(1, tile, 64);
+                    _tile_loadd(0, xq + t0 * cols + b * QK_K + 32 * s, cols);
+                    _tile_zero(2);
+                    _tile_dpbsud(2, 0, 1);
+                    _tile_stored(2, c, 64);
+                    __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + PK4K_SC + 16 * s)));
+                    for (int r = 0; r < nt; r++) {
+                        isum[r] = _mm512_add_epi32(isum[r],
+                                                   _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c + 16 * r)), sc));
+                    }
+                }
+                for (int r = 0; r < nt; r++) {
+                    int64_t tok = t0 + r;
+                    acc[r] = block_float(acc[r], xd[tok * blocks + b], blk, isum[r],
+                                         block_msum(blk, xs + tok * (cols / 16) + b * 16));
+                }
+            }
+            for (int r = 0; r < nt; r++) {
+                _mm512_storeu_ps(out + (t0 + r) * out_stride + g * 16, acc[r]);
+            }
+        }
+    }
+}
+
+void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
+                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride) {
+    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
+        groups_amx(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+    } else {
+        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+    }
+}
+#endif

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,14 +17,22 @@ import org.junit.jupiter.api.io.TempDir;
  * reports come back within 5 % of what the stub injected. Wall-clock based, hence an integration
  * test (about ten seconds).
  *
- * <p>Means, medians and P90/P95 must be within 5 %. The extreme tails (P99, and the ITL tail,
- * which is checked against the gaps the stub really produced) get {@value #SCHEDULING_MS} ms on
- * top: on a loaded machine (these tests run on 2 shared cores beside other builds) one late
- * thread wake-up, in the stub or the client, moves a single 20 ms gap by a few milliseconds.
+ * <p>No figure may come out below what the stub injected (less 5 %: an instrument that
+ * under-measures is wrong however busy the machine), nor above what the stub really sent by more
+ * than 5 % and the client's own late wake-ups ({@value #CLIENT_MS} ms for means and medians,
+ * {@value #CLIENT_TAIL_MS} ms for P90 and beyond): on a loaded machine (these tests run on 2 shared cores
+ * beside other builds) the stub's own late wake-ups lengthen requests (a TTFT P90 of 223 ms
+ * against the injected 200 was seen in CI while the Maven build ran beside it), and the stub
+ * records when it really flushed each token. The ITL tail is checked against the gaps the stub
+ * really produced (within 5 % and {@value #CLIENT_TAIL_MS} ms), and throughput against the latencies the tool
+ * measured (a closed loop of c clients completes c / E2E requests a second), so that neither
+ * depends on how late the machine ran.
  */
 class BenchAccuracyIT {
 
-    private static final double SCHEDULING_MS = 10;
+    private static final double CLIENT_MS = 10;
+    /** The client's own late wake-ups at P90 and beyond, where a single one decides the figure. */
+    private static final double CLIENT_TAIL_MS = 30;
 
     private static final long TTFT_MS = 200;
     private static final long ITL_MS = 20;
@@ -48,7 +57,7 @@ class BenchAccuracyIT {
             JsonNode levels = CliRun.readJson(json).path("levels");
             assertThat(levels).hasSize(2);
             for (JsonNode level : levels) {
-                assertLevelMatchesInjection(level);
+                assertLevelMatchesInjection(level, Sent.of(stub));
             }
             assertThat(run.out()).contains("c=1", "c=4", "TTFT p99 (ms)", "output throughput (tok/s)");
             assertThat(run.err()).contains("c=4  [####################]  8/8 requests");
@@ -74,9 +83,9 @@ class BenchAccuracyIT {
                     .flatMapToDouble(flushed -> Arrays.stream(gapsMillis(flushed))).toArray();
             Percentiles sent = Percentiles.of(truth);
             assertThat(itl.path("count").asInt()).isEqualTo(truth.length);
-            assertTail(itl.path("p90").asDouble(), sent.percentile(90), "ITL p90");
-            assertTail(itl.path("p95").asDouble(), sent.percentile(95), "ITL p95");
-            assertTail(itl.path("p99").asDouble(), sent.percentile(99), "ITL p99");
+            assertMatchesSent(itl.path("p90").asDouble(), sent.percentile(90), "ITL p90");
+            assertMatchesSent(itl.path("p95").asDouble(), sent.percentile(95), "ITL p95");
+            assertMatchesSent(itl.path("p99").asDouble(), sent.percentile(99), "ITL p99");
         }
     }
 
@@ -90,46 +99,83 @@ class BenchAccuracyIT {
                     "--json", json.toString());
 
             assertThat(run.exit()).as(run.err()).isZero();
-            assertLevelMatchesInjection(CliRun.readJson(json).path("levels").get(0));
+            assertLevelMatchesInjection(CliRun.readJson(json).path("levels").get(0), Sent.of(stub));
             assertThat(stub.requests()).allSatisfy(r -> assertThat(r.path("messages").get(0).path("role").asText())
                     .isEqualTo("user"));
         }
     }
 
-    private static void assertLevelMatchesInjection(JsonNode level) {
+    /**
+     * What the stub really sent, over all its responses (warm-ups and every level included): first
+     * token, time per output token and last token after each request arrived. On a busy machine the
+     * stub itself runs late, and a figure the tool reports may exceed the injected one by that much.
+     */
+    private record Sent(Percentiles ttft, Percentiles tpot, Percentiles e2e) {
+        static Sent of(StubOpenAiServer stub) {
+            List<long[]> all = stub.emissions();
+            double[] ttft = all.stream().mapToDouble(f -> f[0] / 1e6).toArray();
+            double[] tpot = all.stream().filter(f -> f.length > 1) // not the one-token warm-up probes
+                    .mapToDouble(f -> (f[f.length - 1] - f[0]) / 1e6 / (f.length - 1)).toArray();
+            double[] e2e = all.stream().mapToDouble(f -> f[f.length - 1] / 1e6).toArray();
+            return new Sent(Percentiles.of(ttft), Percentiles.of(tpot), Percentiles.of(e2e));
+        }
+
+        Percentiles of(String name) {
+            return switch (name) {
+                case "ttft_ms" -> ttft;
+                case "tpot_ms" -> tpot;
+                default -> e2e;
+            };
+        }
+    }
+
+    private static void assertLevelMatchesInjection(JsonNode level, Sent sent) {
         int c = level.path("concurrency").asInt();
         assertThat(level.path("failed").asInt()).isZero();
         assertThat(level.path("completed").asInt()).isEqualTo(level.path("requested").asInt());
         assertThat(level.path("mean_output_tokens").asDouble()).isEqualTo(TOKENS);
 
-        assertDistribution(level.path("ttft_ms"), TTFT_MS, "mean", "p50", "p90", "p95");
-        assertDistribution(level.path("tpot_ms"), ITL_MS, "mean", "p50", "p90", "p95");
-        assertDistribution(level.path("e2e_ms"), E2E_MS, "mean", "p50", "p90", "p95");
-        assertTail(level.path("ttft_ms").path("p99").asDouble(), TTFT_MS, "TTFT p99");
-        assertTail(level.path("tpot_ms").path("p99").asDouble(), ITL_MS, "TPOT p99");
-        assertTail(level.path("e2e_ms").path("p99").asDouble(), E2E_MS, "E2E p99");
+        for (String name : List.of("ttft_ms", "tpot_ms", "e2e_ms")) {
+            double injected = name.equals("ttft_ms") ? TTFT_MS : name.equals("tpot_ms") ? ITL_MS : E2E_MS;
+            JsonNode d = level.path(name);
+            Percentiles truth = sent.of(name);
+            assertWithinSent(d.path("mean").asDouble(), injected, truth.mean(), CLIENT_MS, name + " mean of " + d);
+            assertWithinSent(d.path("p50").asDouble(), injected, truth.percentile(50), CLIENT_MS, name + " p50 of " + d);
+            for (int p : new int[] {90, 95, 99}) {
+                assertWithinSent(d.path("p" + p).asDouble(), injected, truth.percentile(p), CLIENT_TAIL_MS,
+                        name + " p" + p + " of " + d);
+            }
+        }
         JsonNode itl = level.path("itl_ms");
         assertThat(itl.path("count").asInt()).isEqualTo(level.path("completed").asInt() * (TOKENS - 1));
-        assertDistribution(itl, ITL_MS, "mean", "p50");
+        assertWithinSent(itl.path("mean").asDouble(), ITL_MS, sent.tpot().mean(), CLIENT_MS, "ITL mean of " + itl);
 
-        // A closed loop of c clients, each finishing a request every E2E: c / E2E requests a second.
-        double expectedRate = c / (E2E_MS / 1000);
-        assertThat(level.path("request_throughput").asDouble()).isCloseTo(expectedRate, withPercentage(5));
+        // A closed loop of c clients, each finishing a request every E2E: c / E2E requests a second,
+        // with E2E as measured; and never more than the injected latencies allow.
+        double expectedRate = c / (level.path("e2e_ms").path("mean").asDouble() / 1000);
+        assertThat(level.path("request_throughput").asDouble()).isCloseTo(expectedRate, withPercentage(5))
+                .isLessThanOrEqualTo(c / (E2E_MS / 1000) * 1.05);
         assertThat(level.path("output_throughput").asDouble()).isCloseTo(expectedRate * TOKENS, withPercentage(5));
     }
 
-    private static void assertDistribution(JsonNode d, double expectedMs, String... figures) {
-        for (String figure : figures) {
-            // 5 % plus the same scheduling slack as the tails: on a slow 2-core host the stub's and
-            // the client's threads add a few ms to every request (TTFT mean 210.6 ms against 200 seen
-            // once in CI), which is not the instrument mismeasuring.
-            assertThat(d.path(figure).asDouble()).as(figure + " of " + d)
-                    .isCloseTo(expectedMs, within(expectedMs * 0.05 + SCHEDULING_MS));
-        }
+    /**
+     * Within 5 % and {@value #CLIENT_TAIL_MS} ms of the gaps the stub really produced: what is left is
+     * the client's own wake-ups, either way (a gap read late makes the next one short).
+     */
+    private static void assertMatchesSent(double actual, double sent, String figure) {
+        assertThat(actual).as(figure).isCloseTo(sent, within(sent * 0.05 + CLIENT_TAIL_MS));
     }
 
-    private static void assertTail(double actual, double expected, String figure) {
-        assertThat(actual).as(figure).isCloseTo(expected, within(expected * 0.05 + SCHEDULING_MS));
+    /**
+     * Not below the injected time (less 5 % and the client's wake-up delay clientMs: a first token
+     * read late shortens the time per output token after it): an instrument that under-measures
+     * is wrong however busy the machine; not above what the stub really sent (the larger of that
+     * and the injected time) by more than 5 % and clientMs ({@value #CLIENT_MS} ms for means and
+     * medians, {@value #CLIENT_TAIL_MS} for P90 and beyond).
+     */
+    private static void assertWithinSent(double actual, double injected, double sent, double clientMs, String figure) {
+        assertThat(actual).as(figure + " (stub sent " + sent + ")")
+                .isBetween(injected * 0.95 - clientMs, Math.max(injected, sent) * 1.05 + clientMs);
     }
 
     private static double[] gapsMillis(long[] flushedNanos) {

@@ -27,6 +27,12 @@ enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2 };  // ggml's type ids
 
 // sums (may be NULL): [rows][cols / 32] the sum of each block's 32 integers, for the packed kernels.
 void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums) {
+#if defined(__x86_64__)
+    if (gantry_packed_variant) {  // AVX-512: the same integers
+        gantry_quantize_q8_0_avx512(x, rows, cols, q, d, sums);
+        return;
+    }
+#endif
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t b = 0; b < cols / QK; b++) {
             const float *v = x + r * cols + b * QK;

@@ -92,4 +92,8 @@ extern int gantry_k_amx;
 /** Whether the selected variant multiplies Q8_0/Q4_0 weights packed at load (gantry_cpu_packed.c). */
 extern int gantry_packed_variant;
 
+// The activation quantizers in AVX-512 (gantry_cpu_quant.c), used by variants 4 and 5.
+void gantry_quantize_q8_0_avx512(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums);
+void gantry_quantize_q8_k_avx512(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *bsums);
+
 #endif

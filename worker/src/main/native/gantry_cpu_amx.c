@@ -14,6 +14,7 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,28 +37,96 @@ typedef struct {
 } tile_config;
 
 // The configuration is per thread; each thread sets it when its shape (K, tokens) changes. Tiles:
-// 0 A (nt x k bytes), 1 B (k / 4 x 64 bytes), 2 C (nt x 16 int32). Shared with gantry_cpu_packed.c.
-static __thread int configured_k, configured_nt;
+// 0 A (nt x k bytes), 1 B (k / 4 x 64 bytes), 2 C (nt x 16 int32) for one tile of tokens and one
+// group of 16 rows; with a second tile of nt2 tokens and a second group (gantry_cpu_packed.c):
+// 3 A2 (nt2 x k), 4 B2 (k / 4 x 64), 5 C = A x B2 (nt x 16), 6 C = A2 x B (nt2 x 16), 7 C = A2 x B2.
+static __thread int configured_k, configured_nt, configured_nt2;
 
-__attribute__((target(AMX))) void gantry_amx_configure(int k, int nt) {
-    if (configured_k == k && configured_nt == nt) {
+__attribute__((target(AMX))) void gantry_amx_configure2(int k, int nt, int nt2) {
+    if (configured_k == k && configured_nt == nt && configured_nt2 == nt2) {
         return;
     }
     tile_config c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
-    c.rows[0] = (uint8_t)nt;
-    c.colsb[0] = (uint16_t)k;
-    c.rows[1] = (uint8_t)(k / 4);
-    c.colsb[1] = 64;
-    c.rows[2] = (uint8_t)nt;
-    c.colsb[2] = 64;
+    const int a[2] = {0, 3}, b[2] = {1, 4}, cc[4] = {2, 5, 6, 7}, rows[2] = {nt, nt2};
+    for (int i = 0; i < 2; i++) {
+        c.rows[a[i]] = (uint8_t)rows[i];
+        c.colsb[a[i]] = rows[i] ? (uint16_t)k : 0;
+        c.rows[b[i]] = (uint8_t)(k / 4);
+        c.colsb[b[i]] = 64;
+    }
+    for (int i = 0; i < 4; i++) {
+        c.rows[cc[i]] = (uint8_t)rows[i / 2];
+        c.colsb[cc[i]] = rows[i / 2] ? 64 : 0;
+    }
     // gcc 12's ldtilecfg intrinsic does not tell the compiler that it reads the struct, which
     // then may store the fields after the instruction: a barrier keeps the stores before it.
     __asm__ volatile("" : : "r"(&c) : "memory");
     _tile_loadconfig(&c);
     configured_k = k;
     configured_nt = nt;
+    configured_nt2 = nt2;
+}
+
+void gantry_amx_configure(int k, int nt) {
+    gantry_amx_configure2(k, nt, 0);
+}
+
+// Activations laid out as A tiles: rows `cols` bytes apart (a power of two times 32 in every model)
+// fall into one or two sets of the L1 cache, so a tile load of 16 rows missed it every time. Per
+// tile of 16 tokens and chunk of k bytes, the 16 rows' k bytes one after another (a tile load with
+// stride k); rows past the last token are left as they are (the tiles' shorter configuration
+// never reads them). Per thread, reused from call to call.
+static __thread int8_t *a_buf;
+static __thread size_t a_cap;
+static __thread uint8_t *group_buf;  // gantry_matmul_q8k_amx's unpacked group
+static __thread size_t group_cap;
+
+// The per-thread buffers are freed when their thread ends (a backend's pool closed), through a
+// pthread key whose destructor runs in the ending thread.
+static pthread_key_t buffers_key;
+static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
+
+static void free_buffers(void *unused) {
+    (void)unused;
+    free(a_buf);
+    a_buf = NULL;
+    a_cap = 0;
+    free(group_buf);
+    group_buf = NULL;
+    group_cap = 0;
+}
+
+static void create_buffers_key(void) {
+    pthread_key_create(&buffers_key, free_buffers);
+}
+
+static void track_buffers(void) {
+    pthread_once(&buffers_once, create_buffers_key);
+    pthread_setspecific(buffers_key, (void *)1);
+}
+
+const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_t cols, int k) {
+    int64_t tiles = (ntok + 15) / 16, chunks = cols / k;
+    size_t bytes = (size_t)(tiles * 16 * cols);
+    if (a_cap < bytes) {
+        free(a_buf);
+        a_buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        a_cap = a_buf ? bytes : 0;
+        if (!a_buf) {
+            return NULL;
+        }
+        track_buffers();
+    }
+    for (int64_t t = 0; t < ntok; t++) {
+        int8_t *dst = a_buf + (t / 16) * 16 * cols + (t % 16) * k;
+        const int8_t *src = xq + t * cols;
+        for (int64_t j = 0; j < chunks; j++) {
+            memcpy(dst + j * 16 * k, src + j * k, (size_t)k);
+        }
+    }
+    return a_buf;
 }
 
 // A group's unpacked blocks, per block: the B tiles (8 x 512 bytes for Q4_K, 16 x 256 for Q6_K,
@@ -65,14 +134,12 @@ __attribute__((target(AMX))) void gantry_amx_configure(int k, int nt) {
 // d[16], (Q4_K) float dmin[16].
 enum { TILES_BYTES = 4096, Q4K_GROUP_BLOCK = 4096 + 512 + 512 + 64 + 64, Q6K_GROUP_BLOCK = 4096 + 1024 + 64 };
 
-static __thread uint8_t *group_buf;
-static __thread size_t group_cap;
-
 static uint8_t *group_buffer(size_t bytes) {
     if (group_cap < bytes) {
         free(group_buf);
         group_buf = malloc(bytes);
         group_cap = group_buf ? bytes : 0;
+        track_buffers();
     }
     return group_buf;
 }

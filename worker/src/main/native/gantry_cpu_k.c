@@ -28,6 +28,12 @@
 // largest magnitude, ties to even, 127 at most; d its inverse, a float; all-zero blocks stay 0)
 
 void gantry_quantize_q8_k(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *bsums) {
+#if defined(__x86_64__)
+    if (gantry_packed_variant) {  // AVX-512: the same integers
+        gantry_quantize_q8_k_avx512(x, rows, cols, q, d, bsums);
+        return;
+    }
+#endif
     for (int64_t b = 0; b < rows * (cols / QK_K); b++) {
         const float *v = x + b * QK_K;
         int8_t *out = q + b * QK_K;

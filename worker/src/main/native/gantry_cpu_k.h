@@ -57,6 +57,14 @@ void gantry_k_rows_avx512(int32_t type, const uint8_t *w, const int8_t *xq, cons
 
 /** Loads this thread's tile configuration for K-byte sub-blocks of nt tokens, unless loaded. */
 void gantry_amx_configure(int k, int nt);
+/**
+ * The activation rows xq [ntok][cols] laid out as A tiles of k-byte chunks, in a per-thread buffer:
+ * tile (t / 16, chunk j) at (t / 16 * (cols / k) + j) * 16 * k, its rows k bytes apart. NULL
+ * without memory.
+ */
+const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_t cols, int k);
+/** The same with a second tile of nt2 tokens (0: none) and a second group of rows (gantry_cpu_amx.c's tiles 3 to 7). */
+void gantry_amx_configure2(int k, int nt, int nt2);
 
 /** Q4_K weights packed at load (gantry_cpu_packed_k.c): bytes, packing, and the products of groups g0 .. g1 - 1. */
 int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols);
@@ -66,6 +74,41 @@ void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int
 int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                           int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
                           int64_t out_stride, const float *bias);
+
+#if defined(__x86_64__)
+/**
+ * The four products of one chunk of k values on AMX (gantry_amx_configure2's tiles): c[ti * 2 + gi]
+ * = A[ti] x B[gi], the exact sums of token tile ti by group gi, for the second group (two_groups)
+ * and the second tile of tokens (nt2 > 0) only where there are. B tiles 64 bytes a row, A tiles
+ * a_stride. Independent products, so the tile unit runs one while the others' sums are stored.
+ */
+__attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_products(
+    const void *b0, const void *b1, const void *a0, const void *a1, int a_stride, int two_groups, int nt2,
+    int32_t (*c)[256]) {
+    _tile_loadd(1, b0, 64);
+    _tile_loadd(0, a0, a_stride);
+    _tile_zero(2);
+    _tile_dpbsud(2, 0, 1);
+    if (two_groups) {
+        _tile_loadd(4, b1, 64);
+        _tile_zero(5);
+        _tile_dpbsud(5, 0, 4);
+    }
+    if (nt2) {
+        _tile_loadd(3, a1, a_stride);
+        _tile_zero(6);
+        _tile_dpbsud(6, 3, 1);
+        if (two_groups) {
+            _tile_zero(7);
+            _tile_dpbsud(7, 3, 4);
+        }
+    }
+    _tile_stored(2, c[0], 64);
+    if (two_groups) _tile_stored(5, c[1], 64);
+    if (nt2) _tile_stored(6, c[2], 64);
+    if (nt2 && two_groups) _tile_stored(7, c[3], 64);
+}
+#endif
 
 /** Whether this CPU and kernel run AMX tiles (asking the kernel for the tile state once). */
 int gantry_amx_usable(void);

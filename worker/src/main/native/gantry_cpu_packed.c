@@ -156,48 +156,75 @@ __attribute__((target(P512))) static void groups_avx512(int32_t type, const uint
     }
 }
 
+// The B tile of one packed block: Q8_0's bytes in place, Q4_0's nibbles unpacked into buf.
+__attribute__((target(PAMX), always_inline)) static inline const uint8_t *b_tile(int32_t type, const uint8_t *blk,
+                                                                                 uint8_t *buf) {
+    if (type == TYPE_Q8_0) {
+        return blk;
+    }
+    __m512i v[8];
+    LOAD_KROWS(type, blk, v);
+    for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(buf + 64 * k), v[k]);
+    return buf;
+}
+
+// Up to two groups of 16 rows by up to two tiles of 16 tokens per pass (gantry_cpu_amx.c's tiles
+// 0 to 7): four independent tdpbsud per block, so the tile unit works on one while the sums of the
+// others are stored and scaled, and every A and B tile serves two products.
 __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t *packed, int64_t g0, int64_t g1,
                                                       int64_t cols, const int8_t *xq, const float *xd,
                                                       const int16_t *xs, int64_t ntok, float *out,
                                                       int64_t out_stride) {
     int64_t blocks = cols / QK, bb = packed_block_bytes(type);
     const int off = type == TYPE_Q8_0 ? 128 : 8;
-    uint8_t unpacked[512];
-    int32_t c[256];
-    for (int64_t g = g0; g < g1; g++) {
-        const uint8_t *gp = packed + g * blocks * bb;
-        for (int64_t t0 = 0; t0 < ntok; t0 += 16) {
-            int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
-            gantry_amx_configure(32, nt);  // A: nt x 32 bytes, B: 8 x 64, C: nt x 16
-            __m512 acc[16];
-            for (int r = 0; r < nt; r++) {
-                acc[r] = _mm512_setzero_ps();
+    const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, QK);
+    if (!tiled) {
+        groups_avx512(type, packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        return;
+    }
+    uint8_t unpacked[2][512];
+    int32_t c[4][256];      // [token tile * 2 + group][16 tokens][16 rows] exact sums of one block
+    __m512 acc[4][16];      // [token tile * 2 + group][token]: 16 rows
+    for (int64_t g = g0; g < g1; g += 2) {
+        const int two_groups = g + 1 < g1;
+        const uint8_t *gp0 = packed + g * blocks * bb, *gp1 = gp0 + (two_groups ? blocks * bb : 0);
+        for (int64_t t0 = 0; t0 < ntok; t0 += 32) {
+            const int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
+            const int nt2 = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
+            const int nrows[2] = {nt, nt2};
+            gantry_amx_configure2(32, nt, nt2);  // A: nt x 32 bytes, B: 8 x 64, C: nt x 16
+            for (int i = 0; i < 4; i++) {
+                for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
             }
+            const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, block b) at a + b * 512
             for (int64_t b = 0; b < blocks; b++) {
-                const uint8_t *blk = gp + b * bb;
-                if (type == TYPE_Q8_0) {
-                    _tile_loadd(1, blk, 64);
-                } else {
-                    __m512i v[8];
-                    LOAD_KROWS(type, blk, v);
-                    for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(unpacked + 64 * k), v[k]);
-                    _tile_loadd(1, unpacked, 64);
-                }
-                _tile_loadd(0, xq + t0 * cols + b * QK, cols);
-                _tile_zero(2);
-                _tile_dpbsud(2, 0, 1);
-                _tile_stored(2, c, 64);
-                __m512 dw = _mm512_loadu_ps((const float *)(blk + bb - 64));
-                for (int r = 0; r < nt; r++) {
-                    int64_t t = t0 + r;
-                    __m512i isum = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c + 16 * r)),
-                                                    _mm512_set1_epi32(off * xs[t * blocks + b]));
-                    acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(xd[t * blocks + b]), dw),
-                                             _mm512_cvtepi32_ps(isum), acc[r]);
+                const uint8_t *blk[2] = {gp0 + b * bb, gp1 + b * bb};
+                gantry_amx_products(b_tile(type, blk[0], unpacked[0]),
+                                    two_groups ? b_tile(type, blk[1], unpacked[1]) : NULL, a + b * 16 * QK,
+                                    a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, c);
+                for (int i = 0; i < 4; i++) {
+                    const int gi = i & 1, ti = i >> 1;
+                    if ((gi && !two_groups) || !nrows[ti]) {
+                        continue;
+                    }
+                    __m512 dw = _mm512_loadu_ps((const float *)(blk[gi] + bb - 64));
+                    for (int r = 0; r < nrows[ti]; r++) {
+                        int64_t t = t0 + 16 * ti + r;
+                        __m512i isum = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)),
+                                                        _mm512_set1_epi32(off * xs[t * blocks + b]));
+                        acc[i][r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(xd[t * blocks + b]), dw),
+                                                    _mm512_cvtepi32_ps(isum), acc[i][r]);
+                    }
                 }
             }
-            for (int r = 0; r < nt; r++) {
-                _mm512_storeu_ps(out + (t0 + r) * out_stride + g * 16, acc[r]);
+            for (int i = 0; i < 4; i++) {
+                const int gi = i & 1, ti = i >> 1;
+                if ((gi && !two_groups) || !nrows[ti]) {
+                    continue;
+                }
+                for (int r = 0; r < nrows[ti]; r++) {
+                    _mm512_storeu_ps(out + (t0 + 16 * ti + r) * out_stride + (g + gi) * 16, acc[i][r]);
+                }
             }
         }
     }

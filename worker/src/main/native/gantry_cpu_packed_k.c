@@ -143,54 +143,80 @@ __attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, 
     }
 }
 
-// One group by up to 16 tokens per tile on AMX: per sub-block one tdpbsud, its B tile unpacked
-// from the packed nibbles (no transposition: they are packed in tile order).
+// Up to two groups of 16 rows by up to two tiles of 16 tokens per pass (gantry_cpu_amx.c's tiles
+// 0 to 7), as gantry_cpu_packed.c: per sub-block four independent tdpbsud, their B tiles unpacked
+// from the packed nibbles (no transposition: they are packed in tile order), the activations read
+// as laid out for tiles (gantry_amx_tile_activations).
 __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
                                                        const int8_t *xq, const float *xd, const int16_t *xs,
                                                        int64_t ntok, float *out, int64_t out_stride) {
     int64_t blocks = cols / QK_K;
-    uint8_t tile[512];
-    int32_t c[256];
-    for (int64_t g = g0; g < g1; g++) {
-        const uint8_t *gp = packed + g * blocks * PK4K_BYTES;
-        for (int64_t t0 = 0; t0 < ntok; t0 += 16) {
-            int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
-            gantry_amx_configure(32, nt);
-            __m512 acc[16];
-            for (int r = 0; r < nt; r++) {
-                acc[r] = _mm512_setzero_ps();
+    const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, 32);
+    if (!tiled) {
+        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        return;
+    }
+    uint8_t tile[2][512];
+    int32_t c[4][256];    // [token tile * 2 + group][16 tokens][16 rows] exact sums of one sub-block
+    __m512i isum[4][16];  // [token tile * 2 + group][token]: 16 rows' isum of the block
+    __m512 acc[4][16];
+    for (int64_t g = g0; g < g1; g += 2) {
+        const int two_groups = g + 1 < g1;
+        const uint8_t *gp[2] = {packed + g * blocks * PK4K_BYTES, packed + (g + two_groups) * blocks * PK4K_BYTES};
+        for (int64_t t0 = 0; t0 < ntok; t0 += 32) {
+            const int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
+            const int nt2 = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
+            const int nrows[2] = {nt, nt2};
+            gantry_amx_configure2(32, nt, nt2);
+            for (int i = 0; i < 4; i++) {
+                for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
             }
+            const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, chunk j) at a + j * 512
             for (int64_t b = 0; b < blocks; b++) {
-                const uint8_t *blk = gp + b * PK4K_BYTES;
-                __m512i isum[16];
-                for (int r = 0; r < nt; r++) {
-                    isum[r] = _mm512_setzero_si512();
+                const uint8_t *blk[2] = {gp[0] + b * PK4K_BYTES, gp[1] + b * PK4K_BYTES};
+                for (int i = 0; i < 4; i++) {
+                    for (int r = 0; r < 16; r++) isum[i][r] = _mm512_setzero_si512();
                 }
                 for (int s = 0; s < 8; s++) {
-                    __m512i v[8];
-                    SUB_KROWS(blk, s, v);
-                    for (int k = 0; k < 8; k++) {
-                        _mm512_storeu_si512((void *)(tile + 64 * k), v[k]);
+                    for (int gi = 0; gi <= two_groups; gi++) {
+                        __m512i v[8];
+                        SUB_KROWS(blk[gi], s, v);
+                        for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(tile[gi] + 64 * k), v[k]);
                     }
-                    _tile_loadd(1, tile, 64);
-                    _tile_loadd(0, xq + t0 * cols + b * QK_K + 32 * s, cols);
-                    _tile_zero(2);
-                    _tile_dpbsud(2, 0, 1);
-                    _tile_stored(2, c, 64);
-                    __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + PK4K_SC + 16 * s)));
-                    for (int r = 0; r < nt; r++) {
-                        isum[r] = _mm512_add_epi32(isum[r],
-                                                   _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c + 16 * r)), sc));
+                    const int64_t j = b * 8 + s;
+                    gantry_amx_products(tile[0], tile[1], a + j * 512, a + 16 * cols + j * 512, 32, two_groups, nt2, c);
+                    for (int i = 0; i < 4; i++) {
+                        const int gi = i & 1, ti = i >> 1;
+                        if ((gi && !two_groups) || !nrows[ti]) {
+                            continue;
+                        }
+                        __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk[gi] + PK4K_SC + 16 * s)));
+                        for (int r = 0; r < nrows[ti]; r++) {
+                            isum[i][r] = _mm512_add_epi32(
+                                isum[i][r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)), sc));
+                        }
                     }
                 }
-                for (int r = 0; r < nt; r++) {
-                    int64_t tok = t0 + r;
-                    acc[r] = block_float(acc[r], xd[tok * blocks + b], blk, isum[r],
-                                         block_msum(blk, xs + tok * (cols / 16) + b * 16));
+                for (int i = 0; i < 4; i++) {
+                    const int gi = i & 1, ti = i >> 1;
+                    if ((gi && !two_groups) || !nrows[ti]) {
+                        continue;
+                    }
+                    for (int r = 0; r < nrows[ti]; r++) {
+                        int64_t tok = t0 + 16 * ti + r;
+                        acc[i][r] = block_float(acc[i][r], xd[tok * blocks + b], blk[gi], isum[i][r],
+                                                block_msum(blk[gi], xs + tok * (cols / 16) + b * 16));
+                    }
                 }
             }
-            for (int r = 0; r < nt; r++) {
-                _mm512_storeu_ps(out + (t0 + r) * out_stride + g * 16, acc[r]);
+            for (int i = 0; i < 4; i++) {
+                const int gi = i & 1, ti = i >> 1;
+                if ((gi && !two_groups) || !nrows[ti]) {
+                    continue;
+                }
+                for (int r = 0; r < nrows[ti]; r++) {
+                    _mm512_storeu_ps(out + (t0 + 16 * ti + r) * out_stride + (g + gi) * 16, acc[i][r]);
+                }
             }
         }
     }

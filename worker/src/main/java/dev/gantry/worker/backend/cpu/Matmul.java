@@ -170,39 +170,31 @@ final class Matmul {
         byte[] xq = nativeQ;
         float[] xd = nativeD;
         long rowBytes = w.rowBytes();
-        if (NativeCpu.isK(w.type())) {
-            if (nativeSums.length < rows * cols / 16) {
+        boolean k = NativeCpu.isK(w.type());
+        MemorySegment p = packed.get(w);
+        if (k || p != null) { // block sums: Q8_K's per 16 values, Q8_0's per 32 (the packed kernels')
+            int sums = rows * cols / (k ? 16 : Q8Activations.BLOCK);
+            if (nativeSums.length < sums) {
                 nativeSums = new short[nativeQ.length / 16];
             }
-            short[] xs = nativeSums;
-            nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
-            MemorySegment pk = packed.get(w);
-            if (pk != null) { // in groups of 16 rows, the packed unit (the last group may be partial)
-                int n = w.rows();
-                pool.parallelFor((n + 15) / 16, 1, (start, end, worker) -> nativeCpu.matmulPacked(w.type(), pk, w.data(),
-                        rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, xd, xs, rows, out, n, bias));
-                return;
-            }
-            pool.parallelFor(w.rows(), 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
-                    end, cols, xq, xd, xs, rows, out, w.rows(), bias));
-            return;
         }
-        MemorySegment p = packed.get(w);
-        if (p != null) {
-            if (nativeSums.length < rows * cols / Q8Activations.BLOCK) {
-                nativeSums = new short[nativeD.length];
-            }
-            short[] xs = nativeSums;
-            nativeCpu.quantize(x, rows, cols, xq, xd, xs);
-            // in groups of 16 rows, the packed unit (the last group may be partial)
-            int n = w.rows();
+        short[] xs = nativeSums;
+        if (k) {
+            nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
+        } else {
+            nativeCpu.quantize(x, rows, cols, xq, xd, p != null ? xs : null);
+        }
+        int n = w.rows();
+        if (p != null) { // in groups of 16 rows, the packed unit (the last group may be partial)
             pool.parallelFor((n + 15) / 16, 1, (start, end, worker) -> nativeCpu.matmulPacked(w.type(), p, w.data(),
                     rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, xd, xs, rows, out, n, bias));
-            return;
+        } else if (k) {
+            pool.parallelFor(n, 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
+                    end, cols, xq, xd, xs, rows, out, n, bias));
+        } else {
+            pool.parallelFor(n, 16, (start, end, worker) ->
+                    nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, rows, out, n, bias));
         }
-        nativeCpu.quantize(x, rows, cols, xq, xd, null);
-        pool.parallelFor(w.rows(), 16, (start, end, worker) ->
-                nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, rows, out, w.rows(), bias));
     }
 
     private void quantizedActivations(Weight w, float[] bias, float[] x, int rows, float[] out) {

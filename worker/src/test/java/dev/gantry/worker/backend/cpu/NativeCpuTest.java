@@ -158,7 +158,7 @@ class NativeCpuTest {
     /**
      * Q8_0 and Q4_0 on weights packed at load (the AVX-512 and AMX variants): llama.cpp's integer
      * products to float rounding, rows past the last whole group of 16 from the unpacked weight,
-     * and a token's bits the same alone (AVX-512) as in a batch of 21 (AMX where the CPU has it).
+     * and a token's bits the same alone (AVX-512) as in a batch of 37 (AMX where the CPU has it).
      */
     @Test
     void packedProductsAreLlamaCppsAndTheSameAloneAndInABatch() {
@@ -172,7 +172,7 @@ class NativeCpuTest {
                     SplittableRandom rnd = new SplittableRandom(v * 7L + type.id);
                     int rows = 53;
                     int cols = 512;
-                    int tokens = 21;
+                    int tokens = 37; // AMX: two tiles of 16 tokens, then a partial one
                     MemorySegment data = randomWeight(arena, type, rows, cols, rnd);
                     Weight w = new Weight("w", type, rows, cols, data);
                     MemorySegment packed = arena.allocate(cpu.packedBytes(type, rows, cols), 64);
@@ -217,9 +217,9 @@ class NativeCpuTest {
             try (Arena arena = Arena.ofConfined()) {
                 SplittableRandom rnd = new SplittableRandom(v);
                 GgmlType type = GgmlType.Q4_K;
-                int rows = 37;
+                int rows = 53; // calls of 2 groups, then 1 and 5 rows outside a group
                 int cols = 768;
-                int tokens = 19;
+                int tokens = 37; // AMX: two tiles of 16 tokens, then a partial one
                 MemorySegment data = randomWeight(arena, type, rows, cols, rnd);
                 long rowBytes = type.byteSize(cols);
                 MemorySegment packed = arena.allocate(cpu.packedBytes(type, rows, cols), 64);
@@ -232,8 +232,8 @@ class NativeCpuTest {
                 float[] rowsOut = new float[tokens * rows];
                 cpu.matmulK(type, data, rowBytes, 0, rows, cols, xq, xd, xs, tokens, rowsOut, rows, bias);
                 float[] out = new float[tokens * rows];
-                cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, 16, cols, xq, xd, xs, tokens, out, rows, bias);
-                cpu.matmulPacked(type, packed, data, rowBytes, rows, 16, rows, cols, xq, xd, xs, tokens, out, rows, bias);
+                cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, 32, cols, xq, xd, xs, tokens, out, rows, bias);
+                cpu.matmulPacked(type, packed, data, rowBytes, rows, 32, rows, cols, xq, xd, xs, tokens, out, rows, bias);
                 assertThat(out).as("variant %d, %d tokens", v, tokens).containsExactly(rowsOut);
                 float[] alone = new float[rows];
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, rows, cols,

@@ -1,13 +1,18 @@
 // Q8_0 and Q4_0 products on weights repacked once, at load, for AVX-512 and AMX (variants 4, 5).
 //
-// Packed layout, per group of 16 weight rows and 32-value block (groups after one another, the
-// blocks of a group after one another): the 16 rows' values in groups of 4 side by side, so that
-// 64 bytes hold values 4k .. 4k + 3 of all 16 rows ("k-row" k). That is the order in which one
-// vpdpbusd by a broadcast group of 4 activations yields 16 rows' partial sums (no horizontal sums),
-// and the order of an AMX B tile. Values are stored unsigned, as vpdpbusd and tdpbsud take them:
-//   Q8_0: u8 [8 k-rows][64] = w + 128, then float d[16]                      (576 bytes)
+// Packed layout, per group of 16 weight rows (groups after one another), per pair of 32-value
+// blocks: the two blocks' values, then their scales in one cache line. Per block the 16 rows' values
+// in groups of 4 side by side, so that 64 bytes hold values 4k .. 4k + 3 of all 16 rows ("k-row"
+// k). That is the order in which one vpdpbusd by a broadcast group of 4 activations yields 16 rows'
+// partial sums (no horizontal sums), and the order of an AMX B tile. Values are stored unsigned,
+// as vpdpbusd and tdpbsud take them:
+//   Q8_0: u8 [8 k-rows][64] = w + 128                                        (512 bytes a block)
 //   Q4_0: u8 [4][64]: byte j of pair p holds k-row 2p's value j in its low nibble and k-row
-//         2p + 1's in its high one, the stored q = w + 8; then float d[16]     (320 bytes)
+//         2p + 1's in its high one, the stored q = w + 8                       (256 bytes a block)
+// and per block the 16 rows' f16 scales d[16] as in the file (32 bytes): no more bytes than the
+// file's, which decode reads at the memory's speed, the values 64-byte aligned, and one stream of
+// addresses (the scales apart from the values, decode ran 8% slower). A last odd block keeps the
+// place of its absent pair.
 // The offset comes off exactly with the activations' block sums: isum = sum(u * y) - off * sum(y).
 //
 // Arithmetic, the same on both paths (so a token's bits do not depend on its batch): per block the
@@ -16,14 +21,31 @@
 #define _GNU_SOURCE
 #include "gantry_cpu_k.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };  // and TYPE_Q4_K (gantry_cpu_k.h): packed by gantry_cpu_packed_k.c
 
 int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                          int64_t cols, const int8_t *xq, const float *xd, int64_t ntok, float *out, int64_t out_stride,
                          const float *bias);
 
-static int64_t packed_block_bytes(int32_t type) {
-    return type == TYPE_Q8_0 ? 512 + 64 : 256 + 64;
+// Bytes of one block's values in a group; each block also has 32 bytes of scales.
+static int64_t packed_values_bytes(int32_t type) {
+    return type == TYPE_Q8_0 ? 512 : 256;
+}
+
+static int64_t packed_group_bytes(int32_t type, int64_t blocks) {
+    return (blocks + 1) / 2 * (2 * packed_values_bytes(type) + 64);
+}
+
+// Offsets in a group of block b's values and of its scales.
+static inline int64_t packed_values_at(int64_t vb, int64_t b) {
+    return b / 2 * (2 * vb + 64) + b % 2 * vb;
+}
+
+static inline int64_t packed_scales_at(int64_t vb, int64_t b) {
+    return b / 2 * (2 * vb + 64) + 2 * vb + b % 2 * 32;
 }
 
 /** Bytes of the packed copy of a weight (its whole groups of 16 rows), or -1 for another type. */
@@ -34,7 +56,7 @@ int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols) {
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
         return -1;
     }
-    return rows / 16 * (cols / QK) * packed_block_bytes(type);
+    return rows / 16 * packed_group_bytes(type, cols / QK);
 }
 
 /** Packs the whole groups of 16 rows of a Q8_0 or Q4_0 weight into dst (gantry_packed_bytes). */
@@ -46,16 +68,15 @@ int32_t gantry_pack(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t r
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
         return -1;
     }
-    int64_t blocks = cols / QK, bb = packed_block_bytes(type), src_block = type == TYPE_Q8_0 ? 34 : 18;
+    int64_t blocks = cols / QK, vb = packed_values_bytes(type), src_block = type == TYPE_Q8_0 ? 34 : 18;
     for (int64_t g = 0; g < rows / 16; g++) {
         for (int64_t b = 0; b < blocks; b++) {
-            uint8_t *out = dst + (g * blocks + b) * bb;
-            memset(out, 0, (size_t)bb);
-            float *d = (float *)(out + bb - 64);
+            uint8_t *group = dst + g * packed_group_bytes(type, blocks), *out = group + packed_values_at(vb, b);
+            uint8_t *d = group + packed_scales_at(vb, b);
+            memset(out, 0, (size_t)vb);
             for (int n = 0; n < 16; n++) {
                 const uint8_t *blk = w + (g * 16 + n) * row_bytes + b * src_block;
-                float dn = f16_to_f32(load_u16(blk));
-                memcpy(d + n, &dn, 4);
+                memcpy(d + 2 * n, blk, 2);
                 for (int i = 0; i < QK; i++) {
                     int k = i / 4, at = n * 4 + i % 4;
                     if (type == TYPE_Q8_0) {
@@ -92,6 +113,11 @@ int32_t gantry_pack(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t r
         }                                                                                             \
     } while (0)
 
+// The 16 rows' f16 scales of a block as floats (exact).
+__attribute__((target(P512), always_inline)) static inline __m512 scales16(const uint8_t *d) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)d));
+}
+
 // One group of 16 rows by NT (1..4) tokens: y[t] their int8 rows, yd[t] the block scales, ys[t]
 // the block sums; res[t * 16 + n].
 __attribute__((target(P512), always_inline)) static inline void group_avx512(int32_t type, const uint8_t *g,
@@ -99,16 +125,16 @@ __attribute__((target(P512), always_inline)) static inline void group_avx512(int
                                                                              const float *const *yd,
                                                                              const int16_t *const *ys, const int NT,
                                                                              float *res) {
-    const int64_t bb = packed_block_bytes(type);
+    const int64_t vb = packed_values_bytes(type);
     const int off = type == TYPE_Q8_0 ? 128 : 8;
     __m512 acc[4];
     for (int t = 0; t < NT; t++) {
         acc[t] = _mm512_setzero_ps();
     }
-    for (int64_t b = 0; b < blocks; b++, g += bb) {
+    for (int64_t b = 0; b < blocks; b++) {
         __m512i v[8];
-        LOAD_KROWS(type, g, v);
-        __m512 dw = _mm512_loadu_ps((const float *)(g + bb - 64));
+        LOAD_KROWS(type, g + packed_values_at(vb, b), v);
+        __m512 dw = scales16(g + packed_scales_at(vb, b));
         for (int t = 0; t < NT; t++) {
             const int8_t *yb = y[t] + b * QK;
             __m512i isum = _mm512_setzero_si512();
@@ -132,7 +158,7 @@ __attribute__((target(P512))) static void groups_avx512(int32_t type, const uint
                                                          int64_t out_stride) {
     int64_t blocks = cols / QK;
     for (int64_t g = g0; g < g1; g++) {
-        const uint8_t *gp = packed + g * blocks * packed_block_bytes(type);
+        const uint8_t *gp = packed + g * packed_group_bytes(type, blocks);
         for (int64_t t = 0; t < ntok; t += 4) {
             int n = ntok - t < 4 ? (int)(ntok - t) : 4;
             const int8_t *y[4];
@@ -175,7 +201,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                                                       int64_t cols, const int8_t *xq, const float *xd,
                                                       const int16_t *xs, int64_t ntok, float *out,
                                                       int64_t out_stride) {
-    int64_t blocks = cols / QK, bb = packed_block_bytes(type);
+    int64_t blocks = cols / QK, vb = packed_values_bytes(type), gb = packed_group_bytes(type, blocks);
     const int off = type == TYPE_Q8_0 ? 128 : 8;
     const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, QK);
     if (!tiled) {
@@ -187,7 +213,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
     __m512 acc[4][16];      // [token tile * 2 + group][token]: 16 rows
     for (int64_t g = g0; g < g1; g += 2) {
         const int two_groups = g + 1 < g1;
-        const uint8_t *gp0 = packed + g * blocks * bb, *gp1 = gp0 + (two_groups ? blocks * bb : 0);
+        const uint8_t *gp0 = packed + g * gb, *gp1 = gp0 + (two_groups ? gb : 0);
         for (int64_t t0 = 0; t0 < ntok; t0 += 32) {
             const int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
             const int nt2 = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
@@ -198,7 +224,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
             }
             const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, block b) at a + b * 512
             for (int64_t b = 0; b < blocks; b++) {
-                const uint8_t *blk[2] = {gp0 + b * bb, gp1 + b * bb};
+                const uint8_t *blk[2] = {gp0 + packed_values_at(vb, b), gp1 + packed_values_at(vb, b)};
                 gantry_amx_products(b_tile(type, blk[0], unpacked[0]),
                                     two_groups ? b_tile(type, blk[1], unpacked[1]) : NULL, a + b * 16 * QK,
                                     a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, c);
@@ -207,7 +233,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                     if ((gi && !two_groups) || !nrows[ti]) {
                         continue;
                     }
-                    __m512 dw = _mm512_loadu_ps((const float *)(blk[gi] + bb - 64));
+                    __m512 dw = scales16((gi ? gp1 : gp0) + packed_scales_at(vb, b));
                     for (int r = 0; r < nrows[ti]; r++) {
                         int64_t t = t0 + 16 * ti + r;
                         __m512i isum = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)),
@@ -230,6 +256,22 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
     }
 }
 #endif
+
+/**
+ * Asks Linux to take the pages of [addr, addr + len) out of this process's memory once a weight's
+ * packed copy has been made: the products never read the file's copy again. MADV_PAGEOUT keeps
+ * the contents (a file's clean pages are dropped and read again if touched, as the tied embedding
+ * table's rows are; anonymous memory is swapped or left), unlike MADV_DONTNEED on anonymous
+ * memory. Returns madvise's result (-1 on kernels before 5.4, which leave the pages: harmless).
+ */
+int32_t gantry_release(void *addr, int64_t len) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)addr + page - 1) / page * page, to = ((uintptr_t)addr + (uintptr_t)len) / page * page;
+    if (to <= from) {
+        return 0;
+    }
+    return madvise((void *)from, to - from, 21 /* MADV_PAGEOUT */);
+}
 
 /** Whether the selected variant multiplies packed Q8_0/Q4_0 weights (AVX-512 or AMX). */
 int32_t gantry_packs(void) {

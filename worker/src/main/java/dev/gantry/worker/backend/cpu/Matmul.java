@@ -118,6 +118,9 @@ final class Matmul {
         MemorySegment dst = arena.allocate(nativeCpu.packedBytes(w.type(), w.rows(), w.cols()), 64);
         nativeCpu.pack(w.type(), w.data(), w.rowBytes(), w.rows(), w.cols(), dst);
         packed.put(w, dst);
+        // The products read only the packed copy now (and the rows past its last whole group of
+        // 16, read back if their pages went): without this a Q8_0 model held both in memory.
+        nativeCpu.release(w.data());
     }
 
     /** From now on, products with {@code w} read {@code data}: its {@link ColumnSegments} repacking. */

@@ -49,6 +49,7 @@ public final class NativeCpu {
     private final MethodHandle pack;
     private final MethodHandle matmulPacked;
     private final MethodHandle packs;
+    private final MethodHandle release;
     private final MethodHandle variant;
     private final MethodHandle select;
 
@@ -68,6 +69,8 @@ public final class NativeCpu {
                 ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
         packs = LINKER.downcallHandle(lib.findOrThrow("gantry_packs"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        release = LINKER.downcallHandle(lib.findOrThrow("gantry_release"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         matmul = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_q8"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
@@ -209,6 +212,22 @@ public final class NativeCpu {
         }
         if (rc != 0) {
             throw new IllegalArgumentException("the native kernels do not pack " + type + " weights");
+        }
+    }
+
+    /**
+     * Takes the pages of {@code data} (native memory, e.g. a weight's part of the mapped GGUF) out of
+     * this process's memory, keeping their contents: what is touched again is read back. For the
+     * file's copy of a weight once it is packed. Best effort: an older kernel leaves them.
+     */
+    public void release(MemorySegment data) {
+        if (!data.isNative()) {
+            return;
+        }
+        try {
+            int ignored = (int) release.invokeExact(data, data.byteSize());
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 

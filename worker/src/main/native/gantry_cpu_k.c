@@ -288,6 +288,9 @@ __attribute__((target(K512), always_inline)) static inline void q4k_512(const ui
         acc[t] = 0;
     }
     for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {
+        for (int o = 0; o < Q4_K_BYTES; o += 64) {  // rows lie one after another: the next ones
+            _mm_prefetch((const char *)w + PREFETCH_AHEAD + o, _MM_HINT_T0);
+        }
         uint8_t sc[8], mn[16];
         q4k_scales(w + 4, sc, mn);
         float dw = _cvtsh_ss(load_u16(w)), dmin = _cvtsh_ss(load_u16(w + 2));
@@ -339,6 +342,9 @@ __attribute__((target(K512), always_inline)) static inline void q6k_512(const ui
         acc[t] = 0;
     }
     for (int64_t b = 0; b < blocks; b++, w += Q6_K_BYTES) {
+        for (int o = 0; o < Q6_K_BYTES; o += 64) {  // rows lie one after another: the next ones
+            _mm_prefetch((const char *)w + PREFETCH_AHEAD + o, _MM_HINT_T0);
+        }
         float dw = _cvtsh_ss(load_u16(w + 208));
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
         __m512i sc512 = _mm512_castsi256_si512(sc16);

@@ -132,18 +132,25 @@ __attribute__((target(P512), always_inline)) static inline void group_avx512(int
         acc[t] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < blocks; b++) {
+        // Decode streams the weights from memory with little work per byte; the loads that the
+        // reorder window holds are too few to keep the memory busy, so ask for lines ahead.
+        const uint8_t *ahead = g + packed_values_at(vb, b) + PREFETCH_AHEAD;
+        for (int64_t o = 0; o < vb + 32; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
         __m512i v[8];
         LOAD_KROWS(type, g + packed_values_at(vb, b), v);
         __m512 dw = scales16(g + packed_scales_at(vb, b));
         for (int t = 0; t < NT; t++) {
             const int8_t *yb = y[t] + b * QK;
-            __m512i isum = _mm512_setzero_si512();
-            for (int k = 0; k < 8; k++) {  // activations 4k .. 4k + 3 against k-row k of the 16 rows
-                int32_t y4;
-                memcpy(&y4, yb + 4 * k, 4);
-                isum = _mm512_dpbusd_epi32(isum, v[k], _mm512_set1_epi32(y4));
+            // activations 4k .. 4k + 3 against k-row k of the 16 rows, in two chains (the sums are
+            // exact: any order gives the same integers) so that the latency of one does not bound it
+            __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+            for (int k = 0; k < 8; k += 2) {
+                int32_t y4[2];
+                memcpy(y4, yb + 4 * k, 8);
+                even = _mm512_dpbusd_epi32(even, v[k], _mm512_set1_epi32(y4[0]));
+                odd = _mm512_dpbusd_epi32(odd, v[k + 1], _mm512_set1_epi32(y4[1]));
             }
-            isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(off * ys[t][b]));
+            __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(even, odd), _mm512_set1_epi32(off * ys[t][b]));
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(yd[t][b]), dw), _mm512_cvtepi32_ps(isum), acc[t]);
         }
     }

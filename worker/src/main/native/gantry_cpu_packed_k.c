@@ -98,6 +98,9 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
         acc[t] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < blocks; b++, g += PK4K_BYTES) {
+        for (int64_t o = 0; o < PK4K_BYTES; o += 64) {  // as gantry_cpu_packed.c's decode: lines ahead
+            _mm_prefetch((const char *)g + PREFETCH_AHEAD + o, _MM_HINT_T0);
+        }
         __m512i isum[4];
         for (int t = 0; t < NT; t++) {
             isum[t] = _mm512_setzero_si512();

@@ -4,7 +4,7 @@
 #   scripts/bench-vs-llamacpp.sh [--shape llama-3.2-1b] [--types q8_0,q4_0,q4_k_m] [--threads 2]
 #                                [--batch 1,4,16] [--prompt-tokens 128] [--gen-tokens 128]
 #                                [--repetitions 1] [--activations auto|f32|q8] [--quiet-wait 1200]
-#                                [--build-only]
+#                                [--scaling] [--build-only]
 #   Raw outputs of every tool and summary.json go to $BENCH_DIR (default: <cache>/bench-results/SHAPE-TIME);
 #   BENCH_JSON=file.json writes the summary there instead.
 #
@@ -22,7 +22,8 @@
 # what `gantry bench-model` measures for every B. llama-bench itself has no batched decode.
 # Timed runs wait for a quiet machine (1-minute load average < 1.0) up to --quiet-wait seconds
 # (120 s once a wait has run out: the machine is busy anyway), and the table shows the load each
-# run started under.
+# run started under. --scaling also runs both on 1 thread (prefill, decode B=1) and prints the
+# speed-up from 1 to --threads threads of each.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${GANTRY_CACHE:-$HOME/.cache/gantry}"
@@ -30,7 +31,7 @@ peer_pkg="llama-cpp-python==0.3.16"
 peer_dir="$cache/llama-bench"
 
 shape=llama-3.2-1b types=q8_0,q4_0,q4_k_m threads=2 batch=1,4,16 pp=128 tg=128 reps=1 activations=auto
-quiet_wait=1200 build_only=0
+quiet_wait=1200 build_only=0 scaling=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --shape) shape="$2"; shift 2 ;;
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
     --activations) activations="$2"; shift 2 ;;
     --quiet-wait) quiet_wait="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
+    --scaling) scaling=1; shift ;;
     -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -135,6 +137,12 @@ for type in ${types//,/ }; do
   # does (without it each sequence gets a fixed 1/B of the context and B=16 does not fit).
   timed "$type.batched" "$peer_dir/bin/llama-batched-bench" -m "$model" -t "$threads" -c "$ctx" -npp "$pp" \
     -ntg "$tg" -npl "$batch" -pps -kvu --output-format jsonl
+  if [ "$scaling" = 1 ] && [ "$threads" -gt 1 ]; then  # the same figures on 1 thread: the speed-up from 1 to N
+    timed "$type.gantry-t1" "$root/gantry" bench-model --model "$model" --threads 1 --batch 1 \
+      --prompt-tokens "$pp" --gen-tokens "$tg" --repetitions "$reps" --activations "$activations" --json \
+      --bandwidth-mb 0 --no-flops-test
+    timed "$type.llama-bench-t1" "$peer_dir/bin/llama-bench" -m "$model" -t 1 -p "$pp" -n "$tg" -r "$reps" -o json
+  fi
 done
 
 # The table: one row per figure, Gantry / llama.cpp.
@@ -182,7 +190,16 @@ for t in types.split(','):
         ds = g.get("decode_arithmetic_share", {})
         print(f"| {t} | float FMA peak {peak} GFLOP/s ({threads} threads); share of it in matrix products: prefill "
               f"{g.get('prefill_arithmetic_share')}, " + ", ".join(f"decode B={b} {v}" for b, v in ds.items()) + " | | | |")
-    summary[t] = {"gantry": g, "llama_bench": lb, "llama_batched_bench": bb, "load": {"gantry": lg, "llama_bench": ll, "batched": lbt}}
+    g1, lb1 = read_json(f"{t}.gantry-t1.out"), read_json(f"{t}.llama-bench-t1.out")
+    if g1 and lb1:
+        def up(n, one): return f"{n / one:.2f}x" if n and one else "-"
+        lpp1 = next((r["avg_ts"] for r in lb1 if r["n_prompt"] > 0), None)
+        ltg1 = next((r["avg_ts"] for r in lb1 if r["n_gen"] > 0), None)
+        print(f"| {t} | speed-up from 1 to {threads} threads: prefill, decode B=1 (1 thread: Gantry {g1['prefill_tps']}, "
+              f"{g1['decode_tps'].get('1')}; llama.cpp {lpp1 and round(lpp1, 2)}, {ltg1 and round(ltg1, 2)} tok/s) "
+              f"| {up(g['prefill_tps'], g1['prefill_tps'])}, {up(g['decode_tps'].get('1'), g1['decode_tps'].get('1'))} "
+              f"| {up(lpp, lpp1)}, {up(ltg, ltg1)} | |")
+    summary[t] = {"gantry": g, "gantry_1_thread": g1, "llama_bench_1_thread": lb1, "llama_bench": lb, "llama_batched_bench": bb, "load": {"gantry": lg, "llama_bench": ll, "batched": lbt}}
 out = os.environ.get("BENCH_JSON") or os.path.join(res, "summary.json")
 if out:
     json.dump(summary, open(out, "w"), indent=1)

@@ -11,8 +11,19 @@ import java.lang.foreign.MemorySegment;
  */
 public record Weight(String name, GgmlType type, int rows, int cols, MemorySegment data) {
 
+    /** GGUF's name of the token embedding table (llama.cpp's {@code LLM_TENSOR_TOKEN_EMBD}). */
+    public static final String TOKEN_EMBEDDING = "token_embd.weight";
+
     /** Bytes of one row. */
     public long rowBytes() {
         return type.byteSize(cols);
+    }
+
+    /**
+     * Whether rows of this weight are read one by one for each token (the embedding table, also
+     * the output projection of models that tie them), besides any product with it.
+     */
+    public boolean readByToken() {
+        return TOKEN_EMBEDDING.equals(name);
     }
 }

@@ -119,8 +119,12 @@ final class Matmul {
         nativeCpu.pack(w.type(), w.data(), w.rowBytes(), w.rows(), w.cols(), dst);
         packed.put(w, dst);
         // The products read only the packed copy now (and the rows past its last whole group of
-        // 16, read back if their pages went): without this a Q8_0 model held both in memory.
-        nativeCpu.release(w.data());
+        // 16, read back if their pages went): without this a Q8_0 model held both in memory. The
+        // embedding table stays: its rows, read for every token, came back from the disk (1.3 ms
+        // of a 48 ms decode step of a 1B Q4_0 model).
+        if (!w.readByToken()) {
+            nativeCpu.release(w.data());
+        }
     }
 
     /** From now on, products with {@code w} read {@code data}: its {@link ColumnSegments} repacking. */

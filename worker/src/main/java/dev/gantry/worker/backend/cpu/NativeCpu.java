@@ -50,6 +50,7 @@ public final class NativeCpu {
     private final MethodHandle matmulPacked;
     private final MethodHandle packs;
     private final MethodHandle release;
+    private final MethodHandle readBytes;
     private final MethodHandle variant;
     private final MethodHandle select;
 
@@ -70,6 +71,8 @@ public final class NativeCpu {
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
         packs = LINKER.downcallHandle(lib.findOrThrow("gantry_packs"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         release = LINKER.downcallHandle(lib.findOrThrow("gantry_release"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        readBytes = LINKER.downcallHandle(lib.findOrThrow("gantry_read_bytes"), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         matmul = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_q8"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
@@ -212,6 +215,18 @@ public final class NativeCpu {
         }
         if (rc != 0) {
             throw new IllegalArgumentException("the native kernels do not pack " + type + " weights");
+        }
+    }
+
+    /**
+     * Reads {@code data} (native memory) as a memory bandwidth test does, in whole 256-byte steps,
+     * and returns a sum of it, so that the loads cannot be dropped.
+     */
+    public long readBytes(MemorySegment data) {
+        try {
+            return (long) readBytes.invokeExact(data, data.byteSize());
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 

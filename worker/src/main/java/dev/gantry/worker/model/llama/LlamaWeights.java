@@ -38,7 +38,7 @@ public record LlamaWeights(
 
     public static LlamaWeights from(GgufFile gguf, LlamaConfig c) {
         Loader l = new Loader(gguf);
-        Weight embd = l.get("token_embd.weight", c.vocabSize(), c.dim());
+        Weight embd = l.get(Weight.TOKEN_EMBEDDING, c.vocabSize(), c.dim());
         Weight out = gguf.tensor("output.weight") != null ? l.get("output.weight", c.vocabSize(), c.dim()) : embd;
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < layers.length; i++) {

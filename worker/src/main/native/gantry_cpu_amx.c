@@ -5,7 +5,7 @@
 // 256-value block is gantry_cpu_k.h's ACCUMULATE, done in 16 lanes: the same bits as every other
 // variant, so a token's result does not depend on whether its batch ran here.
 //
-// Tiles: 0 the activations A (tokens x K bytes, read in place: rows `cols` bytes apart), 1 the
+// Tiles: 0 the activations A (tokens x K bytes, laid out as tiles: gantry_amx_tile_activations), 1 the
 // weights B (K / 4 rows of 64 bytes: the 16 weight rows' 4-value groups side by side, the "VNNI"
 // order the instruction takes), 2 the sums C (tokens x 16 int32). A group of 16 weight rows is
 // unpacked once into B tiles (in a per-thread buffer) and used by every tile of tokens.
@@ -203,8 +203,9 @@ __attribute__((target(AMX))) static void unpack_q6k(const uint8_t *w, int64_t ro
 
 // One group of 16 weight rows (unpacked in buf) by tokens t0 .. t0 + nt (nt <= 16).
 __attribute__((target(AMX))) static void group_tokens(int32_t type, const uint8_t *buf, int64_t blocks, int64_t cols,
-                                                       const int8_t *xq, const float *xd, const int16_t *xs, int64_t t0,
-                                                       int nt, float *out, int64_t out_stride) {
+                                                       const int8_t *xq, const int8_t *tiled, const float *xd,
+                                                       const int16_t *xs, int64_t t0, int nt, float *out,
+                                                       int64_t out_stride) {
     const int q4 = type == TYPE_Q4_K;
     const int subs = q4 ? 8 : 16, k = q4 ? 32 : 16;
     const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
@@ -222,7 +223,11 @@ __attribute__((target(AMX))) static void group_tokens(int32_t type, const uint8_
             isum[r] = _mm512_setzero_si512();
         }
         for (int s = 0; s < subs; s++) {
-            _tile_loadd(0, xq + t0 * cols + b * QK_K + k * s, cols);
+            if (tiled) {  // gantry_amx_tile_activations' tile (t0 / 16, chunk b * QK_K / k + s)
+                _tile_loadd(0, tiled + t0 * cols + (b * QK_K + k * s) * 16, k);
+            } else {
+                _tile_loadd(0, xq + t0 * cols + b * QK_K + k * s, cols);
+            }
             _tile_loadd(1, tiles + s * 16 * k, 64);
             _tile_zero(2);
             if (q4) {
@@ -273,6 +278,9 @@ __attribute__((target(AMX))) void gantry_matmul_q8k_amx(int32_t type, const uint
     int64_t o = row_start;
     uint8_t *buf = group_buffer((size_t)blocks * (type == TYPE_Q4_K ? Q4K_GROUP_BLOCK : Q6K_GROUP_BLOCK));
     if (buf) {
+        // rows `cols` apart would fall into one L1 set: read the activations laid out as tiles
+        const int8_t *tiled = row_end - o >= 16 ? gantry_amx_tile_activations(xq, ntok, cols, type == TYPE_Q4_K ? 32 : 16)
+                                                : NULL;
         for (; o + 16 <= row_end; o += 16) {
             if (type == TYPE_Q4_K) {
                 unpack_q4k(w + o * row_bytes, row_bytes, blocks, buf);
@@ -281,7 +289,7 @@ __attribute__((target(AMX))) void gantry_matmul_q8k_amx(int32_t type, const uint
             }
             for (int64_t t0 = 0; t0 < ntok; t0 += 16) {
                 int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
-                group_tokens(type, buf, blocks, cols, xq, xd, xs, t0, nt, out + o, out_stride);
+                group_tokens(type, buf, blocks, cols, xq, tiled, xd, xs, t0, nt, out + o, out_stride);
             }
         }
     }

@@ -113,6 +113,23 @@ __attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void g
     if (nt2) _tile_stored(6, c[2], 64);
     if (nt2 && two_groups) _tile_stored(7, c[3], 64);
 }
+
+/**
+ * Writes the float results of such a pass: acc[ti * 2 + gi][r] (16 rows) for token t0 + 16 ti + r
+ * and rows (g + gi) * 16 .. + 15, for the groups and token tiles present (nrows: tokens per tile).
+ */
+__attribute__((target("avx512f"), always_inline)) static inline void gantry_amx_store(
+    float *out, int64_t out_stride, int64_t t0, int64_t g, int two_groups, const int nrows[2], __m512 (*acc)[16]) {
+    for (int i = 0; i < 4; i++) {
+        const int gi = i & 1, ti = i >> 1;
+        if ((gi && !two_groups) || !nrows[ti]) {
+            continue;
+        }
+        for (int r = 0; r < nrows[ti]; r++) {
+            _mm512_storeu_ps(out + (t0 + 16 * ti + r) * out_stride + (g + gi) * 16, acc[i][r]);
+        }
+    }
+}
 #endif
 
 /** Whether this CPU and kernel run AMX tiles (asking the kernel for the tile state once). */

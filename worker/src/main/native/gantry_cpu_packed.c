@@ -10,9 +10,9 @@
 //   Q4_0: u8 [4][64]: byte j of pair p holds k-row 2p's value j in its low nibble and k-row
 //         2p + 1's in its high one, the stored q = w + 8                       (256 bytes a block)
 // and per block the 16 rows' f16 scales d[16] as in the file (32 bytes): no more bytes than the
-// file's, which decode reads at the memory's speed, the values 64-byte aligned, and one stream of
-// addresses (the scales apart from the values, decode ran 8% slower). A last odd block keeps the
-// place of its absent pair.
+// file's, which decode reads at the memory's speed, the values 64-byte aligned, and the scales
+// in the same stream of addresses as the values. A last odd block keeps the place of its absent
+// pair.
 // The offset comes off exactly with the activations' block sums: isum = sum(u * y) - off * sum(y).
 //
 // Arithmetic, the same on both paths (so a token's bits do not depend on its batch): per block the
@@ -250,15 +250,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                     }
                 }
             }
-            for (int i = 0; i < 4; i++) {
-                const int gi = i & 1, ti = i >> 1;
-                if ((gi && !two_groups) || !nrows[ti]) {
-                    continue;
-                }
-                for (int r = 0; r < nrows[ti]; r++) {
-                    _mm512_storeu_ps(out + (t0 + 16 * ti + r) * out_stride + (g + gi) * 16, acc[i][r]);
-                }
-            }
+            gantry_amx_store(out, out_stride, t0, g, two_groups, nrows, acc);
         }
     }
 }

@@ -215,15 +215,7 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                     }
                 }
             }
-            for (int i = 0; i < 4; i++) {
-                const int gi = i & 1, ti = i >> 1;
-                if ((gi && !two_groups) || !nrows[ti]) {
-                    continue;
-                }
-                for (int r = 0; r < nrows[ti]; r++) {
-                    _mm512_storeu_ps(out + (t0 + 16 * ti + r) * out_stride + (g + gi) * 16, acc[i][r]);
-                }
-            }
+            gantry_amx_store(out, out_stride, t0, g, two_groups, nrows, acc);
         }
     }
 }

@@ -68,12 +68,6 @@ public final class ProfilingBackend implements Backend {
         inner.prepare(weights);
     }
 
-    /** The inner backend's pass, never replayed (a replayed CUDA graph would run no timed op). */
-    @Override
-    public void forwardPass(boolean replayable, Runnable body) {
-        inner.forwardPass(false, body);
-    }
-
     @Override
     public Buffer allocate(long floats) {
         return inner.allocate(floats);

@@ -11,9 +11,7 @@ import java.util.concurrent.locks.LockSupport;
  * and, for workers that went to sleep, an unpark, never a task object per chunk or per row.
  *
  * <p>Workers spin briefly after a job before parking, because the next kernel usually follows
- * within microseconds; inside {@link #hot} (a forward pass) they do not park at all, as
- * llama.cpp's threads poll through a graph: on a virtual machine an unpark can take tens of
- * microseconds, and a decode step runs over a hundred loops. Loops are serialized: one runs at a time, which also lets each running
+ * within microseconds. Loops are serialized: one runs at a time, which also lets each running
  * chunk own the scratch memory of its worker index. A loop's body must not start another loop.
  */
 final class ThreadPool implements AutoCloseable {
@@ -29,8 +27,6 @@ final class ThreadPool implements AutoCloseable {
     private final Worker[] workers;
     private volatile Job current;
     private volatile boolean closed;
-    /** Whether a {@link #hot} section runs: idle workers poll instead of parking. */
-    private volatile boolean hot;
 
     /** @param threads threads that run loops, the caller included (so {@code threads - 1} are started) */
     ThreadPool(int threads, String name) {
@@ -79,7 +75,7 @@ final class ThreadPool implements AutoCloseable {
             }
         }
         job.work(0);
-        job.awaitDone(hot);
+        job.awaitDone();
         current = null;
         Throwable error = job.error.get();
         if (error instanceof RuntimeException e) {
@@ -88,22 +84,6 @@ final class ThreadPool implements AutoCloseable {
             throw e;
         } else if (error != null) {
             throw new IllegalStateException(error);
-        }
-    }
-
-    /**
-     * Runs {@code body} (many loops in quick succession, such as a forward pass) with the workers
-     * polling for the next loop all along, instead of parking after {@link #SPIN_NANOS}.
-     */
-    void hot(Runnable body) {
-        boolean outer = !hot;
-        hot = true;
-        try {
-            body.run();
-        } finally {
-            if (outer) {
-                hot = false;
-            }
         }
     }
 
@@ -159,10 +139,10 @@ final class ThreadPool implements AutoCloseable {
             }
         }
 
-        void awaitDone(boolean hot) {
+        void awaitDone() {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
             while (done.get() < chunks) {
-                if (hot || System.nanoTime() < spinUntil) {
+                if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
                     continue;
                 }
@@ -194,7 +174,7 @@ final class ThreadPool implements AutoCloseable {
                     seen = job;
                     job.work(index);
                     idleSince = System.nanoTime();
-                } else if (hot || System.nanoTime() - idleSince < SPIN_NANOS) {
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
                     parked = true;

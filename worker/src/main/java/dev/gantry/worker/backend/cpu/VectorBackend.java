@@ -106,12 +106,6 @@ public final class VectorBackend extends HostMemoryBackend {
                 + ", " + kernels;
     }
 
-    /** A forward pass keeps the pool's threads polling from one op to the next ({@link ThreadPool#hot}). */
-    @Override
-    public void forwardPass(boolean replayable, Runnable body) {
-        pool.hot(body);
-    }
-
     /** Threads computing each op, the caller included. */
     public int threads() {
         return pool.size();

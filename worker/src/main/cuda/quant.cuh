@@ -61,6 +61,36 @@ struct TypeQ4_1 {
     }
 };
 
+// block_q5_0: f16 d, u8 qh[4], u8 qs[16]: Q4_0's nibbles with bit j of qh (little-endian) above
+// value j's; y = (q - 16) * d.
+struct TypeQ5_0 {
+    static constexpr int kValues = 32, kBytes = 22, kPiece = 32;
+    __device__ static void piece(const uint8_t* b, int, float* y) {
+        float d = load_f16(b);
+        uint32_t qh = b[2] | b[3] << 8 | b[4] << 16 | static_cast<uint32_t>(b[5]) << 24;
+        for (int j = 0; j < 16; j++) {
+            int q = b[6 + j];
+            y[j] = __fmul_rn(static_cast<float>(static_cast<int>((q & 0xf) | (qh >> j & 1) << 4) - 16), d);
+            y[j + 16] = __fmul_rn(static_cast<float>(static_cast<int>((q >> 4) | (qh >> (j + 16) & 1) << 4) - 16), d);
+        }
+    }
+};
+
+// block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16]; y = q * d + m.
+struct TypeQ5_1 {
+    static constexpr int kValues = 32, kBytes = 24, kPiece = 32;
+    __device__ static void piece(const uint8_t* b, int, float* y) {
+        float d = load_f16(b);
+        float m = load_f16(b + 2);
+        uint32_t qh = b[4] | b[5] << 8 | b[6] << 16 | static_cast<uint32_t>(b[7]) << 24;
+        for (int j = 0; j < 16; j++) {
+            int q = b[8 + j];
+            y[j] = __fadd_rn(__fmul_rn(static_cast<float>((q & 0xf) | (qh >> j & 1) << 4), d), m);
+            y[j + 16] = __fadd_rn(__fmul_rn(static_cast<float>((q >> 4) | (qh >> (j + 16) & 1) << 4), d), m);
+        }
+    }
+};
+
 // block_q4_K: f16 d, f16 dmin, u8 scales[12] (eight 6-bit scales and eight 6-bit mins), u8 qs[128].
 // Piece p (32 values) has scale/min pair p; its values are the low nibbles (p even) or the high
 // nibbles (p odd) of qs[32 * (p / 2) ..]; y = (d * scale) * q - (dmin * min).
@@ -86,6 +116,27 @@ struct TypeQ4_K {
         int shift = (p & 1) * 4;
         for (int l = 0; l < 32; l++) {
             y[l] = __fsub_rn(__fmul_rn(d1, static_cast<float>((qs[l] >> shift) & 0xf)), m1);
+        }
+    }
+};
+
+// block_q5_K: f16 d, f16 dmin, u8 scales[12] (as Q4_K's), u8 qh[32], u8 qs[128]. Piece p: Q4_K's
+// nibbles with bit p of qh[l] above value l's.
+struct TypeQ5_K {
+    static constexpr int kValues = 256, kBytes = 176, kPiece = 32;
+    __device__ static void piece(const uint8_t* b, int p, float* y) {
+        float d = load_f16(b);
+        float dmin = load_f16(b + 2);
+        int sc, m;
+        TypeQ4_K::scale_min(b + 4, p, &sc, &m);
+        float d1 = __fmul_rn(d, static_cast<float>(sc));
+        float m1 = __fmul_rn(dmin, static_cast<float>(m));
+        const uint8_t* qh = b + 16;
+        const uint8_t* qs = b + 48 + 32 * (p / 2);
+        int shift = (p & 1) * 4;
+        for (int l = 0; l < 32; l++) {
+            int q = ((qs[l] >> shift) & 0xf) | ((qh[l] >> p) & 1) << 4;
+            y[l] = __fsub_rn(__fmul_rn(d1, static_cast<float>(q)), m1);
         }
     }
 };
@@ -122,5 +173,8 @@ struct TypeQ6_K {
     MACRO(q8_0, ::gantry::TypeQ8_0)                                                               \
     MACRO(q4_0, ::gantry::TypeQ4_0)                                                               \
     MACRO(q4_1, ::gantry::TypeQ4_1)                                                               \
+    MACRO(q5_0, ::gantry::TypeQ5_0)                                                               \
+    MACRO(q5_1, ::gantry::TypeQ5_1)                                                               \
     MACRO(q4_k, ::gantry::TypeQ4_K)                                                               \
+    MACRO(q5_k, ::gantry::TypeQ5_K)                                                               \
     MACRO(q6_k, ::gantry::TypeQ6_K)

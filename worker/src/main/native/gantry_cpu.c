@@ -10,7 +10,8 @@
 // token rows, so a token gets the same bits alone and in a batch.
 //
 // Layouts (ggml's): Q8_0 block = f16 d, int8 q[32]; Q4_0 block = f16 d, uint8 q[16] (value j in
-// the low nibble of byte j, value j + 16 in its high nibble, both offset by 8).
+// the low nibble of byte j, value j + 16 in its high nibble, both offset by 8); Q5_0 block = f16
+// d, uint8 qh[4], uint8 q[16]: Q4_0's nibbles with bit j of the 32-bit qh above value j's, offset by 16.
 // Activations (quantized here, as ActivationQuant/Q8Activations do in Java): int8 q[cols] and
 // float d[cols / 32], the block scale rounded to f16.
 #include "gantry_cpu.h"
@@ -21,7 +22,11 @@
 #endif
 
 enum { QK = 32 };
-enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2 };  // ggml's type ids
+enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, TYPE_Q5_0 = 6 };  // ggml's type ids
+
+static inline int64_t block_bytes(int32_t type) {
+    return type == TYPE_Q8_0 ? 34 : type == TYPE_Q5_0 ? 22 : 18;
+}
 
 // ---- quantizing activation rows (the same integers as Q8Activations: 127 / amax, ties to even)
 
@@ -66,7 +71,7 @@ typedef void (*rows_fn)(int32_t type, const uint8_t *w, const int8_t *xq, const 
 
 static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks,
                         int64_t ntok, float *out, int64_t out_stride) {
-    int64_t bytes = type == TYPE_Q8_0 ? 34 : 18;
+    int64_t bytes = block_bytes(type);
     for (int64_t t = 0; t < ntok; t++) {
         float sum = 0;
         for (int64_t b = 0; b < blocks; b++) {
@@ -80,10 +85,18 @@ static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const 
                 for (int j = 0; j < QK; j++) {
                     isum += q[j] * y[j];
                 }
-            } else {
+            } else if (type == TYPE_Q4_0) {
                 const uint8_t *q = blk + 2;
                 for (int j = 0; j < 16; j++) {
                     isum += ((q[j] & 0x0f) - 8) * y[j] + ((q[j] >> 4) - 8) * y[j + 16];
+                }
+            } else {
+                uint32_t qh;
+                memcpy(&qh, blk + 2, 4);
+                const uint8_t *q = blk + 6;
+                for (int j = 0; j < 16; j++) {
+                    isum += ((int)((q[j] & 0x0f) | (qh >> j & 1) << 4) - 16) * y[j] +
+                            ((int)((q[j] >> 4) | (qh >> (j + 16) & 1) << 4) - 16) * y[j + 16];
                 }
             }
             sum += f16_to_f32(dh) * xd[t * blocks + b] * (float)isum;
@@ -94,14 +107,31 @@ static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const 
 
 #if defined(__x86_64__)
 
-// 32 unsigned 4-bit values of a Q4_0 block as bytes, minus 8: values j and j + 16 as ggml orders them.
-#define Q4_BYTES(q)                                                                                  \
-    _mm256_sub_epi8(                                                                                 \
-        _mm256_and_si256(                                                                            \
-            _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(q))), \
-                                    _mm_srli_epi16(_mm_loadu_si128((const __m128i *)(q)), 4), 1), \
-            _mm256_set1_epi8(0x0f)),                                                                 \
-        _mm256_set1_epi8(8))
+// 32 unsigned 4-bit values of 16 bytes as bytes: values j and j + 16 as ggml orders them.
+#define Q4_NIBBLES(q)                                                                                \
+    _mm256_and_si256(_mm256_insertf128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(q))), \
+                                             _mm_srli_epi16(_mm_loadu_si128((const __m128i *)(q)), 4), 1), \
+                     _mm256_set1_epi8(0x0f))
+
+// The 32 values of a Q4_0 block's 16 bytes, minus 8.
+#define Q4_BYTES(q) _mm256_sub_epi8(Q4_NIBBLES(q), _mm256_set1_epi8(8))
+
+// Bit i of a 32-bit word as byte i of 32: 0x10 where set, 0 where not (Q5_0's fifth bits).
+__attribute__((target("avx2,fma,f16c"))) static inline __m256i q5_high_bits(const uint8_t *qh_bytes) {
+    uint32_t qh;
+    memcpy(&qh, qh_bytes, 4);
+    // byte i of the result takes byte i / 8 of qh, then keeps bit i % 8 of it
+    __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+                                         _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+                                                          2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// The 32 values of a Q5_0 block as signed bytes -16..15, in value order.
+#define Q5_BYTES(blk)                                                                                \
+    _mm256_sub_epi8(_mm256_or_si256(Q4_NIBBLES((blk) + 6), q5_high_bits((blk) + 2)), _mm256_set1_epi8(16))
 
 __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -130,7 +160,9 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
     uint16_t dh;                                                                                     \
     memcpy(&dh, blk, 2);                                                                             \
     float dw = _cvtsh_ss(dh);                                                                        \
-    __m256i x = type == TYPE_Q8_0 ? _mm256_loadu_si256((const __m256i *)(blk + 2)) : Q4_BYTES(blk + 2); \
+    __m256i x = type == TYPE_Q8_0   ? _mm256_loadu_si256((const __m256i *)(blk + 2))                 \
+                : type == TYPE_Q4_0 ? Q4_BYTES(blk + 2)                                              \
+                                    : Q5_BYTES(blk);                                                 \
     __m256i ax = _mm256_sign_epi8(x, x)
 
 // A weight row by every token: 4 tokens at a time share each block's load and unpacking.
@@ -138,7 +170,7 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
     __attribute__((target(TARGET))) static void NAME(int32_t type, const uint8_t *w, const int8_t *xq, \
                                                      const float *xd, int64_t blocks, int64_t ntok,   \
                                                      float *out, int64_t out_stride) {                \
-        int64_t bytes = type == TYPE_Q8_0 ? 34 : 18;                                                 \
+        int64_t bytes = block_bytes(type);                                                           \
         int64_t cols = blocks * QK;                                                                  \
         int64_t t = 0;                                                                               \
         for (; t + 4 <= ntok; t += 4) {                                                              \
@@ -272,7 +304,7 @@ int32_t gantry_cpu_select(int32_t v) {
 int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                          int64_t cols, const int8_t *xq, const float *xd, int64_t ntok, float *out, int64_t out_stride,
                          const float *bias) {
-    if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && type != TYPE_Q5_0) {
         return -1;
     }
     int64_t blocks = cols / QK;

@@ -1,5 +1,5 @@
-// The K-quant products (Q4_K and Q6_K weights, the types of the Q4_K_M files most models are
-// published in) with activations quantized to 8 bits in blocks of 256, as llama.cpp's CPU backend
+// The K-quant products (Q4_K, Q5_K and Q6_K weights, the types of the Q4_K_M and Q5_K_M files
+// most models are published in) with activations quantized to 8 bits in blocks of 256, as llama.cpp's CPU backend
 // computes them: ggml's Q8_K activation blocks, integer dot products per 16 or 32 values scaled by
 // the weight's integer sub-block scales and summed in 32-bit integers, then one float
 // multiply-add per 256-value block and token.
@@ -8,6 +8,9 @@
 //   Q4_K block (144 bytes): f16 d, f16 dmin, u8 scales[12] (eight 6-bit scales and eight 6-bit
 //     mins), u8 qs[128]; value 64j + l (l < 32) is the low nibble of qs[32j + l], value
 //     64j + 32 + l its high nibble; w = d * sc * q - dmin * m, sc and m those of the 32 values.
+//   Q5_K block (176 bytes): f16 d, f16 dmin, u8 scales[12] (as Q4_K's), u8 qh[32], u8 qs[128];
+//     Q4_K's nibbles with a fifth bit each: bit 2j of qh[l] above value 64j + l's, bit 2j + 1
+//     above value 64j + 32 + l's.
 //   Q6_K block (210 bytes): u8 ql[128], u8 qh[64], i8 scales[16], f16 d; w = d * sc * (q - 32),
 //     one scale per 16 values; the bits of value 128h + 32k + l (l < 32) are described at
 //     Q6_BYTES below.
@@ -66,18 +69,21 @@ void gantry_quantize_q8_k(const float *x, int64_t rows, int64_t cols, int8_t *q,
 
 // ---- plain C: the statement of the products (and the variant for CPUs without AVX2)
 
-static float q4k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, const int16_t *ys, int64_t blocks) {
+// Q4_K, or Q5_K (five): the same with a fifth bit per value from qh.
+static float q4k_dot_scalar(const uint8_t *w, const int8_t *y, const float *yd, const int16_t *ys, int64_t blocks,
+                            int five) {
     float sum = 0;
-    for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES, y += QK_K) {
+    for (int64_t b = 0; b < blocks; b++, w += five ? Q5_K_BYTES : Q4_K_BYTES, y += QK_K) {
         uint8_t sc[8], mn[8];
         q4k_scales(w + 4, sc, mn);
-        const uint8_t *qs = w + 16;
+        const uint8_t *qh = w + 16, *qs = w + (five ? 48 : 16);
         int32_t isum = 0, msum = 0;
         for (int j = 0; j < 4; j++) {
             int32_t lo = 0, hi = 0;
             for (int l = 0; l < 32; l++) {
-                lo += (qs[32 * j + l] & 0x0f) * y[64 * j + l];
-                hi += (qs[32 * j + l] >> 4) * y[64 * j + 32 + l];
+                int hl = five ? (qh[l] >> (2 * j) & 1) << 4 : 0, hh = five ? (qh[l] >> (2 * j + 1) & 1) << 4 : 0;
+                lo += ((qs[32 * j + l] & 0x0f) | hl) * y[64 * j + l];
+                hi += ((qs[32 * j + l] >> 4) | hh) * y[64 * j + 32 + l];
             }
             isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
         }
@@ -116,8 +122,8 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
     for (int64_t t = 0; t < ntok; t++) {
         const int8_t *y = xq + t * blocks * QK_K;
         const float *yd = xd + t * blocks;
-        out[t * out_stride] = type == TYPE_Q4_K ? q4k_dot_scalar(w, y, yd, xs + t * blocks * 16, blocks)
-                                                : q6k_dot_scalar(w, y, yd, blocks);
+        out[t * out_stride] = type == TYPE_Q6_K ? q6k_dot_scalar(w, y, yd, blocks)
+                                                : q4k_dot_scalar(w, y, yd, xs + t * blocks * 16, blocks, type == TYPE_Q5_K);
     }
 }
 
@@ -141,16 +147,18 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
         return _mm_cvtsi128_si32(s);                                                                          \
     }                                                                                                         \
                                                                                                               \
-    /* One Q4_K row by NT (1..4) tokens: y[t] their q, yd[t] their d, ys[t] their bsums. */                   \
+    /* One Q4_K (FIVE = 0) or Q5_K (FIVE = 1) row by NT (1..4) tokens: y[t] their q, yd[t] their d, */     \
+    /* ys[t] their bsums. */                                                                                  \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_q4k(                            \
         const uint8_t *w, int64_t blocks, const int8_t *const *y, const float *const *yd,                      \
-        const int16_t *const *ys, const int NT, float *res) {                                                 \
-        const __m256i m4 = _mm256_set1_epi8(0x0f);                                                            \
+        const int16_t *const *ys, const int NT, const int FIVE, float *res) {                                 \
+        const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);                                \
+        const int64_t block_bytes = FIVE ? Q5_K_BYTES : Q4_K_BYTES, qs_at = FIVE ? 48 : 16;                   \
         float acc[4];                                                                                         \
         for (int t = 0; t < NT; t++) {                                                                        \
             acc[t] = 0;                                                                                       \
         }                                                                                                     \
-        for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {                                               \
+        for (int64_t b = 0; b < blocks; b++, w += block_bytes) {                                              \
             uint8_t sc[8], mn[16];                                                                            \
             q4k_scales(w + 4, sc, mn);                                                                        \
             float dw = _cvtsh_ss(load_u16(w)), dmin = _cvtsh_ss(load_u16(w + 2));                             \
@@ -162,9 +170,16 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
                 isum[t] = _mm256_setzero_si256();                                                             \
             }                                                                                                 \
             for (int j = 0; j < 4; j++) {                                                                     \
-                __m256i bits = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * j));                        \
+                __m256i bits = _mm256_loadu_si256((const __m256i *)(w + qs_at + 32 * j));                     \
                 __m256i lo = _mm256_and_si256(bits, m4);                                                      \
                 __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);                                \
+                if (FIVE) { /* the fifth bits: 2j and 2j + 1 of qh[l], as 16 */                               \
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 16));                               \
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(                                               \
+                                                 _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4));    \
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(                                               \
+                                                 _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4)); \
+                }                                                                                             \
                 __m256i slo = _mm256_set1_epi16(sc[2 * j]), shi = _mm256_set1_epi16(sc[2 * j + 1]);           \
                 for (int t = 0; t < NT; t++) {                                                                \
                     const int8_t *yy = y[t] + b * QK_K + 64 * j;                                              \
@@ -244,8 +259,11 @@ void gantry_k_rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, cons
                 ys[i] = xs + (t + i) * blocks * 16;                                                           \
             }                                                                                                 \
             if (type == TYPE_Q4_K) {                                                                          \
-                if (n == 4) NAME##_q4k(w, blocks, y, yd, ys, 4, res);                                         \
-                else for (int i = 0; i < n; i++) NAME##_q4k(w, blocks, y + i, yd + i, ys + i, 1, res + i);    \
+                if (n == 4) NAME##_q4k(w, blocks, y, yd, ys, 4, 0, res);                                      \
+                else for (int i = 0; i < n; i++) NAME##_q4k(w, blocks, y + i, yd + i, ys + i, 1, 0, res + i); \
+            } else if (type == TYPE_Q5_K) {                                                                   \
+                if (n == 4) NAME##_q4k(w, blocks, y, yd, ys, 4, 1, res);                                      \
+                else for (int i = 0; i < n; i++) NAME##_q4k(w, blocks, y + i, yd + i, ys + i, 1, 1, res + i); \
             } else {                                                                                          \
                 if (n == 4) NAME##_q6k(w, blocks, y, yd, ys, 4, res);                                         \
                 else for (int i = 0; i < n; i++) NAME##_q6k(w, blocks, y + i, yd + i, ys + i, 1, res + i);    \
@@ -278,17 +296,19 @@ __attribute__((target(K512))) static inline __m256i fold512(__m512i v) {
     return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }
 
+// One Q4_K (FIVE = 0) or Q5_K (FIVE = 1) row by NT tokens.
 __attribute__((target(K512), always_inline)) static inline void q4k_512(const uint8_t *w, int64_t blocks,
                                                                         const int8_t *const *y, const float *const *yd,
                                                                         const int16_t *const *ys, const int NT,
-                                                                        float *res) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
+                                                                        const int FIVE, float *res) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const int64_t block_bytes = FIVE ? Q5_K_BYTES : Q4_K_BYTES, qs_at = FIVE ? 48 : 16;
     float acc[TILE512];
     for (int t = 0; t < NT; t++) {
         acc[t] = 0;
     }
-    for (int64_t b = 0; b < blocks; b++, w += Q4_K_BYTES) {
-        for (int o = 0; o < Q4_K_BYTES; o += 64) {  // rows lie one after another: the next ones
+    for (int64_t b = 0; b < blocks; b++, w += block_bytes) {
+        for (int o = 0; o < block_bytes; o += 64) {  // rows lie one after another: the next ones
             _mm_prefetch((const char *)w + PREFETCH_AHEAD + o, _MM_HINT_T0);
         }
         uint8_t sc[8], mn[16];
@@ -301,10 +321,16 @@ __attribute__((target(K512), always_inline)) static inline void q4k_512(const ui
             isum[t] = _mm512_setzero_si512();
         }
         for (int j = 0; j < 4; j++) {
-            __m256i bits = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * j));
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(w + qs_at + 32 * j));
             // values 64j .. 64j + 63: the low nibbles, then the high ones
             __m512i q = _mm512_and_si512(
                 _mm512_inserti64x4(_mm512_castsi256_si512(bits), _mm256_srli_epi16(bits, 4), 1), m4);
+            if (FIVE) {  // their fifth bits: 2j (low nibbles) and 2j + 1 (high) of qh[l], as 16
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 16));
+                __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * j)),
+                                               _mm256_srli_epi16(qh, 2 * j + 1), 1);
+                q = _mm512_or_si512(q, _mm512_slli_epi16(_mm512_and_si512(h, one), 4));
+            }
             __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(sc[2 * j])),
                                            _mm256_set1_epi16(sc[2 * j + 1]), 1);
             for (int t = 0; t < NT; t++) {
@@ -393,9 +419,10 @@ __attribute__((target(K512))) void gantry_k_rows_avx512(int32_t type, const uint
             yd[i] = xd + (t + i) * blocks;
             ys[i] = xs + (t + i) * blocks * 16;
         }
-        if (type == TYPE_Q4_K) {
-            if (n == TILE512) q4k_512(w, blocks, y, yd, ys, TILE512, res);
-            else for (int i = 0; i < n; i++) q4k_512(w, blocks, y + i, yd + i, ys + i, 1, res + i);
+        if (type == TYPE_Q4_K || type == TYPE_Q5_K) {
+            const int five = type == TYPE_Q5_K;
+            if (n == TILE512) q4k_512(w, blocks, y, yd, ys, TILE512, five, res);
+            else for (int i = 0; i < n; i++) q4k_512(w, blocks, y + i, yd + i, ys + i, 1, five, res + i);
         } else {
             if (n == TILE512) q6k_512(w, blocks, y, yd, ys, TILE512, res);
             else for (int i = 0; i < n; i++) q6k_512(w, blocks, y + i, yd + i, ys + i, 1, res + i);
@@ -412,20 +439,20 @@ DEFINE_K_ROWS(vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", DPW_VNNI512)
 #endif
 
 /**
- * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for Q4_K or Q6_K
+ * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for Q4_K, Q5_K or Q6_K
  * weight rows o in [row_start, row_end) and Q8_K activation rows t < ntok (xq cols apart, xd
  * cols / 256 apart, xs cols / 16 apart). Returns 0, or -1 for another type.
  */
 int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                           int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
                           int64_t out_stride, const float *bias) {
-    if (type != TYPE_Q4_K && type != TYPE_Q6_K) {
+    if (type != TYPE_Q4_K && type != TYPE_Q5_K && type != TYPE_Q6_K) {
         return -1;
     }
     int64_t blocks = cols / QK_K;
     int64_t row_tiles_end = row_end;  // rows the loop below computes
 #if defined(__x86_64__)
-    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
+    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS && type != TYPE_Q5_K) {  // no AMX kernel for Q5_K yet
         gantry_matmul_q8k_amx(type, w, row_bytes, row_start, row_end, cols, xq, xd, xs, ntok, out, out_stride);
         row_tiles_end = row_start;
     }

@@ -8,7 +8,7 @@
 #include <immintrin.h>
 #endif
 
-enum { QK_K = 256, TYPE_Q4_K = 12, TYPE_Q6_K = 14, Q4_K_BYTES = 144, Q6_K_BYTES = 210 };
+enum { QK_K = 256, TYPE_Q4_K = 12, TYPE_Q5_K = 13, TYPE_Q6_K = 14, Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210 };
 
 // ggml's get_scale_min_k4 for all eight sub-blocks at once: the 6-bit scales sc[0..7] and mins
 // mn[0..7] of a Q4_K block from its 12 scale bytes, four at a time in 32-bit words. Bytes 0-3 hold
@@ -27,7 +27,7 @@ static inline void q4k_scales(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
 }
 
 // The float part of a block, for one (row, token): acc + (d_x * d) * isum, then minus
-// (d_x * dmin) * msum for Q4_K (dmin = 0 and msum = 0 for Q6_K are skipped: same bits).
+// (d_x * dmin) * msum for Q4_K and Q5_K (dmin = 0 and msum = 0 for Q6_K are skipped: same bits).
 #define ACCUMULATE(acc, dx, d, isum) fmaf((dx) * (d), (float)(isum), acc)
 #define ACCUMULATE_MIN(acc, dx, dmin, msum) fmaf(-((dx) * (dmin)), (float)(msum), acc)
 

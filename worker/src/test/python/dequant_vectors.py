@@ -47,6 +47,14 @@ def quant_blocks(rng, qtype, nblocks):
         elif qtype == T.Q4_1:  # f16 d, f16 m, u8 qs[16]
             b = (f16_scales(rng, 1, signed=False).tobytes() + f16_scales(rng, 1, 1e-3, 0.5).tobytes()
                  + rng.integers(0, 256, 16, dtype=np.uint8).tobytes())
+        elif qtype == T.Q5_0:  # f16 d, u8 qh[4], u8 qs[16]
+            b = f16_scales(rng, 1).tobytes() + rng.integers(0, 256, 4 + 16, dtype=np.uint8).tobytes()
+        elif qtype == T.Q5_1:  # f16 d, f16 m, u8 qh[4], u8 qs[16]
+            b = (f16_scales(rng, 1, signed=False).tobytes() + f16_scales(rng, 1, 1e-3, 0.5).tobytes()
+                 + rng.integers(0, 256, 4 + 16, dtype=np.uint8).tobytes())
+        elif qtype == T.Q5_K:  # f16 d, f16 dmin, u8 scales[12], u8 qh[32], u8 qs[128]
+            b = (f16_scales(rng, 2, 1e-4, 0.01, signed=False).tobytes()
+                 + rng.integers(0, 256, 12 + 32 + 128, dtype=np.uint8).tobytes())
         elif qtype == T.Q4_K:  # f16 d, f16 dmin, u8 scales[12], u8 qs[128]
             b = (f16_scales(rng, 2, 1e-4, 0.01, signed=False).tobytes()
                  + rng.integers(0, 256, 12 + 128, dtype=np.uint8).tobytes())
@@ -91,6 +99,10 @@ PLAN = {
     T.Q4_1: (4, 64),
     T.Q4_K: (2, 256),
     T.Q6_K: (2, 256),
+    # added later, after the others so that their random draws (and fixtures) stay as they were
+    T.Q5_0: (4, 64),
+    T.Q5_1: (4, 64),
+    T.Q5_K: (2, 256),
 }
 
 

@@ -15,11 +15,11 @@ import java.util.Locale;
  *       quantize_row_q8_0} / {@code quantize_row_q8_1}: scale {@code d = max|x| / 127}, values
  *       {@code round-half-even(x * 127 / max|x|)}, {@code d} and the Q8_1 block sum {@code d *
  *       sum(q)} stored as f16), then takes integer dot products block by block against the
- *       weight's quantized blocks; for the K-quants (Q4_K, Q6_K) the same in ggml's 256-value Q8_K
+ *       weight's quantized blocks; for the K-quants (Q4_K, Q5_K, Q6_K) the same in ggml's 256-value Q8_K
  *       blocks ({@link Q8KActivations}). Only weights of {@link #quantizes quantizing types} are
  *       treated so; others multiply float activations as under F32.
- *   <li>{@link #AUTO}: Q8 for the types the native int8 kernels multiply (Q8_0, Q4_0, Q4_K,
- *       Q6_K), F32 for every other type (Q4_1, float weights). The default: on the CPU those
+ *   <li>{@link #AUTO}: Q8 for the types the native int8 kernels multiply (Q8_0, Q4_0, Q5_0, Q4_K,
+ *       Q5_K, Q6_K), F32 for every other type (Q4_1, Q5_1, float weights). The default: on the CPU those
  *       products then run in the native kernels, two to six times the float path's speed
  *       (docs/native-cpu.md). The rule depends on the type alone, not on whether the native
  *       kernels loaded, so results never depend on the machine's build.
@@ -40,14 +40,15 @@ public enum ActivationPrecision {
     /**
      * Whether a product with a weight of this type quantizes its activations under this
      * precision: under Q8 for the 32-value block quants whose ggml dot product takes 8-bit
-     * activations (Q4_0 and Q8_0 against Q8_0 blocks, Q4_1 against Q8_1 blocks), and Q4_K and
-     * Q6_K against 256-value Q8_K blocks ({@link Q8KActivations}). Float weights are not covered.
+     * activations (Q4_0, Q5_0 and Q8_0 against Q8_0 blocks, Q4_1 and Q5_1 against Q8_1 blocks), and
+     * Q4_K, Q5_K and Q6_K against 256-value Q8_K blocks ({@link Q8KActivations}). Float weights are not covered.
      */
     public boolean quantizes(GgmlType weightType) {
         return switch (this) {
             case F32 -> false;
             case Q8 -> Q8Activations.supports(weightType) || Q8KActivations.supports(weightType);
-            case AUTO -> weightType == GgmlType.Q8_0 || weightType == GgmlType.Q4_0 || Q8KActivations.supports(weightType);
+            case AUTO -> weightType == GgmlType.Q8_0 || weightType == GgmlType.Q4_0 || weightType == GgmlType.Q5_0
+                    || Q8KActivations.supports(weightType);
         };
     }
 

@@ -21,13 +21,14 @@ import java.nio.ByteOrder;
  *
  * <p>The dot product of a weight row with an activation row then sums, block by block, {@code
  * (d_w * d_x) * sum(q_w * q_x)} (the scale product rounded to float, the integer sum exact), plus
- * {@code m_w * s_x} for Q4_1, whose values are {@code q * d + m}.
+ * {@code m_w * s_x} for Q4_1 and Q5_1, whose values are {@code q * d + m}.
  */
 public final class Q8Activations {
     /** Values per block, for activations and for the weight types they meet. */
     public static final int BLOCK = 32;
 
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final int rows;
     private final int cols;
@@ -113,8 +114,9 @@ public final class Q8Activations {
     }
 
     /**
-     * The dot product of weight row {@code wRow} (Q4_0, Q4_1 or Q8_0) with activation row {@code
-     * xRow}, as llama.cpp's {@code ggml_vec_dot_q4_0_q8_0}, {@code ggml_vec_dot_q4_1_q8_1} and
+     * The dot product of weight row {@code wRow} (Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0) with activation
+     * row {@code xRow}, as llama.cpp's {@code ggml_vec_dot_q4_0_q8_0}, {@code
+     * ggml_vec_dot_q4_1_q8_1}, {@code ggml_vec_dot_q5_0_q8_0}, {@code ggml_vec_dot_q5_1_q8_1} and
      * {@code ggml_vec_dot_q8_0_q8_0} compute it, accumulated in double.
      */
     public double dot(Weight w, int wRow, int xRow) {
@@ -148,6 +150,23 @@ public final class Q8Activations {
                     }
                     acc += Float.float16ToFloat(m.get(SHORT_LE, at + 2)) * blockSum(xRow, b);
                 }
+                case Q5_0 -> { // f16 d, u8 qh[4], u8 qs[16]: Q4_0's nibbles with a fifth bit each, minus 16
+                    int qh = m.get(INT_LE, at + 2);
+                    for (int j = 0; j < 16; j++) {
+                        int packed = m.get(ValueLayout.JAVA_BYTE, at + 6 + j) & 0xFF;
+                        isum += ((packed & 0x0F | (qh >>> j & 1) << 4) - 16) * q[x + j]
+                                + ((packed >>> 4 | (qh >>> (j + 16) & 1) << 4) - 16) * q[x + 16 + j];
+                    }
+                }
+                case Q5_1 -> { // f16 d, f16 m, u8 qh[4], u8 qs[16]: values q * d + m
+                    int qh = m.get(INT_LE, at + 4);
+                    for (int j = 0; j < 16; j++) {
+                        int packed = m.get(ValueLayout.JAVA_BYTE, at + 8 + j) & 0xFF;
+                        isum += (packed & 0x0F | (qh >>> j & 1) << 4) * q[x + j]
+                                + (packed >>> 4 | (qh >>> (j + 16) & 1) << 4) * q[x + 16 + j];
+                    }
+                    acc += Float.float16ToFloat(m.get(SHORT_LE, at + 2)) * blockSum(xRow, b);
+                }
                 default -> throw new IllegalArgumentException("no 8-bit activation dot product for " + w.type());
             }
             acc += (double) (dw * dx) * isum;
@@ -157,6 +176,7 @@ public final class Q8Activations {
 
     /** Whether {@link #dot} takes weights of this type. */
     public static boolean supports(GgmlType type) {
-        return type == GgmlType.Q4_0 || type == GgmlType.Q4_1 || type == GgmlType.Q8_0;
+        return type == GgmlType.Q4_0 || type == GgmlType.Q4_1 || type == GgmlType.Q8_0 || type == GgmlType.Q5_0
+                || type == GgmlType.Q5_1;
     }
 }

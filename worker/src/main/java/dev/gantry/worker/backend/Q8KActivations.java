@@ -7,7 +7,7 @@ import java.nio.ByteOrder;
 
 /**
  * Activation rows quantized to ggml's Q8_K blocks (256 values, a float scale, the sums of each 16
- * values), and the integer dot products llama.cpp takes between them and Q4_K or Q6_K weight rows:
+ * values), and the integer dot products llama.cpp takes between them and Q4_K, Q5_K or Q6_K weight rows:
  * the plain scalar statement of {@link ActivationPrecision#Q8} for the K-quants, as {@link
  * Q8Activations} is for the 32-value block types.
  *
@@ -18,7 +18,7 @@ import java.nio.ByteOrder;
  *
  * <p>Dot products, per 256-value block, with integers summed exactly:
  * <ul>
- *   <li>Q4_K ({@code w = d * sc * q - dmin * m} per 32 values): {@code (d_x * d) * sum(sc *
+ *   <li>Q4_K and Q5_K ({@code w = d * sc * q - dmin * m} per 32 values, q of 4 or 5 bits): {@code (d_x * d) * sum(sc *
  *       sum(q * q_x)) - (d_x * dmin) * sum(m * sum(q_x))}, the activation sums from the 16-value
  *       block sums.
  *   <li>Q6_K ({@code w = d * sc * (q - 32)} per 16 values): {@code (d_x * d) * sum(sc * sum((q -
@@ -107,8 +107,9 @@ public final class Q8KActivations {
     }
 
     /**
-     * The dot product of weight row {@code wRow} (Q4_K or Q6_K) with activation row {@code xRow},
-     * as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} and {@code ggml_vec_dot_q6_K_q8_K} compute it,
+     * The dot product of weight row {@code wRow} (Q4_K, Q5_K or Q6_K) with activation row {@code
+     * xRow}, as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K}, {@code ggml_vec_dot_q5_K_q8_K} and {@code
+     * ggml_vec_dot_q6_K_q8_K} compute it,
      * accumulated in double.
      */
     public double dot(Weight w, int wRow, int xRow) {
@@ -122,9 +123,11 @@ public final class Q8KActivations {
             int x = xRow * cols + b * BLOCK;
             float dx = scale(xRow, b);
             switch (w.type()) {
-                case Q4_K -> { // f16 d, f16 dmin, u8 scales[12], u8 qs[128]
+                case Q4_K, Q5_K -> { // f16 d, f16 dmin, u8 scales[12], (Q5_K: u8 qh[32],) u8 qs[128]
+                    boolean five = w.type() == GgmlType.Q5_K;
                     float dw = Float.float16ToFloat(m.get(SHORT_LE, at));
                     float dmin = Float.float16ToFloat(m.get(SHORT_LE, at + 2));
+                    long qs = at + (five ? 48 : 16);
                     long isum = 0;
                     long msum = 0;
                     for (int s = 0; s < 8; s++) {
@@ -132,8 +135,10 @@ public final class Q8KActivations {
                         int mn = scaleMinK4(m, at + 4, s, true);
                         long sub = 0;
                         for (int l = 0; l < 32; l++) {
-                            int packed = m.get(ValueLayout.JAVA_BYTE, at + 16 + 32L * (s / 2) + l) & 0xFF;
-                            int v = s % 2 == 0 ? packed & 0x0F : packed >>> 4;
+                            int packed = m.get(ValueLayout.JAVA_BYTE, qs + 32L * (s / 2) + l) & 0xFF;
+                            // Q5_K's fifth bit of the value: bit s of qh[l]
+                            int high = five ? (m.get(ValueLayout.JAVA_BYTE, at + 16 + l) & 0xFF) >>> s & 1 : 0;
+                            int v = (s % 2 == 0 ? packed & 0x0F : packed >>> 4) | high << 4;
                             sub += (long) v * q[x + 32 * s + l];
                         }
                         isum += sc * sub;
@@ -180,6 +185,6 @@ public final class Q8KActivations {
 
     /** Whether {@link #dot} takes weights of this type. */
     public static boolean supports(GgmlType type) {
-        return type == GgmlType.Q4_K || type == GgmlType.Q6_K;
+        return type == GgmlType.Q4_K || type == GgmlType.Q5_K || type == GgmlType.Q6_K;
     }
 }

@@ -29,9 +29,10 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--type", required = true, paramLabel = "TYPE",
-            description = "Type of the weight matrices: f32, f16, q8_0, q4_0, q4_k, or q4_k_m (llama.cpp's Q4_K_M mixture:"
-                    + " q6_k for the output and half the attn_v and ffn_down matrices, q4_k elsewhere). Norms stay f32; a"
-                    + " k-quant matrix whose rows are not whole 256-value blocks is written as q4_0, as llama.cpp falls back too.")
+            description = "Type of the weight matrices: f32, f16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m (llama.cpp's"
+                    + " Q4_K_M mixture: q6_k for the output and half the attn_v and ffn_down matrices, q4_k elsewhere)"
+                    + " or q5_k_m (the same with q5_k). Norms stay f32; a k-quant matrix whose rows are not whole 256-value"
+                    + " blocks falls back as llama.cpp's does (q4_k to q5_0, q5_k to q5_1, q6_k to q8_0).")
     String type;
 
     @Option(names = "--vocab", required = true, paramLabel = "GGUF",
@@ -55,19 +56,22 @@ final class SynthCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelShape s = ModelShape.named(shape);
         boolean q4kM = type.equalsIgnoreCase("q4_k_m");
+        boolean q5kM = type.equalsIgnoreCase("q5_k_m");
         GgmlType t;
         try {
-            t = q4kM ? GgmlType.Q4_K : GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
+            t = q4kM ? GgmlType.Q4_K : q5kM ? GgmlType.Q5_K : GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown type '" + type + "' (choose f32, f16, q8_0, q4_0, q4_k or q4_k_m)");
+            throw new IllegalArgumentException("unknown type '" + type + "' (choose " + SyntheticGguf.TYPES.replace(" or ", ", ")
+                    + ", q4_k_m or q5_k_m)");
         }
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         PrintStream err = System.err;
-        err.printf("synth: %s, %s, %.2fB parameters, seed %d -> %s%n", s.name(), q4kM ? "Q4_K_M" : t, s.parameters() / 1e9,
+        err.printf("synth: %s, %s, %.2fB parameters, seed %d -> %s%n", s.name(), q4kM || q5kM ? t + "_M" : t, s.parameters() / 1e9,
                 seed, out);
         long start = System.nanoTime();
         long[] lastReport = {start};
-        SyntheticGguf.Summary sum = (q4kM ? SyntheticGguf.q4KM(s, seed, n, pooling) : new SyntheticGguf(s, t, seed, n, pooling)).write(vocab, out, (done, total) -> {
+        SyntheticGguf.Summary sum = (q4kM ? SyntheticGguf.q4KM(s, seed, n, pooling) : q5kM ? SyntheticGguf.q5KM(s, seed, n, pooling)
+                : new SyntheticGguf(s, t, seed, n, pooling)).write(vocab, out, (done, total) -> {
             long now = System.nanoTime();
             if (now - lastReport[0] > 2_000_000_000L || done == total) {
                 lastReport[0] = now;

@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
  */
 public final class Dequant {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Dequant() {}
@@ -56,18 +57,42 @@ public final class Dequant {
                     y[o + j + 16] = (q >>> 4) * d + m;
                 }
             }
-            case Q4_K -> q4k(src, at, y, o);
+            case Q5_0 -> { // f16 d, u8 qh[4] (bit j: the fifth bit of value j), u8 qs[16] as Q4_0's
+                float d = f16(src, at);
+                int qh = src.get(U32, at + 2);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(src, at + 6 + j);
+                    y[o + j] = ((q & 0xF | (qh >>> j & 1) << 4) - 16) * d;
+                    y[o + j + 16] = ((q >>> 4 | (qh >>> (j + 16) & 1) << 4) - 16) * d;
+                }
+            }
+            case Q5_1 -> { // f16 d, f16 m, u8 qh[4], u8 qs[16]; values q * d + m
+                float d = f16(src, at);
+                float m = f16(src, at + 2);
+                int qh = src.get(U32, at + 4);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(src, at + 8 + j);
+                    y[o + j] = (q & 0xF | (qh >>> j & 1) << 4) * d + m;
+                    y[o + j + 16] = (q >>> 4 | (qh >>> (j + 16) & 1) << 4) * d + m;
+                }
+            }
+            case Q4_K -> kQuant(src, at, y, o, false);
+            case Q5_K -> kQuant(src, at, y, o, true);
             case Q6_K -> q6k(src, at, y, o);
             default -> throw new IllegalArgumentException("no dequantization for " + type);
         }
     }
 
-    // block_q4_K: f16 d, f16 dmin, u8 scales[12] (8 six-bit scales and 8 six-bit mins), u8 qs[128]
-    private static void q4k(MemorySegment src, long at, float[] y, int o) {
+    // block_q4_K: f16 d, f16 dmin, u8 scales[12] (8 six-bit scales and 8 six-bit mins), u8 qs[128].
+    // block_q5_K (five): f16 d, f16 dmin, u8 scales[12] (as Q4_K's), u8 qh[32], u8 qs[128]: value
+    // 64j + l (l < 32) is the low nibble of qs[32j + l], with bit 2j of qh[l] above it for Q5_K;
+    // value 64j + 32 + l the high nibble, with bit 2j + 1. y = (d * sc) * q - (dmin * m)
+    private static void kQuant(MemorySegment src, long at, float[] y, int o, boolean five) {
         float d = f16(src, at);
         float dmin = f16(src, at + 2);
         long scales = at + 4;
-        long qs = at + 16;
+        long qh = at + 16;
+        long qs = five ? at + 48 : at + 16;
         int[] sm = new int[2];
         for (int j = 0, is = 0; j < 256; j += 64, is += 2) {
             scaleMinK4(is, src, scales, sm);
@@ -77,10 +102,9 @@ public final class Dequant {
             float d2 = d * sm[0];
             float m2 = dmin * sm[1];
             for (int l = 0; l < 32; l++) {
-                y[o + j + l] = d1 * (u8(src, qs + l) & 0xF) - m1;
-            }
-            for (int l = 0; l < 32; l++) {
-                y[o + j + 32 + l] = d2 * (u8(src, qs + l) >>> 4) - m2;
+                int h = five ? u8(src, qh + l) >>> is : 0;
+                y[o + j + l] = d1 * (u8(src, qs + l) & 0xF | (h & 1) << 4) - m1;
+                y[o + j + 32 + l] = d2 * (u8(src, qs + l) >>> 4 | (h >>> 1 & 1) << 4) - m2;
             }
             qs += 32;
         }

@@ -2,12 +2,12 @@ package dev.gantry.worker.quant;
 
 /**
  * Encodes float values into ggml's block formats (the inverse of {@link Dequant}), so that
- * generated weights can be written as real F16, Q8_0, Q4_0, Q4_K and Q6_K tensors that llama.cpp and
+ * generated weights can be written as real F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K tensors that llama.cpp and
  * this worker both read.
  *
- * <p>Q8_0 and Q4_0 follow ggml's reference rounding rules (so a file written here holds the codes
+ * <p>Q8_0, Q4_0, Q5_0 and Q5_1 follow ggml's reference rounding rules (so a file written here holds the codes
  * llama.cpp's own quantizer would pick for the same floats, up to float rounding of the scale).
- * Q4_K uses a simpler rule than ggml's iterative fit: every scale and minimum is rounded
+ * Q4_K and Q5_K use a simpler rule than ggml's iterative fit: every scale and minimum is rounded
  * <em>outwards</em>, so each sub-block's grid covers all its values and no value is clipped; the
  * error of every value is then at most half a step of its sub-block. That is slightly less
  * accurate on average than ggml's least-squares search, which does not matter for what the
@@ -21,7 +21,7 @@ public final class Quantize {
     /** Whether values can be encoded in {@code type} by {@link #values}. */
     public static boolean supports(GgmlType type) {
         return switch (type) {
-            case F32, F16, Q8_0, Q4_0, Q4_K, Q6_K -> true;
+            case F32, F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -41,7 +41,10 @@ public final class Quantize {
                 case F16 -> putU16(dst, at, Float.floatToFloat16(x[off + i]));
                 case Q8_0 -> q8_0(x, off + i, dst, at);
                 case Q4_0 -> q4_0(x, off + i, dst, at);
+                case Q5_0 -> q5_0(x, off + i, dst, at);
+                case Q5_1 -> q5_1(x, off + i, dst, at);
                 case Q4_K -> q4k(x, off + i, dst, at);
+                case Q5_K -> q5k(x, off + i, dst, at);
                 case Q6_K -> q6k(x, off + i, dst, at);
                 default -> throw new IllegalArgumentException("no quantizer for " + type);
             }
@@ -66,16 +69,7 @@ public final class Quantize {
     // nibble. d = (the value of largest magnitude, sign kept) / -8, so that value maps to code 0
     // exactly and the opposite extreme to 15 (clipped: the grid is one step short on that side).
     private static void q4_0(float[] x, int o, byte[] dst, int at) {
-        float amax = 0;
-        float max = 0;
-        for (int j = 0; j < 32; j++) {
-            float v = x[o + j];
-            if (Math.abs(v) > amax) {
-                amax = Math.abs(v);
-                max = v;
-            }
-        }
-        float d = max / -8;
+        float d = signedMax(x, o) / -8;
         float id = d != 0 ? 1 / d : 0;
         putU16(dst, at, Float.floatToFloat16(d));
         for (int j = 0; j < 16; j++) {
@@ -85,9 +79,70 @@ public final class Quantize {
         }
     }
 
-    // block_q4_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]. Sub-block s (32 values) decodes as
-    // d * sc[s] * q - dmin * m[s], with 6-bit sc and m and 4-bit q.
-    private static void q4k(float[] x, int o, byte[] dst, int at) {
+    // block_q5_0: f16 d, u8 qh[4], u8 qs[16]: Q4_0's nibbles with a fifth bit each in qh (bit j
+    // for value j). d = (the value of largest magnitude, sign kept) / -16, codes 0..31 for q - 16.
+    private static void q5_0(float[] x, int o, byte[] dst, int at) {
+        float d = signedMax(x, o) / -16;
+        float id = d != 0 ? 1 / d : 0;
+        putU16(dst, at, Float.floatToFloat16(d));
+        int[] codes = new int[32];
+        for (int j = 0; j < 32; j++) {
+            codes[j] = Math.min(31, (int) (x[o + j] * id + 16.5f));
+        }
+        putFiveBitCodes(codes, dst, at + 2);
+    }
+
+    // block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16]; values q * d + m, m the block's minimum and
+    // d its range over 31 steps.
+    private static void q5_1(float[] x, int o, byte[] dst, int at) {
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (int j = 0; j < 32; j++) {
+            min = Math.min(min, x[o + j]);
+            max = Math.max(max, x[o + j]);
+        }
+        float d = (max - min) / 31;
+        float id = d != 0 ? 1 / d : 0;
+        putU16(dst, at, Float.floatToFloat16(d));
+        putU16(dst, at + 2, Float.floatToFloat16(min));
+        int[] codes = new int[32];
+        for (int j = 0; j < 32; j++) {
+            codes[j] = Math.min(31, (int) ((x[o + j] - min) * id + 0.5f));
+        }
+        putFiveBitCodes(codes, dst, at + 4);
+    }
+
+    /** The value of largest magnitude, sign kept, of the 32 at x[o..] (the first of equals). */
+    private static float signedMax(float[] x, int o) {
+        float amax = 0;
+        float max = 0;
+        for (int j = 0; j < 32; j++) {
+            float v = x[o + j];
+            if (Math.abs(v) > amax) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        return max;
+    }
+
+    /** 32 five-bit codes as qh[4] (bit j: bit 4 of code j) then qs[16] (codes j, j + 16 in byte j). */
+    private static void putFiveBitCodes(int[] codes, byte[] dst, int at) {
+        int qh = 0;
+        for (int j = 0; j < 16; j++) {
+            dst[at + 4 + j] = (byte) ((codes[j] & 0xF) | (codes[j + 16] & 0xF) << 4);
+            qh |= (codes[j] >>> 4) << j | (codes[j + 16] >>> 4) << (j + 16);
+        }
+        for (int i = 0; i < 4; i++) {
+            dst[at + i] = (byte) (qh >>> (8 * i));
+        }
+    }
+
+    /** A K-quant block's scales: sub-block s (32 values) decodes as d * sc[s] * q - offset[s], offset[s] = dmin * m[s]. */
+    private record KScales(short dBits, short dminBits, float d, int[] sc, int[] m, float[] offset) {}
+
+    /** Scales, mins and offsets for a block of 256 values whose codes take {@code levels + 1} steps (15: 4 bits, 31: 5). */
+    private static KScales kScales(float[] x, int o, int levels) {
         float[] lift = new float[8]; // -min(0, min x) per sub-block: what the offset must reach
         float[] top = new float[8];  // max(0, max x) per sub-block
         float maxLift = 0;
@@ -102,7 +157,7 @@ public final class Quantize {
             top[s] = hi;
             maxLift = Math.max(maxLift, lift[s]);
         }
-        // Round the offsets up first, then size each step so that offset + top fits 15 steps.
+        // Round the offsets up first, then size each step so that offset + top fits the levels.
         short dminBits = f16AtLeast(maxLift / 63);
         float dmin = Float.float16ToFloat(dminBits);
         int[] m = new int[8];
@@ -112,7 +167,7 @@ public final class Quantize {
         for (int s = 0; s < 8; s++) {
             m[s] = dmin == 0 ? 0 : Math.min(63, (int) Math.ceil(lift[s] / dmin));
             offset[s] = dmin * m[s];
-            need[s] = (top[s] + offset[s]) / 15;
+            need[s] = (top[s] + offset[s]) / levels;
             maxNeed = Math.max(maxNeed, need[s]);
         }
         short dBits = f16AtLeast(maxNeed / 63);
@@ -121,14 +176,39 @@ public final class Quantize {
         for (int s = 0; s < 8; s++) {
             sc[s] = d == 0 ? 0 : Math.min(63, (int) Math.ceil(need[s] / d));
         }
-        putU16(dst, at, dBits);
-        putU16(dst, at + 2, dminBits);
-        packScales(sc, m, dst, at + 4);
+        return new KScales(dBits, dminBits, d, sc, m, offset);
+    }
+
+    // block_q4_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]. Sub-block s (32 values) decodes as
+    // d * sc[s] * q - dmin * m[s], with 6-bit sc and m and 4-bit q.
+    private static void q4k(float[] x, int o, byte[] dst, int at) {
+        KScales k = kScales(x, o, 15);
+        putU16(dst, at, k.dBits);
+        putU16(dst, at + 2, k.dminBits);
+        packScales(k.sc, k.m, dst, at + 4);
         for (int pair = 0; pair < 4; pair++) {
             for (int l = 0; l < 32; l++) {
-                int lo = code4(x[o + 64 * pair + l], d * sc[2 * pair], offset[2 * pair]);
-                int hi = code4(x[o + 64 * pair + 32 + l], d * sc[2 * pair + 1], offset[2 * pair + 1]);
+                int lo = code(x[o + 64 * pair + l], k.d * k.sc[2 * pair], k.offset[2 * pair], 15);
+                int hi = code(x[o + 64 * pair + 32 + l], k.d * k.sc[2 * pair + 1], k.offset[2 * pair + 1], 15);
                 dst[at + 16 + 32 * pair + l] = (byte) (lo | (hi << 4));
+            }
+        }
+    }
+
+    // block_q5_K: f16 d, f16 dmin, u8 scales[12], u8 qh[32], u8 qs[128]: Q4_K's layout with a
+    // fifth bit per value, bit 2 * pair (low nibble) or 2 * pair + 1 (high) of qh[l].
+    private static void q5k(float[] x, int o, byte[] dst, int at) {
+        KScales k = kScales(x, o, 31);
+        putU16(dst, at, k.dBits);
+        putU16(dst, at + 2, k.dminBits);
+        packScales(k.sc, k.m, dst, at + 4);
+        java.util.Arrays.fill(dst, at + 16, at + 48, (byte) 0);
+        for (int pair = 0; pair < 4; pair++) {
+            for (int l = 0; l < 32; l++) {
+                int lo = code(x[o + 64 * pair + l], k.d * k.sc[2 * pair], k.offset[2 * pair], 31);
+                int hi = code(x[o + 64 * pair + 32 + l], k.d * k.sc[2 * pair + 1], k.offset[2 * pair + 1], 31);
+                dst[at + 48 + 32 * pair + l] = (byte) ((lo & 0xF) | (hi & 0xF) << 4);
+                dst[at + 16 + l] |= (byte) ((lo >>> 4) << (2 * pair) | (hi >>> 4) << (2 * pair + 1));
             }
         }
     }
@@ -169,11 +249,11 @@ public final class Quantize {
         }
     }
 
-    private static int code4(float v, float step, float offset) {
+    private static int code(float v, float step, float offset, int levels) {
         if (step == 0) {
             return 0;
         }
-        return Math.clamp(Math.round((v + offset) / step), 0, 15);
+        return Math.clamp(Math.round((v + offset) / step), 0, levels);
     }
 
     /**

@@ -93,7 +93,7 @@ public abstract class BackendContractTest {
     static Stream<Arguments> matmulCases() {
         List<Arguments> cases = new ArrayList<>();
         for (GgmlType t : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
-                GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K)) {
+                GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)) {
             // Row lengths of one, several and many blocks; for plain floats lengths that leave vector tails.
             int[] cols = switch (t.blockSize) {
                 case 1 -> new int[] {13, 40, 100};
@@ -180,7 +180,7 @@ public abstract class BackendContractTest {
 
     static Stream<Arguments> embedCases() {
         return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
-                GgmlType.Q4_K, GgmlType.Q6_K).map(t -> Arguments.of(t, t.blockSize == 1 ? 37 : 2 * t.blockSize));
+                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K).map(t -> Arguments.of(t, t.blockSize == 1 ? 37 : 2 * t.blockSize));
     }
 
     @ParameterizedTest(name = "{0} rows of {1}")

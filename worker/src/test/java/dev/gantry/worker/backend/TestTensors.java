@@ -63,6 +63,21 @@ public final class TestTensors {
                 m.set(SHORT, at + 2, f16(-d * (8 + rng.nextGaussian())));
                 randomBytes(m, at + 4, 16, rng);
             }
+            case Q5_0 -> { // f16 d, u8 qh[4], u8 qs[16]
+                m.set(SHORT, at, f16(scale(rng, 5e-3, 1e-1)));
+                randomBytes(m, at + 2, 4 + 16, rng);
+            }
+            case Q5_1 -> { // f16 d, f16 m, u8 qh[4], u8 qs[16]; m near -16d so values straddle 0
+                double d = scale(rng, 5e-3, 1e-1);
+                m.set(SHORT, at, f16(d));
+                m.set(SHORT, at + 2, f16(-d * (16 + rng.nextGaussian())));
+                randomBytes(m, at + 4, 4 + 16, rng);
+            }
+            case Q5_K -> { // f16 d, f16 dmin, u8 scales[12], u8 qh[32], u8 qs[128]
+                m.set(SHORT, at, f16(scale(rng, 5e-5, 2.5e-3)));
+                m.set(SHORT, at + 2, f16(scale(rng, 1e-4, 5e-3)));
+                randomBytes(m, at + 4, 12 + 32 + 128, rng);
+            }
             case Q4_K -> { // f16 d, f16 dmin, u8 scales[12], u8 qs[128]
                 m.set(SHORT, at, f16(scale(rng, 1e-4, 5e-3)));
                 m.set(SHORT, at + 2, f16(scale(rng, 1e-4, 5e-3)));

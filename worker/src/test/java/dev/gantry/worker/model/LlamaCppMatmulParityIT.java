@@ -15,11 +15,15 @@ import dev.gantry.worker.testing.TestModels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every matrix product of SmolLM2 Q4_1 (the Q4_1 projections of all 30 layers and the Q8_0
- * output matrix), fed exactly the activations llama.cpp's own kernels saw for a chat prompt
+ * output matrix), and of its Q4_K_M and Q5_K_M versions (every K-quant and five-bit type), fed exactly the activations llama.cpp's own kernels saw for a chat prompt
  * (taken from its graph through the eval callback), must give llama.cpp's results to float
  * rounding under {@link ActivationPrecision#Q8}: that proves the 8-bit activation quantization
  * and the integer block products are llama.cpp's. Measured: within 1e-6 of each product's
@@ -37,9 +41,20 @@ public class LlamaCppMatmulParityIT {
 
     record Product(String input, Weight weight, String output) {}
 
-    @Test
-    void everyQuantizedProductMatchesLlamaCppUnderQ8() {
-        try (Model model = Model.load(TestModels.smolLm2());
+    /**
+     * SmolLM2 as published (Q4_1, its output Q8_0), and the mixtures most files on the hub come in,
+     * made from it by llama.cpp's own quantizer: Q4_K_M (Q4_K and Q6_K, with Q5_0 for the matrices
+     * whose 576-value rows are not whole 256-value blocks) and Q5_K_M (Q5_K, Q6_K, Q5_1 and Q8_0).
+     */
+    static Stream<Arguments> models() {
+        return Stream.of(Arguments.of("Q4_1", 0), Arguments.of("Q4_K_M", 15), Arguments.of("Q5_K_M", 17));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void everyQuantizedProductMatchesLlamaCppUnderQ8(String name, int ftype) {
+        Path file = ftype == 0 ? TestModels.smolLm2() : LlamaCpp.quantized(TestModels.smolLm2(), ftype, name);
+        try (Model model = Model.load(file);
                 Backend q8 = new VectorBackend(2, ActivationPrecision.Q8);
                 Backend reference = new ReferenceBackend(ActivationPrecision.Q8);
                 Backend f32 = new VectorBackend(2, ActivationPrecision.F32)) {
@@ -79,7 +94,7 @@ public class LlamaCppMatmulParityIT {
                 worstReference = Math.max(worstReference, referenceError);
                 worstF32 = Math.max(worstF32, f32Error);
             }
-            System.out.printf("%d products: worst relative error Q8 cpu %.2e, Q8 reference %.2e, F32 activations %.2e%n",
+            System.out.printf(name + ": %d products: worst relative error Q8 cpu %.2e, Q8 reference %.2e, F32 activations %.2e%n",
                     products.size(), worstQ8, worstReference, worstF32);
             assertThat(worstQ8).as("cpu backend, Q8 activations").isLessThan(Q8_TOLERANCE);
             assertThat(worstReference).as("reference backend, Q8 activations").isLessThan(Q8_TOLERANCE);

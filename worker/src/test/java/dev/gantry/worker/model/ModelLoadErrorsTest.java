@@ -79,10 +79,10 @@ class ModelLoadErrorsTest {
 
     @Test
     void unsupportedTensorType() {
-        // Q5_0 blocks hold 32 values, so the 64-wide rows are valid GGUF; the worker cannot compute with them.
-        Path file = stories(w -> w.tensor("blk.0.attn_q.weight", GgmlType.Q5_0, new long[] {64, 64},
-                new byte[(int) GgmlType.Q5_0.byteSize(64 * 64)]), Set.of("blk.0.attn_q.weight"));
-        assertLoadFails(file, file + ": tensor 'blk.0.attn_q.weight' has type Q5_0, which is not supported (supported: F32, F16");
+        // IQ4_NL blocks hold 32 values, so the 64-wide rows are valid GGUF; the worker cannot compute with them.
+        Path file = stories(w -> w.tensor("blk.0.attn_q.weight", GgmlType.IQ4_NL, new long[] {64, 64},
+                new byte[(int) GgmlType.IQ4_NL.byteSize(64 * 64)]), Set.of("blk.0.attn_q.weight"));
+        assertLoadFails(file, file + ": tensor 'blk.0.attn_q.weight' has type IQ4_NL, which is not supported (supported: F32, F16");
     }
 
     @Test

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The quantizers against the scalar {@link Dequant} reference: random values of many magnitudes
@@ -54,16 +56,58 @@ class QuantizeTest {
     }
 
     @Test
-    void q4kWithinHalfASubBlockStep() {
+    void q5_0WithinHalfAStepOrOneWhereClipped() {
+        float[] x = values(32, new Random(6));
+        float[] y = roundTrip(GgmlType.Q5_0, x);
+        for (int b = 0; b < x.length / 32; b++) {
+            int at = argAmax(x, b * 32, 32);
+            float d = -x[at] / 16;
+            float d16 = Float.float16ToFloat(Float.floatToFloat16(d));
+            for (int j = b * 32; j < b * 32 + 32; j++) {
+                float err = Math.abs(x[j] - y[j]);
+                float bound = 16 * Math.abs(d - d16) + 1e-12f;
+                // The grid runs from -16d to 15d: values beyond 15.5 steps on the far side are clipped.
+                boolean clipped = x[j] / d > 15.5f;
+                assertThat(err).as("value %d", j).isLessThanOrEqualTo((clipped ? 1f : 0.5f) * Math.abs(d) + bound);
+            }
+            assertThat(y[at]).as("the largest value is code 0, exactly -16 d").isEqualTo(-16 * d16);
+        }
+    }
+
+    @Test
+    void q5_1WithinHalfAStep() {
+        float[] x = values(32, new Random(7));
+        float[] y = roundTrip(GgmlType.Q5_1, x);
+        for (int b = 0; b < x.length / 32; b++) {
+            float min = Float.MAX_VALUE;
+            float max = -Float.MAX_VALUE;
+            for (int j = b * 32; j < b * 32 + 32; j++) {
+                min = Math.min(min, x[j]);
+                max = Math.max(max, x[j]);
+            }
+            float d = (max - min) / 31;
+            float d16 = Float.float16ToFloat(Float.floatToFloat16(d));
+            float m16 = Float.float16ToFloat(Float.floatToFloat16(min));
+            for (int j = b * 32; j < b * 32 + 32; j++) {
+                // half a step, plus what the f16 scale and offset move the codes
+                float bound = d / 2 + 31 * Math.abs(d - d16) + Math.abs(min - m16) + 1e-6f;
+                assertThat(Math.abs(x[j] - y[j])).as("value %d", j).isLessThanOrEqualTo(bound);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K"})
+    void kQuantsWithinHalfASubBlockStep(GgmlType type) {
         float[] x = values(256, new Random(3));
-        byte[] q = new byte[(int) GgmlType.Q4_K.byteSize(x.length)];
-        Quantize.values(GgmlType.Q4_K, x, 0, x.length, q, 0);
-        float[] y = decode(GgmlType.Q4_K, q, x.length);
+        byte[] q = new byte[(int) type.byteSize(x.length)];
+        Quantize.values(type, x, 0, x.length, q, 0);
+        float[] y = decode(type, q, x.length);
         MemorySegment seg = MemorySegment.ofArray(q);
         double sumSq = 0;
         double sumSteps = 0;
         for (int b = 0; b < x.length / 256; b++) {
-            long at = b * 144L;
+            long at = b * (long) type.typeSize;
             float d = Dequant.f16(seg, at);
             int[] sm = new int[2];
             for (int s = 0; s < 8; s++) {
@@ -134,7 +178,8 @@ class QuantizeTest {
 
     @Test
     void zeroBlocksStayZero() {
-        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K,
+                GgmlType.Q5_K, GgmlType.Q6_K}) {
             float[] y = roundTrip(t, new float[256]);
             for (float v : y) {
                 assertThat(v == 0).as(t.name()).isTrue(); // -0.0 (Q4_0's (0 - 8) * 0) is zero too
@@ -160,7 +205,7 @@ class QuantizeTest {
     void rejectsPartialBlocksAndUnsupportedTypes() {
         assertThatThrownBy(() -> Quantize.values(GgmlType.Q4_K, new float[64], 0, 64, new byte[144], 0))
                 .hasMessageContaining("whole blocks");
-        assertThatThrownBy(() -> Quantize.values(GgmlType.Q5_K, new float[256], 0, 256, new byte[176], 0))
+        assertThatThrownBy(() -> Quantize.values(GgmlType.Q2_K, new float[256], 0, 256, new byte[84], 0))
                 .hasMessageContaining("no quantizer");
     }
 

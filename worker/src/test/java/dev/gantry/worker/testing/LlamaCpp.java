@@ -196,6 +196,28 @@ public final class LlamaCpp {
         return target;
     }
 
+    /**
+     * {@code model} quantized by llama.cpp's own quantizer to the file type {@code ftype}
+     * (LLAMA_FTYPE_*: 15 Q4_K_M, 17 Q5_K_M) from its F32 copy, made once and cached as
+     * {@code <model>.<suffix>.gguf}.
+     */
+    public static synchronized Path quantized(Path model, int ftype, String suffix) {
+        Path f32 = dequantizedToF32(model);
+        String name = model.getFileName().toString().replace(".gguf", "") + "." + suffix + ".gguf";
+        Path target = TestModels.cacheDir().resolve("models").resolve(name);
+        if (!Files.exists(target)) {
+            Path part = target.resolveSibling(name + ".part");
+            check(run(List.of(python().toString(), script("quantize_model.py").toString(), f32.toString(), part.toString(),
+                    Integer.toString(ftype)), 900), "quantize_model.py");
+            try {
+                Files.move(part, target);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return target;
+    }
+
     private static Path script(String name) {
         Path script = Path.of(System.getProperty("gantry.repo.root", ".."), "worker/src/test/python", name);
         return Files.exists(script) ? script : Path.of("src/test/python", name);

@@ -32,7 +32,7 @@ final class DotKernels {
 
     /** Whether {@link #dot} reads {@code xsum}. */
     static boolean needsBlockSums(GgmlType type) {
-        return type == GgmlType.Q4_1 || type == GgmlType.Q4_K;
+        return type == GgmlType.Q4_1 || type == GgmlType.Q5_1 || type == GgmlType.Q4_K;
     }
 
     /** Sums of x[xo + 32b .. xo + 32b + 31] into sums[b] for b < cols / 32. */
@@ -60,8 +60,52 @@ final class DotKernels {
             case Q4_1 -> q4_1(w, at, x, xo, xsum, cols);
             case Q4_K -> q4_K(w, at, x, xo, xsum, cols);
             case Q6_K -> q6_K(w, at, x, xo, cols);
-            default -> throw new IllegalArgumentException("no matmul for " + type);
+            case Q5_0, Q5_1 -> q5(type, w, at, x, xo, xsum, cols);
+            default -> decodedDot(type, w, at, x, xo, cols);
         };
+    }
+
+    /**
+     * Q5_0 ({@code (q - 16) * d}) and Q5_1 ({@code q * d + m}, its offsets from xsum as Q4_1's) with
+     * the codes decoded per block: these types are multiplied by the native kernels, and come here
+     * only without the native library or under F32 activations.
+     */
+    private static float q5(GgmlType type, MemorySegment w, long at, float[] x, int xo, float[] xsum, int n) {
+        boolean offset = type == GgmlType.Q5_1;
+        float[] codes = new float[32];
+        FloatVector acc = FloatVector.zero(F);
+        float offsets = 0;
+        for (int b = 0; b < n; b += 32, at += type.typeSize) {
+            RowDequant.fiveBitCodes(w, at + (offset ? 4 : 2), codes, 0);
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += L) {
+                FloatVector q = FloatVector.fromArray(F, codes, j);
+                s = (offset ? q : q.sub(16f)).fma(FloatVector.fromArray(F, x, xo + b + j), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, f16(w, at)), acc);
+            if (offset) {
+                offsets += f16(w, at + 2) * xsum[b / 32];
+            }
+        }
+        return Simd.sum(acc) + offsets;
+    }
+
+    /**
+     * Any other type (Q5_K, which the native kernels multiply): each block decoded
+     * into floats by the reference's dequantization, then multiplied as F32 rows are. Slower than a
+     * fused kernel, but exact to the decoded weights; it runs only without the native library or
+     * under F32 activations.
+     */
+    private static float decodedDot(GgmlType type, MemorySegment w, long at, float[] x, int xo, int cols) {
+        float[] block = new float[Math.max(type.blockSize, L)];
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < cols; b += type.blockSize, at += type.typeSize) {
+            dev.gantry.worker.quant.Dequant.block(type, w, at, block, 0);
+            for (int j = 0; j < type.blockSize; j += L) {
+                acc = FloatVector.fromArray(F, block, j).fma(FloatVector.fromArray(F, x, xo + b + j), acc);
+            }
+        }
+        return Simd.sum(acc);
     }
 
     /**

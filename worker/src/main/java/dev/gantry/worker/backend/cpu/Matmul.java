@@ -236,8 +236,8 @@ final class Matmul {
             single(w, bias, xq, quantizedSums, out);
             return;
         }
-        boolean offsets = w.type() == GgmlType.Q4_1;
-        // Q4_1 rows: [cols values][block sums or offsets][zeros up to whole vectors]
+        boolean offsets = w.type() == GgmlType.Q4_1 || w.type() == GgmlType.Q5_1;
+        // Q4_1 and Q5_1 rows: [cols values][block sums or offsets][zeros up to whole vectors]
         int stride = offsets ? cols + (blocks + L - 1) / L * L : cols;
         float[] xq = quantizedRows(rows * stride);
         pool.parallelFor(rows, Math.max(1, 4096 / cols), (start, end, worker) -> {
@@ -250,7 +250,11 @@ final class Matmul {
         RowDecoder decoder = offsets
                 ? (first, n, wd, ws) -> {
                     for (int k = 0; k < n; k++) {
-                        RowDequant.q4_1ScaledThenOffsets(w.data(), (first + k) * w.rowBytes(), cols, wd, k * ws);
+                        if (w.type() == GgmlType.Q4_1) {
+                            RowDequant.q4_1ScaledThenOffsets(w.data(), (first + k) * w.rowBytes(), cols, wd, k * ws);
+                        } else {
+                            RowDequant.q5_1ScaledThenOffsets(w.data(), (first + k) * w.rowBytes(), cols, wd, k * ws);
+                        }
                         Arrays.fill(wd, k * ws + cols + blocks, (k + 1) * ws, 0f);
                     }
                 }

@@ -103,12 +103,12 @@ public final class NativeCpu {
 
     /** Whether a product with a weight of this type runs here (with activations quantized to 8 bits). */
     public static boolean supports(GgmlType type) {
-        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || isK(type);
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || type == GgmlType.Q5_0 || isK(type);
     }
 
     /** Whether products with this weight type take Q8_K activations ({@link #quantizeK}, {@link #matmulK}). */
     public static boolean isK(GgmlType type) {
-        return type == GgmlType.Q4_K || type == GgmlType.Q6_K;
+        return type == GgmlType.Q4_K || type == GgmlType.Q5_K || type == GgmlType.Q6_K;
     }
 
     private static Optional<NativeCpu> load() {
@@ -283,7 +283,7 @@ public final class NativeCpu {
     }
 
     /**
-     * {@link #matmul} for Q4_K and Q6_K weights and Q8_K activations from {@link #quantizeK}: xq
+     * {@link #matmul} for Q4_K, Q5_K and Q6_K weights and Q8_K activations from {@link #quantizeK}: xq
      * [tokens][cols], xd [tokens][cols / 256], xs [tokens][cols / 16].
      */
     public void matmulK(GgmlType type, MemorySegment w, long rowBytes, int rowStart, int rowEnd, int cols, byte[] xq,

@@ -38,7 +38,9 @@ final class RowDequant {
             case Q4_1 -> q4_1(w, at, cols, out, o);
             case Q4_K -> q4_K(w, at, cols, out, o);
             case Q6_K -> q6_K(w, at, cols, out, o);
-            default -> throw new IllegalArgumentException("no dequantization for " + type);
+            // The five-bit types in the reference's scalar code (the same bits): they are multiplied
+            // by the native kernels, and come here only for embeddings and without the native library.
+            default -> dev.gantry.worker.quant.Dequant.values(type, w, at, cols, out, o);
         }
     }
 
@@ -139,6 +141,35 @@ final class RowDequant {
                     highNibbleFloats(q, p).mul(d).intoArray(out, o + b + 16 + j + p * L);
                 }
             }
+        }
+    }
+
+    /**
+     * A Q5_1 row split as {@link #q4_1ScaledThenOffsets} splits Q4_1's: out[o + i] = q_i * d, then
+     * out[o + cols + b] = m of block b.
+     */
+    static void q5_1ScaledThenOffsets(MemorySegment w, long at, int cols, float[] out, int o) {
+        for (int b = 0; b < cols; b += 32, at += 24) {
+            float d = f16(w, at);
+            out[o + cols + b / 32] = f16(w, at + 2);
+            fiveBitCodes(w, at + 4, out, o + b);
+            for (int j = 0; j < 32; j++) {
+                out[o + b + j] *= d;
+            }
+        }
+    }
+
+    /**
+     * The 32 codes (0..31) of a Q5_0 or Q5_1 block as floats, from its u8 qh[4] at byte {@code
+     * qhAt} and u8 qs[16] after it: code j has the low nibble of qs[j] (j < 16) or the high one of
+     * qs[j - 16], and bit j of qh above it.
+     */
+    static void fiveBitCodes(MemorySegment w, long qhAt, float[] out, int o) {
+        int qh = w.get(Simd.INT_LE, qhAt);
+        for (int j = 0; j < 16; j++) {
+            int q = w.get(java.lang.foreign.ValueLayout.JAVA_BYTE, qhAt + 4 + j) & 0xFF;
+            out[o + j] = q & 0xF | (qh >>> j & 1) << 4;
+            out[o + j + 16] = q >>> 4 | (qh >>> (j + 16) & 1) << 4;
         }
     }
 

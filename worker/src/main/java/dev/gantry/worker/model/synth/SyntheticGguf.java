@@ -42,15 +42,18 @@ public final class SyntheticGguf {
         void update(long written, long total);
     }
 
-    /** What was written. {@code fallbacks} counts matrices written as Q4_0 because Q4_K did not fit their rows. */
+    /**
+     * What was written. {@code fallbacks} counts matrices written in a 32-value block type because
+     * a K-quant did not fit their rows.
+     */
     public record Summary(Path file, long bytes, long parameters, int tensors, int fallbacks, int paddedTokens) {}
 
     private final ModelShape shape;
     /** The embedding model's pooling, or null for a generative model. */
     private final dev.gantry.worker.model.Pooling pooling;
     private final GgmlType type;
-    /** llama.cpp's Q4_K_M mixture rather than every matrix of {@code type}. */
-    private final boolean q4kM;
+    /** Q4_K or Q5_K for llama.cpp's Q4_K_M or Q5_K_M mixture, rather than every matrix of {@code type}; else null. */
+    private final GgmlType mixture;
     private final long seed;
     private final int threads;
     private int fallbacks;
@@ -69,17 +72,17 @@ public final class SyntheticGguf {
      *                converter marks one), or null for a generative model
      */
     public SyntheticGguf(ModelShape shape, GgmlType type, long seed, int threads, dev.gantry.worker.model.Pooling pooling) {
-        this(shape, type, false, seed, threads, pooling);
+        this(shape, type, null, seed, threads, pooling);
     }
 
-    private SyntheticGguf(ModelShape shape, GgmlType type, boolean q4kM, long seed, int threads,
+    private SyntheticGguf(ModelShape shape, GgmlType type, GgmlType mixture, long seed, int threads,
             dev.gantry.worker.model.Pooling pooling) {
         if (!Quantize.supports(type)) {
-            throw new IllegalArgumentException("cannot write weights of type " + type + " (choose f32, f16, q8_0, q4_0, q4_k or q4_k_m)");
+            throw new IllegalArgumentException("cannot write weights of type " + type + " (choose " + TYPES + ")");
         }
         this.shape = shape;
         this.type = type;
-        this.q4kM = q4kM;
+        this.mixture = mixture;
         this.seed = seed;
         this.threads = Math.max(1, threads);
         this.pooling = pooling;
@@ -92,17 +95,25 @@ public final class SyntheticGguf {
      * {@link #moreBits} holds; Q4_K for every other matrix.
      */
     public static SyntheticGguf q4KM(ModelShape shape, long seed, int threads, dev.gantry.worker.model.Pooling pooling) {
-        return new SyntheticGguf(shape, GgmlType.Q4_K, true, seed, threads, pooling);
+        return new SyntheticGguf(shape, GgmlType.Q4_K, GgmlType.Q4_K, seed, threads, pooling);
     }
+
+    /** llama.cpp's Q5_K_M mixture: as {@link #q4KM}, with Q5_K where that has Q4_K. */
+    public static SyntheticGguf q5KM(ModelShape shape, long seed, int threads, dev.gantry.worker.model.Pooling pooling) {
+        return new SyntheticGguf(shape, GgmlType.Q5_K, GgmlType.Q5_K, seed, threads, pooling);
+    }
+
+    /** The types the constructor takes, as users name them. */
+    public static final String TYPES = "f32, f16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k or q6_k";
 
     /** llama.cpp's use_more_bits: the first and last eighth of the layers and every third between. */
     static boolean moreBits(int layer, int layers) {
         return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
     }
 
-    /** The type of a matrix: {@code type}, or its type in the Q4_K_M mixture. */
+    /** The type of a matrix: {@code type}, or its type in the Q4_K_M or Q5_K_M mixture. */
     GgmlType typeOf(String name) {
-        if (!q4kM) {
+        if (mixture == null) {
             return type;
         }
         if (name.equals("output.weight") || name.equals("token_embd.weight") && shape.tiedOutput()) {
@@ -110,9 +121,9 @@ public final class SyntheticGguf {
         }
         if (name.endsWith(".attn_v.weight") || name.endsWith(".ffn_down.weight")) {
             int layer = Integer.parseInt(name.substring("blk.".length(), name.indexOf('.', "blk.".length())));
-            return moreBits(layer, shape.layers()) ? GgmlType.Q6_K : GgmlType.Q4_K;
+            return moreBits(layer, shape.layers()) ? GgmlType.Q6_K : mixture;
         }
-        return GgmlType.Q4_K;
+        return mixture;
     }
 
     /**
@@ -124,9 +135,10 @@ public final class SyntheticGguf {
         String a = shape.arch();
         GgufWriter w = new GgufWriter()
                 .put("general.architecture", a)
-                .put("general.name", "synthetic " + shape.name() + " " + (q4kM ? "Q4_K_M" : type) + " (random weights, seed "
+                .put("general.name", "synthetic " + shape.name() + " " + (mixture == null ? type : mixture.name() + "_M") + " (random weights, seed "
                         + seed + ")")
-                .put("general.file_type", (long) (q4kM ? 15 : fileType(type))) // 15: LLAMA_FTYPE_MOSTLY_Q4_K_M
+                // 15, 17: LLAMA_FTYPE_MOSTLY_Q4_K_M, Q5_K_M
+                .put("general.file_type", (long) (mixture == null ? fileType(type) : mixture == GgmlType.Q4_K ? 15 : 17))
                 .put("general.quantization_version", 2L)
                 .put(a + ".context_length", (long) shape.contextLength())
                 .put(a + ".embedding_length", (long) shape.dim())
@@ -237,13 +249,26 @@ public final class SyntheticGguf {
     }
 
     /** general.file_type: llama.cpp's LLAMA_FTYPE of a file whose matrices are all {@code t}. */
+    /** llama.cpp's type for a matrix whose rows are not whole blocks of K-quant {@code t}. */
+    static GgmlType fallback(GgmlType t) {
+        return switch (t) {
+            case Q4_K -> GgmlType.Q5_0;
+            case Q5_K -> GgmlType.Q5_1;
+            default -> GgmlType.Q8_0;
+        };
+    }
+
     static int fileType(GgmlType t) {
         return switch (t) {
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
             case Q8_0 -> 7;
+            case Q5_0 -> 8;
+            case Q5_1 -> 9;
             case Q4_K -> 14; // Q4_K_S: every matrix Q4_K
+            case Q5_K -> 16; // Q5_K_S
+            case Q6_K -> 18;
             default -> throw new IllegalArgumentException(t.toString());
         };
     }
@@ -259,9 +284,9 @@ public final class SyntheticGguf {
         void matrix(GgufWriter w, String name, int rows, int cols, float std) {
             GgmlType t = typeOf(name);
             if (cols % t.blockSize != 0) {
-                // As llama.cpp's quantizer does, a K-quant that does not fit the rows falls back to a
-                // 32-value block type; Q4_0 keeps the file's size per weight closest.
-                t = GgmlType.Q4_0;
+                // As llama.cpp's quantizer does (llama_tensor_get_type), a K-quant that does not fit
+                // the rows falls back to a 32-value block type of at least its bits per weight.
+                t = fallback(t);
                 fallbacks++;
             }
             add(w, name, t, rows, cols, 0f, std);

@@ -81,7 +81,7 @@ class NativeCpuTest {
     void productsAreLlamaCppsIntegerDotProductsOnEveryVariant() {
         for (int v : variants()) {
             cpu.select(v);
-            for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0}) {
                 check(type, v, 70, 512, 11, new SplittableRandom(v * 31L + type.id)); // 11 tokens: two tiles of 8
             }
         }
@@ -119,7 +119,7 @@ class NativeCpuTest {
     void kQuantProductsAreLlamaCppsIntegerDotProductsOnEveryVariant() {
         for (int v : variants()) {
             cpu.select(v);
-            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 check(type, v, 37, 768, 11, new SplittableRandom(v * 17L + type.id));
             }
         }
@@ -128,7 +128,7 @@ class NativeCpuTest {
     /** The K-quants' products fix their arithmetic: every variant gives the plain C variant's bits. */
     @Test
     void kQuantProductsHaveTheSameBitsOnEveryVariant() {
-        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
             try (Arena arena = Arena.ofConfined()) {
                 SplittableRandom rnd = new SplittableRandom(type.id);
                 int rows = 53;

@@ -151,7 +151,7 @@ class SyntheticGgufTest {
     }
 
     @Test
-    void qwenShapeWithBiasesFallsBackToQ4_0WhereRowsAreNotWholeBlocks() throws Exception {
+    void qwenShapeWithBiasesFallsBackAsLlamaCppWhereRowsAreNotWholeBlocks() throws Exception {
         Path file = dir.resolve("qwen.gguf");
         SyntheticGguf.Summary s = new SyntheticGguf(TINY_QWEN, GgmlType.Q4_K, 7, 1).write(TestModels.llamaSpmVocab(), file,
                 (d, t) -> {});
@@ -160,9 +160,27 @@ class SyntheticGgufTest {
         try (Model m = Model.load(file)) {
             assertThat(m.config().qkvBias()).isTrue();
             assertThat(m.weights().output()).isSameAs(m.weights().tokenEmbedding());
-            assertThat(m.weights().layers()[0].wq().type()).isEqualTo(GgmlType.Q4_0);
+            assertThat(m.weights().layers()[0].wq().type()).isEqualTo(GgmlType.Q5_0); // llama.cpp's fallback for Q4_K
             assertThat(m.weights().layers()[0].down().type()).isEqualTo(GgmlType.Q4_K);
             assertThat(m.weights().layers()[0].bq()).isNotNull();
+        }
+    }
+
+    @Test
+    void q5kMixtureIsLlamaCppsQ5KMWithItsFallbacks() throws Exception {
+        Path file = dir.resolve("qwen-q5km.gguf");
+        SyntheticGguf.Summary s = SyntheticGguf.q5KM(TINY_QWEN, 7, 2, null).write(TestModels.llamaSpmVocab(), file,
+                (d, t) -> {});
+        assertThat(s.fallbacks()).isEqualTo(1 + 2 * 6);
+        try (Model m = Model.load(file)) {
+            assertThat(m.gguf().getLong("general.file_type", -1)).isEqualTo(17); // LLAMA_FTYPE_MOSTLY_Q5_K_M
+            // dim 160 is not whole 256-value blocks: Q5_K falls back to Q5_1, Q6_K (the tied output) to Q8_0
+            assertThat(m.weights().tokenEmbedding().type()).isEqualTo(GgmlType.Q8_0);
+            assertThat(m.weights().layers()[0].wq().type()).isEqualTo(GgmlType.Q5_1);
+            assertThat(m.weights().layers()[0].down().type()).isIn(GgmlType.Q5_K, GgmlType.Q6_K);
+            try (Backend be = new VectorBackend(2); ModelBenchmark bench = new ModelBenchmark(m, be, 20, 3, 2)) {
+                assertThat(bench.decode(2, 1)).isPositive();
+            }
         }
     }
 

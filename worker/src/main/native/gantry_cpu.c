@@ -22,22 +22,27 @@
 #endif
 
 enum { QK = 32 };
-enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, TYPE_Q5_0 = 6 };  // ggml's type ids
+enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, TYPE_Q4_1 = 3, TYPE_Q5_0 = 6, TYPE_Q5_1 = 7 };  // ggml's type ids
 
 static inline int64_t block_bytes(int32_t type) {
-    return type == TYPE_Q8_0 ? 34 : type == TYPE_Q5_0 ? 22 : 18;
+    switch (type) {
+        case TYPE_Q8_0: return 34;
+        case TYPE_Q4_1: return 20;
+        case TYPE_Q5_0: return 22;
+        case TYPE_Q5_1: return 24;
+        default: return 18;
+    }
+}
+
+// Whether blocks of the type hold an offset m (values q * d + m), met by the activations' Q8_1 sums.
+static inline int has_offset(int32_t type) {
+    return type == TYPE_Q4_1 || type == TYPE_Q5_1;
 }
 
 // ---- quantizing activation rows (the same integers as Q8Activations: 127 / amax, ties to even)
 
-// sums (may be NULL): [rows][cols / 32] the sum of each block's 32 integers, for the packed kernels.
-void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums) {
-#if defined(__x86_64__)
-    if (gantry_packed_variant) {  // AVX-512: the same integers
-        gantry_quantize_q8_0_avx512(x, rows, cols, q, d, sums);
-        return;
-    }
-#endif
+// The plain C quantizer: sums (may be NULL) as gantry_quantize_q8_0's, s (may be NULL) as gantry_quantize_q8_1's.
+static void quantize_blocks(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums, float *s) {
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t b = 0; b < cols / QK; b++) {
             const float *v = x + r * cols + b * QK;
@@ -55,25 +60,50 @@ void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q,
                 out[j] = (int8_t)lrintf(v[j] * inverse);
                 sum += out[j];
             }
-            d[r * (cols / QK) + b] = f16_round(amax / 127.0f);
+            float scale = amax / 127.0f;
+            d[r * (cols / QK) + b] = f16_round(scale);
             if (sums) {
                 sums[r * (cols / QK) + b] = (int16_t)sum;
+            }
+            if (s) {
+                s[r * (cols / QK) + b] = f16_round(scale * (float)sum);
             }
         }
     }
 }
 
+// sums (may be NULL): [rows][cols / 32] the sum of each block's 32 integers, for the packed kernels.
+void gantry_quantize_q8_0(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums) {
+#if defined(__x86_64__)
+    if (gantry_packed_variant) {  // AVX-512: the same integers
+        gantry_quantize_q8_0_avx512(x, rows, cols, q, d, sums);
+        return;
+    }
+#endif
+    quantize_blocks(x, rows, cols, q, d, sums, NULL);
+}
+
+/**
+ * Quantizes as gantry_quantize_q8_0, and writes each block's Q8_1 sum s = d * sum(q) (d before
+ * its f16 rounding, s rounded to f16, as ggml's quantize_row_q8_1 and Q8Activations) into s:
+ * [rows][cols / 32], for Q4_1 and Q5_1 weights.
+ */
+void gantry_quantize_q8_1(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, float *s) {
+    quantize_blocks(x, rows, cols, q, d, NULL, s);
+}
+
 // ---- one weight row by every token row, per variant. Each (row, token) is summed block by
 // block in one order, the same for every token count: alone or in a batch, the same bits.
 
-typedef void (*rows_fn)(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks,
-                        int64_t ntok, float *out, int64_t out_stride);
+// xs: the activations' Q8_1 block sums ([ntok][blocks]) for the types with offsets, else NULL.
+typedef void (*rows_fn)(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, const float *xs,
+                        int64_t blocks, int64_t ntok, float *out, int64_t out_stride);
 
-static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, int64_t blocks,
-                        int64_t ntok, float *out, int64_t out_stride) {
+static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const float *xd, const float *xs,
+                        int64_t blocks, int64_t ntok, float *out, int64_t out_stride) {
     int64_t bytes = block_bytes(type);
     for (int64_t t = 0; t < ntok; t++) {
-        float sum = 0;
+        float sum = 0, offsets = 0;
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *blk = w + b * bytes;
             const int8_t *y = xq + t * blocks * QK + b * QK;
@@ -90,18 +120,28 @@ static void rows_scalar(int32_t type, const uint8_t *w, const int8_t *xq, const 
                 for (int j = 0; j < 16; j++) {
                     isum += ((q[j] & 0x0f) - 8) * y[j] + ((q[j] >> 4) - 8) * y[j + 16];
                 }
-            } else {
-                uint32_t qh;
-                memcpy(&qh, blk + 2, 4);
-                const uint8_t *q = blk + 6;
+            } else if (type == TYPE_Q4_1) {
+                const uint8_t *q = blk + 4;
                 for (int j = 0; j < 16; j++) {
-                    isum += ((int)((q[j] & 0x0f) | (qh >> j & 1) << 4) - 16) * y[j] +
-                            ((int)((q[j] >> 4) | (qh >> (j + 16) & 1) << 4) - 16) * y[j + 16];
+                    isum += (q[j] & 0x0f) * y[j] + (q[j] >> 4) * y[j + 16];
+                }
+            } else {  // Q5_0 (values offset by 16) and Q5_1
+                int five1 = type == TYPE_Q5_1;
+                int zero = five1 ? 0 : 16;
+                uint32_t qh;
+                memcpy(&qh, blk + (five1 ? 4 : 2), 4);
+                const uint8_t *q = blk + (five1 ? 8 : 6);
+                for (int j = 0; j < 16; j++) {
+                    isum += ((int)((q[j] & 0x0f) | (qh >> j & 1) << 4) - zero) * y[j] +
+                            ((int)((q[j] >> 4) | (qh >> (j + 16) & 1) << 4) - zero) * y[j + 16];
                 }
             }
             sum += f16_to_f32(dh) * xd[t * blocks + b] * (float)isum;
+            if (has_offset(type)) {
+                offsets += f16_to_f32(load_u16(blk + 2)) * xs[t * blocks + b];
+            }
         }
-        out[t * out_stride] = sum;
+        out[t * out_stride] = sum + offsets;
     }
 }
 
@@ -154,27 +194,31 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
         acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * (scale_x)), _mm256_cvtepi32_ps(isum_), acc);      \
     } while (0)
 
-// A weight block: its scale dw, its 32 values x as signed bytes, and |x| (for the unsigned side of the product).
+// A weight block: its scale dw, its offset mw (Q4_1, Q5_1; else 0), its 32 values x as bytes
+// (signed, or unsigned for the types with offsets), and |x| (for the unsigned side of the product).
 #define LOAD_BLOCK(blk_)                                                                             \
     const uint8_t *blk = (blk_);                                                                     \
-    uint16_t dh;                                                                                     \
-    memcpy(&dh, blk, 2);                                                                             \
-    float dw = _cvtsh_ss(dh);                                                                        \
+    float dw = _cvtsh_ss(load_u16(blk));                                                             \
+    float mw = offset ? _cvtsh_ss(load_u16(blk + 2)) : 0;                                            \
     __m256i x = type == TYPE_Q8_0   ? _mm256_loadu_si256((const __m256i *)(blk + 2))                 \
                 : type == TYPE_Q4_0 ? Q4_BYTES(blk + 2)                                              \
-                                    : Q5_BYTES(blk);                                                 \
+                : type == TYPE_Q5_0 ? Q5_BYTES(blk)                                                  \
+                : type == TYPE_Q4_1 ? Q4_NIBBLES(blk + 4)                                            \
+                                    : _mm256_or_si256(Q4_NIBBLES(blk + 8), q5_high_bits(blk + 4));   \
     __m256i ax = _mm256_sign_epi8(x, x)
 
 // A weight row by every token: 4 tokens at a time share each block's load and unpacking.
 #define DEFINE_ROWS(NAME, TARGET, ISUM)                                                              \
     __attribute__((target(TARGET))) static void NAME(int32_t type, const uint8_t *w, const int8_t *xq, \
-                                                     const float *xd, int64_t blocks, int64_t ntok,   \
-                                                     float *out, int64_t out_stride) {                \
+                                                     const float *xd, const float *xs, int64_t blocks, \
+                                                     int64_t ntok, float *out, int64_t out_stride) {  \
         int64_t bytes = block_bytes(type);                                                           \
         int64_t cols = blocks * QK;                                                                  \
+        const int offset = has_offset(type);                                                         \
         int64_t t = 0;                                                                               \
         for (; t + 4 <= ntok; t += 4) {                                                              \
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                              \
+            float o0 = 0, o1 = 0, o2 = 0, o3 = 0; /* sums of m * s, as the plain C variant's */      \
             const int8_t *y = xq + t * cols;                                                         \
             const float *d = xd + t * blocks;                                                        \
             for (int64_t b = 0; b < blocks; b++) {                                                   \
@@ -183,21 +227,32 @@ __attribute__((target("avx2,fma,f16c"))) static inline float hsum_avx(__m256 v) 
                 BLOCK_STEP(a1, ax, x, y + cols + b * QK, d[blocks + b], ISUM);                       \
                 BLOCK_STEP(a2, ax, x, y + 2 * cols + b * QK, d[2 * blocks + b], ISUM);               \
                 BLOCK_STEP(a3, ax, x, y + 3 * cols + b * QK, d[3 * blocks + b], ISUM);               \
+                if (offset) {                                                                        \
+                    const float *s = xs + t * blocks + b;                                            \
+                    o0 += mw * s[0];                                                                 \
+                    o1 += mw * s[blocks];                                                            \
+                    o2 += mw * s[2 * blocks];                                                        \
+                    o3 += mw * s[3 * blocks];                                                        \
+                }                                                                                    \
             }                                                                                        \
-            out[t * out_stride] = hsum_avx(a0);                                                      \
-            out[(t + 1) * out_stride] = hsum_avx(a1);                                                \
-            out[(t + 2) * out_stride] = hsum_avx(a2);                                                \
-            out[(t + 3) * out_stride] = hsum_avx(a3);                                                \
+            out[t * out_stride] = hsum_avx(a0) + o0;                                                 \
+            out[(t + 1) * out_stride] = hsum_avx(a1) + o1;                                           \
+            out[(t + 2) * out_stride] = hsum_avx(a2) + o2;                                           \
+            out[(t + 3) * out_stride] = hsum_avx(a3) + o3;                                           \
         }                                                                                            \
         for (; t < ntok; t++) {                                                                      \
             __m256 a0 = _mm256_setzero_ps();                                                         \
+            float o0 = 0;                                                                            \
             const int8_t *y = xq + t * cols;                                                         \
             const float *d = xd + t * blocks;                                                        \
             for (int64_t b = 0; b < blocks; b++) {                                                   \
                 LOAD_BLOCK(w + b * bytes);                                                           \
                 BLOCK_STEP(a0, ax, x, y + b * QK, d[b], ISUM);                                       \
+                if (offset) {                                                                        \
+                    o0 += mw * xs[t * blocks + b];                                                   \
+                }                                                                                    \
             }                                                                                        \
-            out[t * out_stride] = hsum_avx(a0);                                                      \
+            out[t * out_stride] = hsum_avx(a0) + o0;                                                 \
         }                                                                                            \
     }
 
@@ -299,12 +354,16 @@ int32_t gantry_cpu_select(int32_t v) {
 /**
  * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for o in
  * [row_start, row_end) and t < ntok. Weight rows are row_bytes apart; activation rows cols apart
- * (xd: cols / 32 apart). Returns 0, or -1 for a type it does not know.
+ * (xd, and xs: cols / 32 apart). xs: the Q8_1 block sums of gantry_quantize_q8_1 for Q4_1 and
+ * Q5_1 weights, else unread. Returns 0, or -1 for a type it does not know (or no xs where needed).
  */
 int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
-                         int64_t cols, const int8_t *xq, const float *xd, int64_t ntok, float *out, int64_t out_stride,
-                         const float *bias) {
-    if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && type != TYPE_Q5_0) {
+                         int64_t cols, const int8_t *xq, const float *xd, const float *xs, int64_t ntok, float *out,
+                         int64_t out_stride, const float *bias) {
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && type != TYPE_Q5_0 && !has_offset(type)) {
+        return -1;
+    }
+    if (has_offset(type) && !xs) {
         return -1;
     }
     int64_t blocks = cols / QK;
@@ -314,8 +373,8 @@ int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int6
         for (int64_t t0 = 0; t0 < ntok; t0 += TOKEN_TILE) {
             int64_t nt = ntok - t0 < TOKEN_TILE ? ntok - t0 : TOKEN_TILE;
             for (int64_t o = r0; o < r1; o++) {
-                rows(type, w + o * row_bytes, xq + t0 * cols, xd + t0 * blocks, blocks, nt, out + t0 * out_stride + o,
-                     out_stride);
+                rows(type, w + o * row_bytes, xq + t0 * cols, xd + t0 * blocks, xs ? xs + t0 * blocks : NULL, blocks, nt,
+                     out + t0 * out_stride + o, out_stride);
             }
         }
     }

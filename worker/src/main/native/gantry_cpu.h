@@ -92,6 +92,11 @@ extern int gantry_k_amx;
 /** Whether the selected variant multiplies Q8_0/Q4_0 weights packed at load (gantry_cpu_packed.c). */
 extern int gantry_packed_variant;
 
+// The products of Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 weights on unpacked rows (gantry_cpu.c).
+int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
+                         int64_t cols, const int8_t *xq, const float *xd, const float *xs, int64_t ntok, float *out,
+                         int64_t out_stride, const float *bias);
+
 // The activation quantizers in AVX-512 (gantry_cpu_quant.c), used by variants 4 and 5.
 void gantry_quantize_q8_0_avx512(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *sums);
 void gantry_quantize_q8_k_avx512(const float *x, int64_t rows, int64_t cols, int8_t *q, float *d, int16_t *bsums);

@@ -26,10 +26,6 @@
 
 enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };  // and TYPE_Q4_K (gantry_cpu_k.h): packed by gantry_cpu_packed_k.c
 
-int32_t gantry_matmul_q8(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
-                         int64_t cols, const int8_t *xq, const float *xd, int64_t ntok, float *out, int64_t out_stride,
-                         const float *bias);
-
 // Bytes of one block's values in a group; each block also has 32 bytes of scales.
 static int64_t packed_values_bytes(int32_t type) {
     return type == TYPE_Q8_0 ? 512 : 256;
@@ -315,7 +311,7 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
 #endif
     if (row_end > whole && type != TYPE_Q4_K) {
         int64_t from = row_start > whole ? row_start : whole;
-        gantry_matmul_q8(type, w, row_bytes, from, row_end, cols, xq, xd, ntok, out, out_stride, NULL);
+        gantry_matmul_q8(type, w, row_bytes, from, row_end, cols, xq, xd, NULL, ntok, out, out_stride, NULL);
     }
     if (bias) {
         for (int64_t t = 0; t < ntok; t++) {

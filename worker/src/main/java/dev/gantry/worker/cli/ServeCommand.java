@@ -59,7 +59,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--activations", paramLabel = "f32|q8|auto", order = 5,
             description = "Activations of quantized products: f32 (exact), q8 (8-bit, as llama.cpp's CPU backend) or auto (q8 for"
-                    + " Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K: the native kernels; f32 for the rest) (default: auto).")
+                    + " every quantized type: the native kernels; f32 for float weights) (default: auto).")
     String activations;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", order = 6, description = "CPU threads (default: all processors).")

@@ -29,7 +29,7 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--type", required = true, paramLabel = "TYPE",
-            description = "Type of the weight matrices: f32, f16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m (llama.cpp's"
+            description = "Type of the weight matrices: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m (llama.cpp's"
                     + " Q4_K_M mixture: q6_k for the output and half the attn_v and ffn_down matrices, q4_k elsewhere)"
                     + " or q5_k_m (the same with q5_k). Norms stay f32; a k-quant matrix whose rows are not whole 256-value"
                     + " blocks falls back as llama.cpp's does (q4_k to q5_0, q5_k to q5_1, q6_k to q8_0).")

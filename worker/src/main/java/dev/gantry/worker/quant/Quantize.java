@@ -2,10 +2,10 @@ package dev.gantry.worker.quant;
 
 /**
  * Encodes float values into ggml's block formats (the inverse of {@link Dequant}), so that
- * generated weights can be written as real F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K tensors that llama.cpp and
+ * generated weights can be written as real F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K tensors that llama.cpp and
  * this worker both read.
  *
- * <p>Q8_0, Q4_0, Q5_0 and Q5_1 follow ggml's reference rounding rules (so a file written here holds the codes
+ * <p>Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 follow ggml's reference rounding rules (so a file written here holds the codes
  * llama.cpp's own quantizer would pick for the same floats, up to float rounding of the scale).
  * Q4_K and Q5_K use a simpler rule than ggml's iterative fit: every scale and minimum is rounded
  * <em>outwards</em>, so each sub-block's grid covers all its values and no value is clipped; the
@@ -21,7 +21,7 @@ public final class Quantize {
     /** Whether values can be encoded in {@code type} by {@link #values}. */
     public static boolean supports(GgmlType type) {
         return switch (type) {
-            case F32, F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> true;
+            case F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -42,7 +42,8 @@ public final class Quantize {
                 case Q8_0 -> q8_0(x, off + i, dst, at);
                 case Q4_0 -> q4_0(x, off + i, dst, at);
                 case Q5_0 -> q5_0(x, off + i, dst, at);
-                case Q5_1 -> q5_1(x, off + i, dst, at);
+                case Q4_1 -> withOffset(x, off + i, dst, at, 15);
+                case Q5_1 -> withOffset(x, off + i, dst, at, 31);
                 case Q4_K -> q4k(x, off + i, dst, at);
                 case Q5_K -> q5k(x, off + i, dst, at);
                 case Q6_K -> q6k(x, off + i, dst, at);
@@ -92,24 +93,30 @@ public final class Quantize {
         putFiveBitCodes(codes, dst, at + 2);
     }
 
-    // block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16]; values q * d + m, m the block's minimum and
-    // d its range over 31 steps.
-    private static void q5_1(float[] x, int o, byte[] dst, int at) {
+    // block_q4_1: f16 d, f16 m, u8 qs[16]; block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16]. Values
+    // q * d + m, m the block's minimum and d its range over the levels (15 or 31) steps.
+    private static void withOffset(float[] x, int o, byte[] dst, int at, int levels) {
         float min = Float.MAX_VALUE;
         float max = -Float.MAX_VALUE;
         for (int j = 0; j < 32; j++) {
             min = Math.min(min, x[o + j]);
             max = Math.max(max, x[o + j]);
         }
-        float d = (max - min) / 31;
+        float d = (max - min) / levels;
         float id = d != 0 ? 1 / d : 0;
         putU16(dst, at, Float.floatToFloat16(d));
         putU16(dst, at + 2, Float.floatToFloat16(min));
         int[] codes = new int[32];
         for (int j = 0; j < 32; j++) {
-            codes[j] = Math.min(31, (int) ((x[o + j] - min) * id + 0.5f));
+            codes[j] = Math.min(levels, (int) ((x[o + j] - min) * id + 0.5f));
         }
-        putFiveBitCodes(codes, dst, at + 4);
+        if (levels == 31) {
+            putFiveBitCodes(codes, dst, at + 4);
+        } else {
+            for (int j = 0; j < 16; j++) {
+                dst[at + 4 + j] = (byte) (codes[j] | codes[j + 16] << 4);
+            }
+        }
     }
 
     /** The value of largest magnitude, sign kept, of the 32 at x[o..] (the first of equals). */

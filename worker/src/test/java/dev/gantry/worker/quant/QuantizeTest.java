@@ -74,10 +74,12 @@ class QuantizeTest {
         }
     }
 
-    @Test
-    void q5_1WithinHalfAStep() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_1", "Q5_1"})
+    void withOffsetsWithinHalfAStep(GgmlType type) {
+        int levels = type == GgmlType.Q4_1 ? 15 : 31;
         float[] x = values(32, new Random(7));
-        float[] y = roundTrip(GgmlType.Q5_1, x);
+        float[] y = roundTrip(type, x);
         for (int b = 0; b < x.length / 32; b++) {
             float min = Float.MAX_VALUE;
             float max = -Float.MAX_VALUE;
@@ -85,12 +87,12 @@ class QuantizeTest {
                 min = Math.min(min, x[j]);
                 max = Math.max(max, x[j]);
             }
-            float d = (max - min) / 31;
+            float d = (max - min) / levels;
             float d16 = Float.float16ToFloat(Float.floatToFloat16(d));
             float m16 = Float.float16ToFloat(Float.floatToFloat16(min));
             for (int j = b * 32; j < b * 32 + 32; j++) {
                 // half a step, plus what the f16 scale and offset move the codes
-                float bound = d / 2 + 31 * Math.abs(d - d16) + Math.abs(min - m16) + 1e-6f;
+                float bound = d / 2 + levels * Math.abs(d - d16) + Math.abs(min - m16) + 1e-6f;
                 assertThat(Math.abs(x[j] - y[j])).as("value %d", j).isLessThanOrEqualTo(bound);
             }
         }
@@ -178,7 +180,7 @@ class QuantizeTest {
 
     @Test
     void zeroBlocksStayZero() {
-        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K,
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K,
                 GgmlType.Q5_K, GgmlType.Q6_K}) {
             float[] y = roundTrip(t, new float[256]);
             for (float v : y) {

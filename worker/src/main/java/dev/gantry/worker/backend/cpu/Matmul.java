@@ -78,6 +78,7 @@ final class Matmul {
     private byte[] nativeQ = new byte[0];
     private float[] nativeD = new float[0];   // [rows][cols / 32], or [rows][cols / 256] for the K-quants
     private short[] nativeSums = new short[0]; // [rows][cols / 16]: Q8_K's 16-value sums; [rows][cols / 32] Q8_0's
+    private float[] nativeQ81Sums = new float[0]; // [rows][cols / 32]: Q8_1's block sums, for Q4_1 and Q5_1
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
@@ -186,8 +187,15 @@ final class Matmul {
             }
         }
         short[] xs = nativeSums;
+        float[] x1 = null;
         if (k) {
             nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
+        } else if (NativeCpu.hasOffsets(w.type())) {
+            if (nativeQ81Sums.length < rows * cols / Q8Activations.BLOCK) {
+                nativeQ81Sums = new float[nativeD.length];
+            }
+            x1 = nativeQ81Sums;
+            nativeCpu.quantizeQ8_1(x, rows, cols, xq, xd, x1);
         } else {
             nativeCpu.quantize(x, rows, cols, xq, xd, p != null ? xs : null);
         }
@@ -199,8 +207,9 @@ final class Matmul {
             pool.parallelFor(n, 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
                     end, cols, xq, xd, xs, rows, out, n, bias));
         } else {
+            float[] sums = x1;
             pool.parallelFor(n, 16, (start, end, worker) ->
-                    nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, rows, out, n, bias));
+                    nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, sums, rows, out, n, bias));
         }
     }
 

@@ -42,6 +42,7 @@ public final class NativeCpu {
     private static final Optional<NativeCpu> LIBRARY = load();
 
     private final MethodHandle quantize;
+    private final MethodHandle quantize1;
     private final MethodHandle matmul;
     private final MethodHandle quantizeK;
     private final MethodHandle matmulK;
@@ -57,6 +58,9 @@ public final class NativeCpu {
     private NativeCpu(SymbolLookup lib) {
         var critical = Linker.Option.critical(true);
         quantize = LINKER.downcallHandle(lib.findOrThrow("gantry_quantize_q8_0"), FunctionDescriptor.ofVoid(
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS), critical);
+        quantize1 = LINKER.downcallHandle(lib.findOrThrow("gantry_quantize_q8_1"), FunctionDescriptor.ofVoid(
                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                 ValueLayout.ADDRESS), critical);
         packedBytes = LINKER.downcallHandle(lib.findOrThrow("gantry_packed_bytes"), FunctionDescriptor.of(
@@ -76,8 +80,8 @@ public final class NativeCpu {
                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         matmul = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_q8"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
-                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
         quantizeK = LINKER.downcallHandle(lib.findOrThrow("gantry_quantize_q8_k"), FunctionDescriptor.ofVoid(
                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                 ValueLayout.ADDRESS), critical);
@@ -103,7 +107,12 @@ public final class NativeCpu {
 
     /** Whether a product with a weight of this type runs here (with activations quantized to 8 bits). */
     public static boolean supports(GgmlType type) {
-        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || type == GgmlType.Q5_0 || isK(type);
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || type == GgmlType.Q5_0 || hasOffsets(type) || isK(type);
+    }
+
+    /** Whether products with this weight type take Q8_1 activations ({@link #quantizeQ8_1}): Q4_1 and Q5_1, {@code q * d + m}. */
+    public static boolean hasOffsets(GgmlType type) {
+        return type == GgmlType.Q4_1 || type == GgmlType.Q5_1;
     }
 
     /** Whether products with this weight type take Q8_K activations ({@link #quantizeK}, {@link #matmulK}). */
@@ -179,6 +188,20 @@ public final class NativeCpu {
         try {
             quantize.invokeExact(MemorySegment.ofArray(x), (long) rows, (long) cols, MemorySegment.ofArray(q),
                     MemorySegment.ofArray(d), s);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Quantizes as {@link #quantize}, with each block's Q8_1 sum {@code d * sum(q)} (f16-rounded, as
+     * {@link dev.gantry.worker.backend.Q8Activations#blockSum}) in s: [rows][cols / 32], for
+     * products with Q4_1 and Q5_1 weights.
+     */
+    public void quantizeQ8_1(float[] x, int rows, int cols, byte[] q, float[] d, float[] s) {
+        try {
+            quantize1.invokeExact(MemorySegment.ofArray(x), (long) rows, (long) cols, MemorySegment.ofArray(q),
+                    MemorySegment.ofArray(d), MemorySegment.ofArray(s));
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -309,14 +332,16 @@ public final class NativeCpu {
      *
      * @param w  the weight's rows ({@code rowBytes} apart), e.g. the mapped file
      * @param xq [tokens][cols] the quantized activations; xd: [tokens][cols / 32] their scales
+     * @param xs [tokens][cols / 32] their Q8_1 block sums ({@link #quantizeQ8_1}) for Q4_1 and Q5_1 weights, else null
      */
     public void matmul(GgmlType type, MemorySegment w, long rowBytes, int rowStart, int rowEnd, int cols, byte[] xq,
-            float[] xd, int tokens, float[] out, int outStride, float[] bias) {
+            float[] xd, float[] xs, int tokens, float[] out, int outStride, float[] bias) {
         int rc;
         MemorySegment b = bias == null ? MemorySegment.NULL : MemorySegment.ofArray(bias);
+        MemorySegment s = xs == null ? MemorySegment.NULL : MemorySegment.ofArray(xs);
         try {
             rc = (int) matmul.invokeExact(type.id, w, rowBytes, (long) rowStart, (long) rowEnd, (long) cols,
-                    MemorySegment.ofArray(xq), MemorySegment.ofArray(xd), (long) tokens, MemorySegment.ofArray(out),
+                    MemorySegment.ofArray(xq), MemorySegment.ofArray(xd), s, (long) tokens, MemorySegment.ofArray(out),
                     (long) outStride, b);
         } catch (Throwable t) {
             throw new IllegalStateException(t);

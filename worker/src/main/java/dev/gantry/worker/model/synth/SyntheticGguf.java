@@ -104,7 +104,7 @@ public final class SyntheticGguf {
     }
 
     /** The types the constructor takes, as users name them. */
-    public static final String TYPES = "f32, f16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k or q6_k";
+    public static final String TYPES = "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k";
 
     /** llama.cpp's use_more_bits: the first and last eighth of the layers and every third between. */
     static boolean moreBits(int layer, int layers) {
@@ -264,6 +264,7 @@ public final class SyntheticGguf {
             case F16 -> 1;
             case Q4_0 -> 2;
             case Q8_0 -> 7;
+            case Q4_1 -> 3;
             case Q5_0 -> 8;
             case Q5_1 -> 9;
             case Q4_K -> 14; // Q4_K_S: every matrix Q4_K

@@ -81,7 +81,7 @@ class NativeCpuTest {
     void productsAreLlamaCppsIntegerDotProductsOnEveryVariant() {
         for (int v : variants()) {
             cpu.select(v);
-            for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0}) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1}) {
                 check(type, v, 70, 512, 11, new SplittableRandom(v * 31L + type.id)); // 11 tokens: two tiles of 8
             }
         }
@@ -258,6 +258,7 @@ class NativeCpuTest {
             short[] xs = new short[tokens * cols / 16];
             Q8Activations ref = k ? null : Q8Activations.quantize(x, tokens, cols);
             Q8KActivations refK = k ? Q8KActivations.quantize(x, tokens, cols) : null;
+            float[] x1 = NativeCpu.hasOffsets(type) ? new float[tokens * cols / 32] : null; // Q8_1's block sums
             float[] out = new float[tokens * rows];
             // Two ranges of rows, as two threads would take them.
             if (k) {
@@ -265,9 +266,18 @@ class NativeCpuTest {
                 cpu.matmulK(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, xs, tokens, out, rows, bias);
                 cpu.matmulK(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, xs, tokens, out, rows, bias);
             } else {
-                cpu.quantize(x, tokens, cols, xq, xd, null);
-                cpu.matmul(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, tokens, out, rows, bias);
-                cpu.matmul(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, tokens, out, rows, bias);
+                if (x1 != null) {
+                    cpu.quantizeQ8_1(x, tokens, cols, xq, xd, x1);
+                    for (int t = 0; t < tokens; t++) { // the sums Q8Activations (llama.cpp's Q8_1) has
+                        for (int b = 0; b < cols / 32; b++) {
+                            assertThat(x1[t * cols / 32 + b]).isEqualTo(ref.blockSum(t, b));
+                        }
+                    }
+                } else {
+                    cpu.quantize(x, tokens, cols, xq, xd, null);
+                }
+                cpu.matmul(type, data, w.rowBytes(), 0, rows / 2, cols, xq, xd, x1, tokens, out, rows, bias);
+                cpu.matmul(type, data, w.rowBytes(), rows / 2, rows, cols, xq, xd, x1, tokens, out, rows, bias);
             }
             for (int t = 0; t < tokens; t++) {
                 for (int o = 0; o < rows; o++) {
@@ -284,7 +294,8 @@ class NativeCpuTest {
                 short[] lastS = java.util.Arrays.copyOfRange(xs, (tokens - 1) * cols / 16, tokens * cols / 16);
                 cpu.matmulK(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, lastS, 1, alone, rows, bias);
             } else {
-                cpu.matmul(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, 1, alone, rows, bias);
+                float[] lastS = x1 == null ? null : java.util.Arrays.copyOfRange(x1, (tokens - 1) * cols / 32, tokens * cols / 32);
+                cpu.matmul(type, data, w.rowBytes(), 0, rows, cols, lastQ, lastD, lastS, 1, alone, rows, bias);
             }
             assertThat(alone).containsExactly(java.util.Arrays.copyOfRange(out, (tokens - 1) * rows, tokens * rows));
         }

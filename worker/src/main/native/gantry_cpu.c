@@ -262,6 +262,74 @@ DEFINE_ROWS(rows_vnni, "avx2,fma,f16c,avxvnni", ISUM_VNNI)
 DEFINE_ROWS(rows_vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", ISUM_VNNI512)
 #endif
 
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+
+// Armv8.2's dot product (sdot): every Arm server core since Neoverse N1 (Graviton 2, Ampere Altra).
+#define NEON_DOT "arch=armv8.2-a+dotprod"
+
+// The 32 values of a 32-value block as two vectors of 16 bytes (values 0..15, then 16..31): signed
+// for Q8_0, Q4_0 (minus 8) and Q5_0 (minus 16), the unsigned codes (0..31, valid as signed bytes)
+// for Q4_1 and Q5_1, whose offsets the caller adds.
+__attribute__((target(NEON_DOT))) static inline void neon_values(int32_t type, const uint8_t *blk, int8x16_t *v0,
+                                                                int8x16_t *v1) {
+    if (type == TYPE_Q8_0) {
+        *v0 = vld1q_s8((const int8_t *)blk + 2);
+        *v1 = vld1q_s8((const int8_t *)blk + 18);
+        return;
+    }
+    int five = type == TYPE_Q5_0 || type == TYPE_Q5_1;
+    int qs_at = type == TYPE_Q4_0 ? 2 : type == TYPE_Q4_1 ? 4 : type == TYPE_Q5_0 ? 6 : 8;
+    uint8x16_t q = vld1q_u8(blk + qs_at);
+    uint8x16_t lo = vandq_u8(q, vdupq_n_u8(0x0f)), hi = vshrq_n_u8(q, 4);
+    if (five) {  // bit j of qh above value j: byte j takes byte j / 8 of qh, then tests bit j % 8
+        static const uint8_t first[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+        static const uint8_t second[16] = {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+        static const uint8_t bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+        uint32_t qh;
+        memcpy(&qh, blk + (type == TYPE_Q5_0 ? 2 : 4), 4);
+        uint8x16_t h = vreinterpretq_u8_u32(vdupq_n_u32(qh)), b = vld1q_u8(bit), sixteen = vdupq_n_u8(0x10);
+        lo = vorrq_u8(lo, vandq_u8(vtstq_u8(vqtbl1q_u8(h, vld1q_u8(first)), b), sixteen));
+        hi = vorrq_u8(hi, vandq_u8(vtstq_u8(vqtbl1q_u8(h, vld1q_u8(second)), b), sixteen));
+    }
+    int8x16_t zero = vdupq_n_s8(type == TYPE_Q4_0 ? 8 : type == TYPE_Q5_0 ? 16 : 0);
+    *v0 = vsubq_s8(vreinterpretq_s8_u8(lo), zero);
+    *v1 = vsubq_s8(vreinterpretq_s8_u8(hi), zero);
+}
+
+// A weight row by every token with sdot: per block the exact integer sum, then one fused
+// multiply-add of (d_w * d_x) into 4 float lanes; offsets (m * s) summed apart, as the other variants.
+__attribute__((target(NEON_DOT))) static void rows_neon(int32_t type, const uint8_t *w, const int8_t *xq,
+                                                       const float *xd, const float *xs, int64_t blocks, int64_t ntok,
+                                                       float *out, int64_t out_stride) {
+    int64_t bytes = block_bytes(type);
+    const int offset = has_offset(type);
+    for (int64_t t = 0; t < ntok; t++) {
+        float32x4_t acc = vdupq_n_f32(0);
+        float offsets = 0;
+        const int8_t *y = xq + t * blocks * QK;
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = w + b * bytes;
+            int8x16_t v0, v1;
+            neon_values(type, blk, &v0, &v1);
+            int32x4_t isum = vdotq_s32(vdotq_s32(vdupq_n_s32(0), v0, vld1q_s8(y + b * QK)), v1,
+                                       vld1q_s8(y + b * QK + 16));
+            float scale = f16_to_f32(load_u16(blk)) * xd[t * blocks + b];
+            acc = vfmaq_f32(acc, vcvtq_f32_s32(isum), vdupq_n_f32(scale));
+            if (offset) {
+                offsets += f16_to_f32(load_u16(blk + 2)) * xs[t * blocks + b];
+            }
+        }
+        out[t * out_stride] = vaddvq_f32(acc) + offsets;
+    }
+}
+#endif
+
 static rows_fn rows = rows_scalar;
 k_rows_fn gantry_k_rows = gantry_k_rows_scalar;
 int gantry_k_amx = 0;
@@ -269,10 +337,12 @@ int gantry_packed_variant = 0;
 static int variant = 0;
 
 /**
- * The kernels of a variant, if this CPU runs it. The variants, best last: 0 plain C, 1 AVX2, 2
- * AVX-512 VNNI (256-bit), 3 AVX-VNNI, 4 AVX-512 (the K-quants in 512-bit registers, the rest as 2),
- * 5 AMX (as 4, and the K-quants of 4 or more tokens on AMX tiles).
+ * The kernels of a variant, if this CPU runs it. The variants, best last: 0 plain C; on x86-64 1
+ * AVX2, 2 AVX-512 VNNI (256-bit), 3 AVX-VNNI, 4 AVX-512 (the K-quants in 512-bit registers, the
+ * rest as 2), 5 AMX (as 4, and the K-quants of 4 or more tokens on AMX tiles); on aarch64 6 NEON
+ * with the dot product (the 32-value types; the K-quants as 0).
  */
+enum { VARIANTS = 7 };
 #if defined(__x86_64__)
 static int avx512(int avx2) {
     return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -303,17 +373,23 @@ static int variant_fns(int32_t v, rows_fn *r, k_rows_fn *k, int *amx) {
         }
         default: return 0;
     }
+#elif defined(__aarch64__)
+    *k = gantry_k_rows_scalar;  // the K-quants in plain C on Arm for now
+    switch (v) {
+        case 0: *r = rows_scalar; return 1;
+        case 6: *r = rows_neon; return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+        default: return 0;
+    }
 #else
     *r = rows_scalar;
     *k = gantry_k_rows_scalar;
-    *amx = 0;
     return v == 0;
 #endif
 }
 
 /** Chooses the best variant this CPU runs, when the library loads. */
 __attribute__((constructor)) static void choose_variant(void) {
-    for (int32_t v = 5; v >= 0; v--) {
+    for (int32_t v = VARIANTS - 1; v >= 0; v--) {
         rows_fn r;
         k_rows_fn k;
         int amx;
@@ -321,7 +397,7 @@ __attribute__((constructor)) static void choose_variant(void) {
             rows = r;
             gantry_k_rows = k;
             gantry_k_amx = amx;
-            gantry_packed_variant = v >= 4;
+            gantry_packed_variant = v == 4 || v == 5;
             variant = v;
             return;
         }
@@ -346,7 +422,7 @@ int32_t gantry_cpu_select(int32_t v) {
     rows = r;
     gantry_k_rows = k;
     gantry_k_amx = amx;
-    gantry_packed_variant = v >= 4;
+    gantry_packed_variant = v == 4 || v == 5;
     variant = v;
     return 1;
 }

@@ -291,8 +291,8 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
         return -2;
     }
     int64_t whole = rows_total / 16 * 16;
-    int64_t g1 = (row_end < whole ? row_end : whole) / 16;
 #if defined(__x86_64__)
+    int64_t g1 = (row_end < whole ? row_end : whole) / 16;
     if (type == TYPE_Q4_K) {  // xd, xs: Q8_K's scales per 256 values and sums per 16
         if (row_start < whole) {
             gantry_matmul_packed_q4k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
@@ -308,6 +308,9 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
             groups_avx512(type, packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
         }
     }
+#else
+    (void)packed;  // nothing packs outside x86-64 (gantry_packed_variant is 0 there)
+    (void)xs;
 #endif
     if (row_end > whole && type != TYPE_Q4_K) {
         int64_t from = row_start > whole ? row_start : whole;

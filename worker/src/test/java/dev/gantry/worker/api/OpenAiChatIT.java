@@ -56,10 +56,11 @@ class OpenAiChatIT {
     }
 
     private static ChatCompletionCreateParams.Builder capitalOfFrance() {
-        // Worded so that SmolLM2-135M answers "Paris" with float and with 8-bit activations alike: to
-        // "What is the capital of France?" it (and llama.cpp) answers "L'Étoile, ..." once its tied
-        // Q8_0 output projection rounds activations to 8 bits, the default (--activations auto).
-        return ChatCompletionCreateParams.builder().model("smollm2").addUserMessage("Which city is the capital of France?")
+        // Worded so that SmolLM2-135M Q4_1 answers "Paris" with float and with 8-bit activations alike:
+        // with llama.cpp's 8-bit activations (--activations auto) it, and llama.cpp itself on the same
+        // file, answer "What is the capital of France?" with "L'Étoile, ..." and "Which city is the
+        // capital of France?" with "Le Grand Château, ...".
+        return ChatCompletionCreateParams.builder().model("smollm2").addUserMessage("Name the capital of France.")
                 .temperature(0.0).maxCompletionTokens(30);
     }
 

@@ -36,7 +36,7 @@ public final class NativeCpu {
     private static final Logger LOG = Logger.getLogger(NativeCpu.class);
     private static final Linker LINKER = Linker.nativeLinker();
     private static final String[] VARIANTS = {"scalar C", "AVX2", "AVX-512 VNNI (256-bit)", "AVX-VNNI", "AVX-512",
-        "AMX"};
+        "AMX", "NEON dot product"};
     /** Variants 0 .. VARIANT_COUNT - 1 exist; {@link #select} says which this CPU runs. */
     public static final int VARIANT_COUNT = VARIANTS.length;
     private static final Optional<NativeCpu> LIBRARY = load();
@@ -154,7 +154,7 @@ public final class NativeCpu {
     /**
      * The SIMD variant in use: 0 plain C, 1 AVX2, 2 AVX-512 VNNI in 256-bit registers, 3 AVX-VNNI, 4
      * AVX-512 (K-quants in 512-bit registers, Q8_0/Q4_0 on packed weights), 5 AMX (as 4, and products of several tokens
-     * on AMX tiles).
+     * on AMX tiles); on aarch64, 6 NEON with the dot product (the 32-value types; the K-quants in plain C).
      */
     public int variant() {
         try {

@@ -1,6 +1,6 @@
 // The K-quant products of many tokens on AMX tiles (Intel Sapphire Rapids and later), for prefill
 // and batched decode. One tile instruction multiplies 16 tokens' 8-bit activations by 16 weight
-// rows over one sub-block (32 values of Q4_K, 16 of Q6_K) into 16 x 16 exact 32-bit sums; AVX-512
+// rows over one sub-block (32 values of Q4_K and Q5_K, 16 of Q6_K) into 16 x 16 exact 32-bit sums; AVX-512
 // then scales those by the rows' integer sub-block scales (exact), and the float part of each
 // 256-value block is gantry_cpu_k.h's ACCUMULATE, done in 16 lanes: the same bits as every other
 // variant, so a token's result does not depend on whether its batch ran here.
@@ -129,9 +129,9 @@ const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_
     return a_buf;
 }
 
-// A group's unpacked blocks, per block: the B tiles (8 x 512 bytes for Q4_K, 16 x 256 for Q6_K,
-// 4096 either way), then int32 scales [sub-blocks][16 rows], (Q4_K) int32 mins [8][16], float
-// d[16], (Q4_K) float dmin[16].
+// A group's unpacked blocks, per block: the B tiles (8 x 512 bytes for Q4_K and Q5_K, 16 x 256 for
+// Q6_K, 4096 either way), then int32 scales [sub-blocks][16 rows], (Q4_K, Q5_K) int32 mins [8][16],
+// float d[16], (Q4_K, Q5_K) float dmin[16].
 enum { TILES_BYTES = 4096, Q4K_GROUP_BLOCK = 4096 + 512 + 512 + 64 + 64, Q6K_GROUP_BLOCK = 4096 + 1024 + 64 };
 
 static uint8_t *group_buffer(size_t bytes) {
@@ -147,14 +147,17 @@ static uint8_t *group_buffer(size_t bytes) {
 // Dword k4 of the 32 bytes of row n goes to B row k4, dword n: 8 rows 64 bytes apart.
 #define SCATTER_ROWS _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112)
 
-__attribute__((target(AMX))) static void unpack_q4k(const uint8_t *w, int64_t row_bytes, int64_t blocks, uint8_t *buf) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), rows = SCATTER_ROWS;
+// Q4_K, or Q5_K (five): the same tiles, each value with its fifth bit from qh (0..31, still unsigned).
+__attribute__((target(AMX))) static void unpack_q4k(const uint8_t *w, int64_t row_bytes, int64_t blocks, uint8_t *buf,
+                                                   int five) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1), rows = SCATTER_ROWS;
+    const int64_t block_bytes = five ? Q5_K_BYTES : Q4_K_BYTES, qs_at = five ? 48 : 16;
     for (int64_t b = 0; b < blocks; b++) {
         uint8_t *tiles = buf + b * Q4K_GROUP_BLOCK;
         int32_t *sc = (int32_t *)(tiles + TILES_BYTES), *mn = sc + 128;
         float *d = (float *)(mn + 128), *dmin = d + 16;
         for (int n = 0; n < 16; n++) {
-            const uint8_t *blk = w + n * row_bytes + b * Q4_K_BYTES;
+            const uint8_t *blk = w + n * row_bytes + b * block_bytes;
             uint8_t s8[8], m8[16];
             q4k_scales(blk + 4, s8, m8);
             for (int s = 0; s < 8; s++) {
@@ -164,10 +167,15 @@ __attribute__((target(AMX))) static void unpack_q4k(const uint8_t *w, int64_t ro
             d[n] = _cvtsh_ss(load_u16(blk));
             dmin[n] = _cvtsh_ss(load_u16(blk + 2));
             for (int j = 0; j < 4; j++) {  // sub-blocks 2j (low nibbles) and 2j + 1 (high)
-                __m256i bits = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * j));
-                _mm256_i32scatter_epi32(tiles + 2 * j * 512 + 4 * n, rows, _mm256_and_si256(bits, m4), 4);
-                _mm256_i32scatter_epi32(tiles + (2 * j + 1) * 512 + 4 * n, rows,
-                                        _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 4);
+                __m256i bits = _mm256_loadu_si256((const __m256i *)(blk + qs_at + 32 * j));
+                __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                if (five) {  // bits 2j and 2j + 1 of qh[l], as 16
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 16));
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4));
+                }
+                _mm256_i32scatter_epi32(tiles + 2 * j * 512 + 4 * n, rows, lo, 4);
+                _mm256_i32scatter_epi32(tiles + (2 * j + 1) * 512 + 4 * n, rows, hi, 4);
             }
         }
     }
@@ -206,7 +214,7 @@ __attribute__((target(AMX))) static void group_tokens(int32_t type, const uint8_
                                                        const int8_t *xq, const int8_t *tiled, const float *xd,
                                                        const int16_t *xs, int64_t t0, int nt, float *out,
                                                        int64_t out_stride) {
-    const int q4 = type == TYPE_Q4_K;
+    const int q4 = type == TYPE_Q4_K || type == TYPE_Q5_K;  // sub-blocks of 32 unsigned values with mins
     const int subs = q4 ? 8 : 16, k = q4 ? 32 : 16;
     const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
     __m512 acc[16];
@@ -231,7 +239,7 @@ __attribute__((target(AMX))) static void group_tokens(int32_t type, const uint8_
             _tile_loadd(1, tiles + s * 16 * k, 64);
             _tile_zero(2);
             if (q4) {
-                _tile_dpbsud(2, 0, 1);  // signed activations by unsigned 4-bit values
+                _tile_dpbsud(2, 0, 1);  // signed activations by unsigned 4- or 5-bit values
             } else {
                 _tile_dpbssd(2, 0, 1);  // signed by signed (q - 32)
             }
@@ -276,14 +284,14 @@ __attribute__((target(AMX))) void gantry_matmul_q8k_amx(int32_t type, const uint
                                                         int64_t ntok, float *out, int64_t out_stride) {
     int64_t blocks = cols / QK_K;
     int64_t o = row_start;
-    uint8_t *buf = group_buffer((size_t)blocks * (type == TYPE_Q4_K ? Q4K_GROUP_BLOCK : Q6K_GROUP_BLOCK));
+    const int q4 = type == TYPE_Q4_K || type == TYPE_Q5_K;
+    uint8_t *buf = group_buffer((size_t)blocks * (q4 ? Q4K_GROUP_BLOCK : Q6K_GROUP_BLOCK));
     if (buf) {
         // rows `cols` apart would fall into one L1 set: read the activations laid out as tiles
-        const int8_t *tiled = row_end - o >= 16 ? gantry_amx_tile_activations(xq, ntok, cols, type == TYPE_Q4_K ? 32 : 16)
-                                                : NULL;
+        const int8_t *tiled = row_end - o >= 16 ? gantry_amx_tile_activations(xq, ntok, cols, q4 ? 32 : 16) : NULL;
         for (; o + 16 <= row_end; o += 16) {
-            if (type == TYPE_Q4_K) {
-                unpack_q4k(w + o * row_bytes, row_bytes, blocks, buf);
+            if (q4) {
+                unpack_q4k(w + o * row_bytes, row_bytes, blocks, buf, type == TYPE_Q5_K);
             } else {
                 unpack_q6k(w + o * row_bytes, row_bytes, blocks, buf);
             }

@@ -452,7 +452,7 @@ int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int
     int64_t blocks = cols / QK_K;
     int64_t row_tiles_end = row_end;  // rows the loop below computes
 #if defined(__x86_64__)
-    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS && type != TYPE_Q5_K) {  // no AMX kernel for Q5_K yet
+    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
         gantry_matmul_q8k_amx(type, w, row_bytes, row_start, row_end, cols, xq, xd, xs, ntok, out, out_stride);
         row_tiles_end = row_start;
     }

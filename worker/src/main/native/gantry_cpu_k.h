@@ -66,11 +66,15 @@ const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_
 /** The same with a second tile of nt2 tokens (0: none) and a second group of rows (gantry_cpu_amx.c's tiles 3 to 7). */
 void gantry_amx_configure2(int k, int nt, int nt2);
 
-/** Q4_K weights packed at load (gantry_cpu_packed_k.c): bytes, packing, and the products of groups g0 .. g1 - 1. */
-int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols);
-void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst);
+/**
+ * Q4_K (five = 0) and Q5_K (five = 1) weights packed at load (gantry_cpu_packed_k.c): bytes,
+ * packing, and the products of groups g0 .. g1 - 1.
+ */
+int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols, int five);
+void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst, int five);
 void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
-                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride);
+                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
+                              int five);
 int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                           int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
                           int64_t out_stride, const float *bias);

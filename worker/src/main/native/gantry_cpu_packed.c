@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };  // and TYPE_Q4_K (gantry_cpu_k.h): packed by gantry_cpu_packed_k.c
+enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };  // and TYPE_Q4_K, TYPE_Q5_K (gantry_cpu_k.h): packed by gantry_cpu_packed_k.c
 
 // Bytes of one block's values in a group; each block also has 32 bytes of scales.
 static int64_t packed_values_bytes(int32_t type) {
@@ -46,8 +46,8 @@ static inline int64_t packed_scales_at(int64_t vb, int64_t b) {
 
 /** Bytes of the packed copy of a weight (its whole groups of 16 rows), or -1 for another type. */
 int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols) {
-    if (type == TYPE_Q4_K) {
-        return gantry_packed_q4k_bytes(rows, cols);
+    if (type == TYPE_Q4_K || type == TYPE_Q5_K) {
+        return gantry_packed_q4k_bytes(rows, cols, type == TYPE_Q5_K);
     }
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
         return -1;
@@ -57,8 +57,8 @@ int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols) {
 
 /** Packs the whole groups of 16 rows of a Q8_0 or Q4_0 weight into dst (gantry_packed_bytes). */
 int32_t gantry_pack(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst) {
-    if (type == TYPE_Q4_K) {
-        gantry_pack_q4k(w, row_bytes, rows, cols, dst);
+    if (type == TYPE_Q4_K || type == TYPE_Q5_K) {
+        gantry_pack_q4k(w, row_bytes, rows, cols, dst, type == TYPE_Q5_K);
         return 0;
     }
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
@@ -284,7 +284,8 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
                              int64_t rows_total, int64_t row_start, int64_t row_end, int64_t cols, const int8_t *xq,
                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
                              const float *bias) {
-    if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && type != TYPE_Q4_K) {
+    const int k = type == TYPE_Q4_K || type == TYPE_Q5_K;
+    if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && !k) {
         return -1;
     }
     if (!gantry_packed_variant || row_start % 16 != 0) {
@@ -293,9 +294,10 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
     int64_t whole = rows_total / 16 * 16;
 #if defined(__x86_64__)
     int64_t g1 = (row_end < whole ? row_end : whole) / 16;
-    if (type == TYPE_Q4_K) {  // xd, xs: Q8_K's scales per 256 values and sums per 16
+    if (k) {  // xd, xs: Q8_K's scales per 256 values and sums per 16
         if (row_start < whole) {
-            gantry_matmul_packed_q4k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
+            gantry_matmul_packed_q4k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride,
+                                     type == TYPE_Q5_K);
         }
         if (row_end > whole) {
             int64_t from = row_start > whole ? row_start : whole;
@@ -312,7 +314,7 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
     (void)packed;  // nothing packs outside x86-64 (gantry_packed_variant is 0 there)
     (void)xs;
 #endif
-    if (row_end > whole && type != TYPE_Q4_K) {
+    if (row_end > whole && !k) {
         int64_t from = row_start > whole ? row_start : whole;
         gantry_matmul_q8(type, w, row_bytes, from, row_end, cols, xq, xd, NULL, ntok, out, out_stride, NULL);
     }

@@ -1,5 +1,5 @@
-// Q4_K products on weights packed once, at load, for AVX-512 and AMX (variants 4, 5): the Q4_K
-// counterpart of gantry_cpu_packed.c. Unpacked Q4_K rows must be summed within each row (one row's
+// Q4_K and Q5_K products on weights packed once, at load, for AVX-512 and AMX (variants 4, 5): the
+// K-quant counterpart of gantry_cpu_packed.c. Unpacked Q4_K rows must be summed within each row (one row's
 // 32 values per instruction, then a horizontal sum), and AMX needs them unpacked and transposed
 // into tiles for every call; packed, 16 rows lie side by side and both go straight.
 //
@@ -15,19 +15,27 @@
 #include "gantry_cpu_k.h"
 
 enum { PK4K_QS = 2048, PK4K_SC = 2048, PK4K_MN = 2176, PK4K_D = 2304, PK4K_DMIN = 2368, PK4K_BYTES = 2432 };
+// Q5_K: the same, then the fifth bits [512 bytes]: per sub-block s and k-row k a 64-bit word at
+// PK5K_HIGH + (8s + k) * 8 whose bit i is bit 4 of byte i of the k-row (AVX-512's byte masks).
+enum { PK5K_HIGH = PK4K_BYTES, PK5K_BYTES = PK4K_BYTES + 512 };
 
-int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols) {
-    return rows / 16 * (cols / QK_K) * PK4K_BYTES;
+static inline int64_t packed_block_bytes(int five) {
+    return five ? PK5K_BYTES : PK4K_BYTES;
 }
 
-void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst) {
+int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols, int five) {
+    return rows / 16 * (cols / QK_K) * packed_block_bytes(five);
+}
+
+void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst, int five) {
     int64_t blocks = cols / QK_K;
+    const int64_t pk = packed_block_bytes(five), qs_at = five ? 48 : 16;
     for (int64_t g = 0; g < rows / 16; g++) {
         for (int64_t b = 0; b < blocks; b++) {
-            uint8_t *out = dst + (g * blocks + b) * PK4K_BYTES;
-            memset(out, 0, PK4K_BYTES);
+            uint8_t *out = dst + (g * blocks + b) * pk;
+            memset(out, 0, pk);
             for (int n = 0; n < 16; n++) {
-                const uint8_t *blk = w + (g * 16 + n) * row_bytes + b * Q4_K_BYTES;
+                const uint8_t *blk = w + (g * 16 + n) * row_bytes + b * (five ? Q5_K_BYTES : Q4_K_BYTES);
                 uint8_t sc[8], mn[16];
                 q4k_scales(blk + 4, sc, mn);
                 for (int s = 0; s < 8; s++) {
@@ -39,10 +47,13 @@ void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t 
                 memcpy(out + PK4K_DMIN + 4 * n, &dmin, 4);
                 for (int s = 0; s < 8; s++) {
                     for (int l = 0; l < 32; l++) {
-                        uint8_t byte = blk[16 + 32 * (s / 2) + l];
+                        uint8_t byte = blk[qs_at + 32 * (s / 2) + l];
                         uint8_t q = s % 2 == 0 ? byte & 0x0f : byte >> 4;
                         int k = l / 4;
                         out[(4 * s + k / 2) * 64 + 4 * n + l % 4] |= (uint8_t)(k % 2 == 0 ? q : q << 4);
+                        if (five && (blk[16 + l] >> s & 1)) {  // byte 4n + l % 4 of k-row k
+                            out[PK5K_HIGH + (8 * s + k) * 8 + (4 * n + l % 4) / 8] |= (uint8_t)(1 << ((4 * n + l % 4) % 8));
+                        }
                     }
                 }
             }
@@ -54,14 +65,21 @@ void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t 
 #define PK512 "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
 #define PKAMX "amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
 
-// The 8 k-rows of sub-block s of a packed block, as unsigned bytes.
-#define SUB_KROWS(blk, s, v)                                                                  \
+// The 8 k-rows of sub-block s of a packed block, as unsigned bytes (Q5_K: with their fifth bits).
+#define SUB_KROWS(blk, s, v, five)                                                            \
     do {                                                                                      \
         const __m512i m4_ = _mm512_set1_epi8(0x0f);                                           \
         for (int p = 0; p < 4; p++) {                                                         \
             __m512i both = _mm512_loadu_si512((const void *)((blk) + (4 * (s) + p) * 64));    \
             v[2 * p] = _mm512_and_si512(both, m4_);                                           \
             v[2 * p + 1] = _mm512_and_si512(_mm512_srli_epi16(both, 4), m4_);                 \
+        }                                                                                     \
+        if (five) {                                                                           \
+            for (int k_ = 0; k_ < 8; k_++) {                                                  \
+                uint64_t high_;                                                               \
+                memcpy(&high_, (blk) + PK5K_HIGH + (8 * (s) + k_) * 8, 8);                    \
+                v[k_] = _mm512_or_si512(v[k_], _mm512_maskz_mov_epi8(high_, _mm512_set1_epi8(0x10))); \
+            }                                                                                 \
         }                                                                                     \
     } while (0)
 
@@ -92,13 +110,14 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
                                                                              int64_t cols, const int8_t *xq,
                                                                              const float *xd, const int16_t *xs,
                                                                              int64_t t0, const int NT, float *out,
-                                                                             int64_t out_stride) {
+                                                                             int64_t out_stride, const int five) {
+    const int64_t pk = packed_block_bytes(five);
     __m512 acc[4];
     for (int t = 0; t < NT; t++) {
         acc[t] = _mm512_setzero_ps();
     }
-    for (int64_t b = 0; b < blocks; b++, g += PK4K_BYTES) {
-        for (int64_t o = 0; o < PK4K_BYTES; o += 64) {  // as gantry_cpu_packed.c's decode: lines ahead
+    for (int64_t b = 0; b < blocks; b++, g += pk) {
+        for (int64_t o = 0; o < pk; o += 64) {  // as gantry_cpu_packed.c's decode: lines ahead
             _mm_prefetch((const char *)g + PREFETCH_AHEAD + o, _MM_HINT_T0);
         }
         __m512i isum[4];
@@ -107,7 +126,7 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
         }
         for (int s = 0; s < 8; s++) {
             __m512i v[8];
-            SUB_KROWS(g, s, v);
+            SUB_KROWS(g, s, v, five);
             __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(g + PK4K_SC + 16 * s)));
             for (int t = 0; t < NT; t++) {
                 const int8_t *y = xq + (t0 + t) * cols + b * QK_K + 32 * s;
@@ -135,16 +154,18 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
 
 __attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
                                                           const int8_t *xq, const float *xd, const int16_t *xs,
-                                                          int64_t ntok, float *out, int64_t out_stride) {
+                                                          int64_t ntok, float *out, int64_t out_stride, int five) {
     int64_t blocks = cols / QK_K;
     for (int64_t g = g0; g < g1; g++) {
-        const uint8_t *gp = packed + g * blocks * PK4K_BYTES;
+        const uint8_t *gp = packed + g * blocks * packed_block_bytes(five);
         int64_t t = 0;
         for (; t + 4 <= ntok; t += 4) {
-            group_avx512(gp, blocks, cols, xq, xd, xs, t, 4, out + g * 16, out_stride);
+            if (five) group_avx512(gp, blocks, cols, xq, xd, xs, t, 4, out + g * 16, out_stride, 1);
+            else group_avx512(gp, blocks, cols, xq, xd, xs, t, 4, out + g * 16, out_stride, 0);
         }
         for (; t < ntok; t++) {
-            group_avx512(gp, blocks, cols, xq, xd, xs, t, 1, out + g * 16, out_stride);
+            if (five) group_avx512(gp, blocks, cols, xq, xd, xs, t, 1, out + g * 16, out_stride, 1);
+            else group_avx512(gp, blocks, cols, xq, xd, xs, t, 1, out + g * 16, out_stride, 0);
         }
     }
 }
@@ -155,11 +176,12 @@ __attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, 
 // as laid out for tiles (gantry_amx_tile_activations).
 __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
                                                        const int8_t *xq, const float *xd, const int16_t *xs,
-                                                       int64_t ntok, float *out, int64_t out_stride) {
+                                                       int64_t ntok, float *out, int64_t out_stride, int five) {
     int64_t blocks = cols / QK_K;
+    const int64_t pk = packed_block_bytes(five);
     const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, 32);
     if (!tiled) {
-        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
         return;
     }
     uint8_t tile[2][512];
@@ -168,7 +190,7 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
     __m512 acc[4][16];
     for (int64_t g = g0; g < g1; g += 2) {
         const int two_groups = g + 1 < g1;
-        const uint8_t *gp[2] = {packed + g * blocks * PK4K_BYTES, packed + (g + two_groups) * blocks * PK4K_BYTES};
+        const uint8_t *gp[2] = {packed + g * blocks * pk, packed + (g + two_groups) * blocks * pk};
         for (int64_t t0 = 0; t0 < ntok; t0 += 32) {
             const int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
             const int nt2 = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
@@ -179,14 +201,14 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
             }
             const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, chunk j) at a + j * 512
             for (int64_t b = 0; b < blocks; b++) {
-                const uint8_t *blk[2] = {gp[0] + b * PK4K_BYTES, gp[1] + b * PK4K_BYTES};
+                const uint8_t *blk[2] = {gp[0] + b * pk, gp[1] + b * pk};
                 for (int i = 0; i < 4; i++) {
                     for (int r = 0; r < 16; r++) isum[i][r] = _mm512_setzero_si512();
                 }
                 for (int s = 0; s < 8; s++) {
                     for (int gi = 0; gi <= two_groups; gi++) {
                         __m512i v[8];
-                        SUB_KROWS(blk[gi], s, v);
+                        SUB_KROWS(blk[gi], s, v, five);
                         for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(tile[gi] + 64 * k), v[k]);
                     }
                     const int64_t j = b * 8 + s;
@@ -221,11 +243,12 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
 }
 
 void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
-                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride) {
+                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
+                              int five) {
     if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
-        groups_amx(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        groups_amx(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
     } else {
-        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
     }
 }
 #endif

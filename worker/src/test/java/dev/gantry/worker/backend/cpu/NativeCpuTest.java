@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The native int8 kernels against the reference on fresh random inputs, on every SIMD variant this
@@ -206,9 +208,10 @@ class NativeCpuTest {
         }
     }
 
-    /** Q4_K packed at load: the bits of the row kernels (one arithmetic), alone and in a batch. */
-    @Test
-    void packedQ4KHasTheBitsOfTheRowKernels() {
+    /** Q4_K and Q5_K packed at load: the bits of the row kernels (one arithmetic), alone and in a batch. */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K"})
+    void packedKQuantsHaveTheBitsOfTheRowKernels(GgmlType type) {
         for (int v : variants()) {
             cpu.select(v);
             if (!cpu.packs()) {
@@ -216,7 +219,6 @@ class NativeCpuTest {
             }
             try (Arena arena = Arena.ofConfined()) {
                 SplittableRandom rnd = new SplittableRandom(v);
-                GgmlType type = GgmlType.Q4_K;
                 int rows = 53; // calls of 2 groups, then 1 and 5 rows outside a group
                 int cols = 768;
                 int tokens = 37; // AMX: two tiles of 16 tokens, then a partial one
@@ -234,12 +236,12 @@ class NativeCpuTest {
                 float[] out = new float[tokens * rows];
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, 32, cols, xq, xd, xs, tokens, out, rows, bias);
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 32, rows, cols, xq, xd, xs, tokens, out, rows, bias);
-                assertThat(out).as("variant %d, %d tokens", v, tokens).containsExactly(rowsOut);
+                assertThat(out).as("%s variant %d, %d tokens", type, v, tokens).containsExactly(rowsOut);
                 float[] alone = new float[rows];
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, rows, cols,
                         java.util.Arrays.copyOfRange(xq, 3 * cols, 4 * cols), java.util.Arrays.copyOfRange(xd, 3 * cols / 256, 4 * cols / 256),
                         java.util.Arrays.copyOfRange(xs, 3 * cols / 16, 4 * cols / 16), 1, alone, rows, bias);
-                assertThat(alone).as("variant %d, token 3 alone", v)
+                assertThat(alone).as("%s variant %d, token 3 alone", type, v)
                         .containsExactly(java.util.Arrays.copyOfRange(rowsOut, 3 * rows, 4 * rows));
             }
         }

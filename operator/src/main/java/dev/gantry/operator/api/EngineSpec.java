@@ -38,8 +38,9 @@ public class EngineSpec {
     public Boolean chunkedPrefill;
 
     @JsonPropertyDescription("Precision of activations in matrix products on the CPU backend: f32 (exact), q8 "
-            + "(rounded to 8 bits per block as llama.cpp does, for every quantized type), or auto (q8 for the types the "
-            + "native int8 kernels multiply, which are now all of them, f32 for float weights). The worker's default is auto.")
+            + "(rounded to 8 bits per block as llama.cpp does, for every quantized type), or auto (q8 for every quantized "
+            + "type but Q4_1, which the native int8 kernels then multiply; f32 for Q4_1 and float weights). The worker's "
+            + "default is auto.")
     public Activations activations;
 
     @JsonPropertyDescription("Extra command-line arguments appended to the worker's serve command.")

@@ -18,12 +18,12 @@ import java.util.Locale;
  *       weight's quantized blocks; for the K-quants (Q4_K, Q5_K, Q6_K) the same in ggml's 256-value Q8_K
  *       blocks ({@link Q8KActivations}). Only weights of {@link #quantizes quantizing types} are
  *       treated so; others multiply float activations as under F32.
- *   <li>{@link #AUTO}: Q8 for the types the native int8 kernels multiply, which are now every
- *       quantized type this worker reads (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): the
- *       same as Q8 until a type without a native kernel is added. The default: on the CPU those
- *       products then run in the native kernels, two to six times the float path's speed
- *       (docs/native-cpu.md). The rule depends on the type alone, not on whether the native
- *       kernels loaded, so results never depend on the machine's build.
+ *   <li>{@link #AUTO}: Q8 for the types the native int8 kernels multiply faster than the float
+ *       path (Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K), F32 for Q4_1 (its native kernel, on
+ *       unpacked rows, prefills slower than the Vector API's float path) and float weights. The
+ *       default: on the CPU those products then run in the native kernels, two to six times the
+ *       float path's speed (docs/native-cpu.md). The rule depends on the type alone, not on
+ *       whether the native kernels loaded, so results never depend on the machine's build.
  * </ul>
  *
  * <p>Why Q8 exists: llama.cpp rounds every activation of a Q4_0/Q4_1/Q8_0 product this way, and
@@ -47,7 +47,11 @@ public enum ActivationPrecision {
     public boolean quantizes(GgmlType weightType) {
         return switch (this) {
             case F32 -> false;
-            case Q8, AUTO -> Q8Activations.supports(weightType) || Q8KActivations.supports(weightType);
+            case Q8 -> Q8Activations.supports(weightType) || Q8KActivations.supports(weightType);
+            // Q4_1's native kernel runs on unpacked rows: it decodes as fast as the Vector API's float
+            // path but prefills at less than half its speed (docs/native-cpu.md), so auto keeps Q4_1 on floats.
+            case AUTO -> (Q8Activations.supports(weightType) && weightType != GgmlType.Q4_1)
+                    || Q8KActivations.supports(weightType);
         };
     }
 

@@ -54,7 +54,7 @@ final class BenchModelCommand implements Callable<Integer> {
 
     @Option(names = "--activations", defaultValue = "auto", converter = GenerateCommand.ActivationsConverter.class,
             description = "Activations of quantized matrix products: f32, q8 (8-bit, as llama.cpp's CPU backend) or auto"
-                    + " (q8 for every quantized type: the native kernels; f32 for float weights; default: ${DEFAULT-VALUE}).")
+                    + " (q8 for every quantized type but Q4_1: the native kernels; f32 for Q4_1 and float weights; default: ${DEFAULT-VALUE}).")
     ActivationPrecision activations;
 
     @Option(names = "--bandwidth-mb", defaultValue = "1024",

@@ -93,7 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--activations", defaultValue = "auto", converter = ActivationsConverter.class,
             description = "Activations of quantized matrix products: f32 (exact), q8 (8-bit, as llama.cpp's CPU backend) or"
-                    + " auto (q8 for every quantized type: the native kernels; f32 for float weights; default: ${DEFAULT-VALUE}).")
+                    + " auto (q8 for every quantized type but Q4_1: the native kernels; f32 for Q4_1 and float weights; default: ${DEFAULT-VALUE}).")
     ActivationPrecision activations;
 
     @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE}).")

@@ -59,7 +59,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--activations", paramLabel = "f32|q8|auto", order = 5,
             description = "Activations of quantized products: f32 (exact), q8 (8-bit, as llama.cpp's CPU backend) or auto (q8 for"
-                    + " every quantized type: the native kernels; f32 for float weights) (default: auto).")
+                    + " every quantized type but Q4_1: the native kernels; f32 for Q4_1 and float weights) (default: auto).")
     String activations;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", order = 6, description = "CPU threads (default: all processors).")

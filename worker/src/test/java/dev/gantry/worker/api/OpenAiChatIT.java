@@ -57,7 +57,7 @@ class OpenAiChatIT {
 
     private static ChatCompletionCreateParams.Builder capitalOfFrance() {
         // Worded so that SmolLM2-135M Q4_1 answers "Paris" with float and with 8-bit activations alike:
-        // with llama.cpp's 8-bit activations (--activations auto) it, and llama.cpp itself on the same
+        // with llama.cpp's 8-bit activations (--activations q8) it, and llama.cpp itself on the same
         // file, answer "What is the capital of France?" with "L'Étoile, ..." and "Which city is the
         // capital of France?" with "Le Grand Château, ...".
         return ChatCompletionCreateParams.builder().model("smollm2").addUserMessage("Name the capital of France.")

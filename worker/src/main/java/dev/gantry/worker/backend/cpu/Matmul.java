@@ -37,13 +37,13 @@ import jdk.incubator.vector.FloatVector;
  * has been repacked segment-major at load; the one- and few-row paths then sum it a segment at a
  * time with the accumulators carried between segments, to the same bits as whole rows.
  *
- * <p>Under {@link ActivationPrecision#Q8}, a Q8_0 or Q4_0 product runs in the native kernels
- * where the machine has them ({@link NativeCpu}: 8-bit integer dot products, as llama.cpp's); else,
- * and for Q4_1, a product with a Q4_0, Q4_1 or Q8_0 weight first
- * quantizes the activation rows ({@link ActivationQuant}) and runs the same two paths on the
- * result. Q4_1's offsets meet Q8_1's block sums: the single-row kernel takes the sums in place of
- * its block sums of x; the batched one appends them to each activation row, and the offsets to
- * each decoded weight row, so the one dot product includes {@code sum(m * s)}.
+ * <p>Where the precision quantizes a weight's activations, its product runs in the native kernels
+ * where the machine has them ({@link NativeCpu}: 8-bit integer dot products, as llama.cpp's, for
+ * every quantized type); else a product with a 32-value block weight first quantizes the
+ * activation rows ({@link ActivationQuant}) and runs the same two paths on the result. Q4_1's and
+ * Q5_1's offsets meet Q8_1's block sums: the single-row kernel takes the sums in place of its
+ * block sums of x; the batched one appends them to each activation row, and the offsets to each
+ * decoded weight row, so the one dot product includes {@code sum(m * s)}.
  */
 final class Matmul {
     /** Bytes of decoded weight rows one thread keeps at a time (fits L2 beside the activations). */

@@ -119,6 +119,24 @@ __attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void g
 }
 
 /**
+ * The exact integer sums of 16 packed rows with 32 activations y: k-row k (values 4k .. 4k + 3
+ * of the 16 rows, unsigned bytes) against activations 4k .. 4k + 3, in two vpdpbusd chains (the
+ * sums are exact: any order gives the same integers) so that one chain's latency does not bound
+ * a decode that has little else to overlap.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline __m512i gantry_krows_dot(
+    const __m512i v[8], const int8_t *y) {
+    __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k += 2) {
+        int32_t y4[2];
+        memcpy(y4, y + 4 * k, 8);
+        even = _mm512_dpbusd_epi32(even, v[k], _mm512_set1_epi32(y4[0]));
+        odd = _mm512_dpbusd_epi32(odd, v[k + 1], _mm512_set1_epi32(y4[1]));
+    }
+    return _mm512_add_epi32(even, odd);
+}
+
+/**
  * Writes the float results of such a pass: acc[ti * 2 + gi][r] (16 rows) for token t0 + 16 ti + r
  * and rows (g + gi) * 16 .. + 15, for the groups and token tiles present (nrows: tokens per tile).
  */

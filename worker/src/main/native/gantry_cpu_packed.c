@@ -136,17 +136,7 @@ __attribute__((target(P512), always_inline)) static inline void group_avx512(int
         LOAD_KROWS(type, g + packed_values_at(vb, b), v);
         __m512 dw = scales16(g + packed_scales_at(vb, b));
         for (int t = 0; t < NT; t++) {
-            const int8_t *yb = y[t] + b * QK;
-            // activations 4k .. 4k + 3 against k-row k of the 16 rows, in two chains (the sums are
-            // exact: any order gives the same integers) so that the latency of one does not bound it
-            __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
-            for (int k = 0; k < 8; k += 2) {
-                int32_t y4[2];
-                memcpy(y4, yb + 4 * k, 8);
-                even = _mm512_dpbusd_epi32(even, v[k], _mm512_set1_epi32(y4[0]));
-                odd = _mm512_dpbusd_epi32(odd, v[k + 1], _mm512_set1_epi32(y4[1]));
-            }
-            __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(even, odd), _mm512_set1_epi32(off * ys[t][b]));
+            __m512i isum = _mm512_sub_epi32(gantry_krows_dot(v, y[t] + b * QK), _mm512_set1_epi32(off * ys[t][b]));
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(yd[t][b]), dw), _mm512_cvtepi32_ps(isum), acc[t]);
         }
     }

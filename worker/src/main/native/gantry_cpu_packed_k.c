@@ -130,16 +130,7 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
             __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(g + PK4K_SC + 16 * s)));
             for (int t = 0; t < NT; t++) {
                 const int8_t *y = xq + (t0 + t) * cols + b * QK_K + 32 * s;
-                // two chains of vpdpbusd (exact integer sums: any order gives the same bits), so
-                // that one chain's latency does not bound a decode that has little else to overlap
-                __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
-                for (int k = 0; k < 8; k += 2) {
-                    int32_t y4[2];
-                    memcpy(y4, y + 4 * k, 8);
-                    even = _mm512_dpbusd_epi32(even, v[k], _mm512_set1_epi32(y4[0]));
-                    odd = _mm512_dpbusd_epi32(odd, v[k + 1], _mm512_set1_epi32(y4[1]));
-                }
-                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(even, odd), sc));
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(gantry_krows_dot(v, y), sc));
             }
         }
         for (int t = 0; t < NT; t++) {

@@ -29,26 +29,33 @@ public record ImageSpec(String name, String title, String description, java.nio.
     public static final int UID = 185;
 
     /**
-     * Flags of both applications. Heap as a share of the container's memory limit (the JVM's
-     * default, 25%, starves the worker's KV cache, which lives on the heap); -Xmx in
-     * JAVA_TOOL_OPTIONS still overrides it. Headless: no display, and the X11 libraries are not
-     * in the image. Netty (under Vert.x) reaches for sun.misc.Unsafe; allowed without warnings.
+     * Flags of both applications. Headless: no display, and the X11 libraries are not in the
+     * image. Netty (under Vert.x) reaches for sun.misc.Unsafe; allowed without warnings.
      */
-    static final List<String> COMMON_FLAGS = List.of(
-            "-XX:MaxRAMPercentage=75", "-Djava.awt.headless=true", "--sun-misc-unsafe-memory-access=allow");
+    static final List<String> COMMON_FLAGS = List.of("-Djava.awt.headless=true", "--sun-misc-unsafe-memory-access=allow");
 
-    /** The worker: the launcher's flags (Vector API, native access for mmap'd models), port 8000. */
+    /**
+     * The worker: the launcher's flags (Vector API, native access for mmap'd models and the
+     * off-heap KV cache), port 8000. Its heap is a quarter of the container's memory limit: the
+     * model is mapped and the KV cache lives off the heap, sized from the memory the heap leaves
+     * (the worker's {@code HostMemory}); -Xmx in JAVA_TOOL_OPTIONS still overrides it.
+     */
     public static ImageSpec worker(java.nio.file.Path appDir) {
         return new ImageSpec("gantry-worker", "Gantry worker",
                 "OpenAI-compatible inference server for GGUF models (Gantry).", appDir,
-                List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"), 8000);
+                List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                        "-XX:MaxRAMPercentage=25"), 8000);
     }
 
-    /** The operator: Quarkus's default port 8080 (health at /q/health, metrics at /q/metrics). */
+    /**
+     * The operator: Quarkus's default port 8080 (health at /q/health, metrics at /q/metrics); its
+     * heap three quarters of the container's memory limit (the JVM's default, 25%, is made for
+     * machines that run more than one program).
+     */
     public static ImageSpec operator(java.nio.file.Path appDir) {
         return new ImageSpec("gantry-operator", "Gantry operator",
                 "Kubernetes operator that reconciles LLMDeployments into autoscaled Gantry workers.", appDir,
-                List.of(), 8080);
+                List.of("-XX:MaxRAMPercentage=75"), 8080);
     }
 
     /** The exec-form entrypoint: the java binary itself, no shell (the image has none). */

@@ -42,7 +42,7 @@ class ImageTarballIT {
         assertThat(strings(config.path("Entrypoint"))).containsExactly(
                 "/opt/java/openjdk/bin/java",
                 "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-XX:MaxRAMPercentage=75", "-Djava.awt.headless=true", "--sun-misc-unsafe-memory-access=allow",
+                "-XX:MaxRAMPercentage=25", "-Djava.awt.headless=true", "--sun-misc-unsafe-memory-access=allow",
                 "-jar", "/deployments/quarkus-run.jar");
         // Arguments of the pod (spec.engine.args) follow the entrypoint; the image adds none.
         assertThat(config.path("Cmd").isMissingNode() || config.path("Cmd").isNull() || config.path("Cmd").isEmpty()).isTrue();

@@ -27,7 +27,8 @@ public class EngineSpec {
     @Min(value = 0, inclusive = false)
     @Max(1)
     @JsonPropertyDescription("The share, in (0, 1], of the memory left after the weights that the KV cache takes "
-            + "(vLLM gpu_memory_utilization; on the CPU backend, the share of the free Java heap).")
+            + "(vLLM gpu_memory_utilization; on the CPU backend, the share of the memory limit left after the Java heap "
+            + "and the packed weights: the KV cache lives off the heap).")
     public Double gpuMemoryUtilization;
 
     @JsonPropertyDescription("Reuse the KV cache of prompt prefixes that earlier requests computed (default true).")
@@ -43,9 +44,18 @@ public class EngineSpec {
             + "default is auto.")
     public Activations activations;
 
+    @JsonPropertyDescription("How the KV cache stores K and V (vLLM's kv_cache_dtype, llama.cpp's -ctk/-ctv): f32, f16 "
+            + "(half the memory: twice the tokens), q8_0 (8-bit blocks of 32 values as llama.cpp: 3.8 times the tokens of "
+            + "f32; the model's head dimension must be a multiple of 32), or auto (f32). f16 and q8_0 are CPU backend "
+            + "settings: a worker on a GPU refuses them at start, saying so. The worker's default is auto.")
+    public KvCacheDtype kvCacheDtype;
+
     @JsonPropertyDescription("Extra command-line arguments appended to the worker's serve command.")
     public List<String> args;
 
     /** The worker's activation precisions ({@code gantry.activations}). */
     public enum Activations { f32, q8, auto }
+
+    /** The worker's KV-cache dtypes ({@code gantry.kv-cache-dtype}). */
+    public enum KvCacheDtype { auto, f32, f16, q8_0 }
 }

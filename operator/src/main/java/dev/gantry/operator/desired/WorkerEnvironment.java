@@ -42,6 +42,7 @@ public final class WorkerEnvironment {
         put(env, "GANTRY_KV_CACHE_MEMORY_FRACTION", engine.gpuMemoryUtilization);
         put(env, "GANTRY_ENABLE_PREFIX_CACHING", engine.prefixCaching);
         put(env, "GANTRY_ACTIVATIONS", engine.activations == null ? null : engine.activations.name());
+        put(env, "GANTRY_KV_CACHE_DTYPE", engine.kvCacheDtype == null ? null : engine.kvCacheDtype.name());
         // A pod given GPUs computes on them (and fails at start, saying why, if it cannot); one
         // without computes on the CPU even on a node that has GPUs it was not given.
         put(env, "GANTRY_DEVICE", WorkerContainer.gpusOf(spec.resources) > 0 ? "cuda" : "cpu");

@@ -99,6 +99,8 @@ class CrdContentTest {
         assertThat(utilization.getMaximum()).isEqualTo(1.0);
         assertThat(engine.getProperties().get("activations").getEnum()).extracting(n -> n.asText())
                 .containsExactly("auto", "f32", "q8");
+        assertThat(engine.getProperties().get("kvCacheDtype").getEnum()).extracting(n -> n.asText())
+                .containsExactly("auto", "f16", "f32", "q8_0");
         assertThat(spec.getProperties().get("autoscaling").getRequired()).containsExactly("maxReplicas");
         assertThat(spec.getProperties().get("serving").getProperties().get("port").getMaximum()).isEqualTo(65535.0);
         assertThat(spec.getProperties().get("replicas").getMinimum()).isEqualTo(0.0);

@@ -55,6 +55,7 @@ class WorkerDeploymentTest {
         engine.gpuMemoryUtilization = 0.9;
         engine.prefixCaching = false;
         engine.activations = EngineSpec.Activations.q8;
+        engine.kvCacheDtype = EngineSpec.KvCacheDtype.q8_0;
         llmd.getSpec().engine = engine;
         ServingSpec serving = new ServingSpec();
         serving.port = 9000;
@@ -77,6 +78,7 @@ class WorkerDeploymentTest {
         assertThat(value(d, "GANTRY_KV_CACHE_MEMORY_FRACTION")).isEqualTo("0.9");
         assertThat(value(d, "GANTRY_ENABLE_PREFIX_CACHING")).isEqualTo("false");
         assertThat(value(d, "GANTRY_ACTIVATIONS")).isEqualTo("q8");
+        assertThat(value(d, "GANTRY_KV_CACHE_DTYPE")).isEqualTo("q8_0");
         assertThat(value(d, "GANTRY_DEVICE")).isEqualTo("cpu");
         assertThat(value(d, "GANTRY_RESPONSE_CACHE_ENABLED")).isEqualTo("true");
         assertThat(value(d, "GANTRY_RESPONSE_CACHE_TTL")).isEqualTo("1h");

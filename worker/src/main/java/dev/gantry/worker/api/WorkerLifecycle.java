@@ -107,7 +107,7 @@ public class WorkerLifecycle {
             backend.prepare(model.weights().all());
             java.util.OptionalLong deviceFree = backend.deviceMemoryFree();
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(),
-                    deviceFree.isPresent() ? deviceFree.getAsLong() : freeHeapBytes(), deviceFree.isPresent());
+                    deviceFree.isPresent() ? deviceFree.getAsLong() : freeHostBytes(backend), deviceFree.isPresent());
             LOG.info(p.describe());
             if (backend instanceof dev.gantry.worker.backend.cuda.CudaBackend) {
                 dev.gantry.worker.backend.cuda.Nvml.open()
@@ -173,11 +173,9 @@ public class WorkerLifecycle {
         }
     }
 
-    private static long freeHeapBytes() {
-        Runtime rt = Runtime.getRuntime();
-        // Loading leaves garbage (metadata, tokenizer tables); measure what is free once it is gone.
-        System.gc();
-        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    /** Host memory outside the heap the KV cache may take, the backend's packed weights counted. */
+    private static long freeHostBytes(Backend backend) {
+        return dev.gantry.worker.config.HostMemory.freeForKvCache(backend.hostNativeBytes());
     }
 
     private String modelUri() {

@@ -60,8 +60,29 @@ public interface Backend extends AutoCloseable {
     /** Copies the first {@code n} floats of the buffer to the host. */
     void download(Buffer src, int n, float[] dst);
 
-    /** KV-cache memory for {@code layers} layers of {@code numBlocks} blocks (see {@link KvStorage}), zeroed. */
-    KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim);
+    /**
+     * KV-cache memory for {@code layers} layers of {@code numBlocks} blocks (see {@link KvStorage}),
+     * zeroed, storing values as {@code dtype} (one of {@link #kvCacheDtypes}).
+     */
+    KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim, KvCacheDtype dtype);
+
+    /** {@link #allocateKv(int, int, int, int, KvCacheDtype)} storing floats as they are. */
+    default KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
+        return allocateKv(layers, numBlocks, blockSize, kvDim, KvCacheDtype.F32);
+    }
+
+    /**
+     * Bytes of native host memory (outside the Java heap and the mapped model file) this backend
+     * holds once {@link #prepare}d, such as a packed copy of the weights.
+     */
+    default long hostNativeBytes() {
+        return 0;
+    }
+
+    /** The KV-cache dtypes this backend stores and attends over. */
+    default java.util.Set<KvCacheDtype> kvCacheDtypes() {
+        return java.util.EnumSet.of(KvCacheDtype.F32);
+    }
 
     /** out[i][:] = row {@code tokens[i]} of {@code table}, dequantized to float, for i < n. out: [n][table.cols]. */
     void embed(Weight table, int[] tokens, int n, Buffer out);

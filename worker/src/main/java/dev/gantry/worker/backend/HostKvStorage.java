@@ -1,35 +1,79 @@
 package dev.gantry.worker.backend;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
- * KV cache in Java float arrays, one K and one V array per layer, each {@code [numBlocks][blockSize][kvDim]}.
+ * KV cache in native memory (off the Java heap), one K and one V area per layer, each {@code
+ * [numBlocks * blockSize][rowBytes]}: slot {@code s} of a layer holds one token's {@code kvDim}
+ * values at byte {@code s * rowBytes}, encoded as {@link #dtype()} says. Off the heap, the cache
+ * is not bounded by the largest Java array (8 GiB of floats per layer), the garbage collector
+ * never copies or scans it, and native kernels can read it where it lies. The memory is zeroed
+ * ({@link AnonymousMemory}: pages become resident as requests fill them) and freed by {@link #close}.
  */
 public final class HostKvStorage implements KvStorage {
     private final int numBlocks;
     private final int blockSize;
     private final int kvDim;
-    /** [layers][numBlocks * blockSize * kvDim] */
-    final float[][] k;
-    /** [layers][numBlocks * blockSize * kvDim] */
-    final float[][] v;
+    private final KvCacheDtype dtype;
+    private final long rowBytes;
+    private final Arena arena = Arena.ofShared();
+    /** [layers] of [numBlocks * blockSize][rowBytes] */
+    private final MemorySegment[] k;
+    /** [layers] of [numBlocks * blockSize][rowBytes] */
+    private final MemorySegment[] v;
 
-    public HostKvStorage(int layers, int numBlocks, int blockSize, int kvDim) {
-        long perLayer = (long) numBlocks * blockSize * kvDim;
-        if (perLayer > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("KV cache of " + numBlocks + " blocks is too large for one layer array");
+    public HostKvStorage(int layers, int numBlocks, int blockSize, int kvDim, KvCacheDtype dtype) {
+        if (dtype == KvCacheDtype.Q8_0 && kvDim % KvCacheDtype.Q8_BLOCK != 0) {
+            throw new IllegalArgumentException("a q8_0 KV cache needs kvDim a multiple of 32, not " + kvDim);
         }
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
         this.kvDim = kvDim;
-        this.k = new float[layers][(int) perLayer];
-        this.v = new float[layers][(int) perLayer];
+        this.dtype = dtype;
+        this.rowBytes = dtype.rowBytes(kvDim);
+        long perLayer = (long) numBlocks * blockSize * rowBytes;
+        this.k = new MemorySegment[layers];
+        this.v = new MemorySegment[layers];
+        try {
+            for (int l = 0; l < layers; l++) {
+                k[l] = AnonymousMemory.allocate(arena, perLayer);
+                v[l] = AnonymousMemory.allocate(arena, perLayer);
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw e;
+        }
     }
 
-    public float[] keys(int layer) {
+    public HostKvStorage(int layers, int numBlocks, int blockSize, int kvDim) {
+        this(layers, numBlocks, blockSize, kvDim, KvCacheDtype.F32);
+    }
+
+    /** The K rows of one layer: [numBlocks * blockSize][rowBytes()]. */
+    public MemorySegment keys(int layer) {
         return k[layer];
     }
 
-    public float[] values(int layer) {
+    /** The V rows of one layer: [numBlocks * blockSize][rowBytes()]. */
+    public MemorySegment values(int layer) {
         return v[layer];
+    }
+
+    /** Bytes of one slot's row (kvDim values encoded as {@link #dtype()}). */
+    public long rowBytes() {
+        return rowBytes;
+    }
+
+    @Override
+    public KvCacheDtype dtype() {
+        return dtype;
+    }
+
+    /** Encodes one token's K and V rows, {@code kvDim} values each from the given offsets, into {@code slot}. */
+    public void store(int layer, int slot, float[] keys, int keyOff, float[] values, int valueOff) {
+        dtype.encode(keys, keyOff, kvDim, k[layer], slot * rowBytes);
+        dtype.encode(values, valueOff, kvDim, v[layer], slot * rowBytes);
     }
 
     @Override
@@ -53,5 +97,9 @@ public final class HostKvStorage implements KvStorage {
     }
 
     @Override
-    public void close() {}
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
 }

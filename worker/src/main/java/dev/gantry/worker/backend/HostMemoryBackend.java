@@ -22,18 +22,23 @@ public abstract class HostMemoryBackend implements Backend {
     }
 
     @Override
-    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
-        return new HostKvStorage(layers, numBlocks, blockSize, kvDim);
+    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim, KvCacheDtype dtype) {
+        return new HostKvStorage(layers, numBlocks, blockSize, kvDim, dtype);
+    }
+
+    /** Every dtype: the cache is native memory these backends encode and decode themselves. */
+    @Override
+    public java.util.Set<KvCacheDtype> kvCacheDtypes() {
+        return java.util.EnumSet.allOf(KvCacheDtype.class);
     }
 
     @Override
     public void storeKv(KvStorage kv, int layer, Buffer k, Buffer v, int rows, int[] slots) {
-        // k, v: [rows][kvDim]; cache: [numBlocks * blockSize][kvDim]
+        // k, v: [rows][kvDim]; cache: [numBlocks * blockSize][rowBytes], encoded
         HostKvStorage s = (HostKvStorage) kv;
         int d = kv.kvDim();
         for (int r = 0; r < rows; r++) {
-            System.arraycopy(HostBuffer.of(k), r * d, s.keys(layer), slots[r] * d, d);
-            System.arraycopy(HostBuffer.of(v), r * d, s.values(layer), slots[r] * d, d);
+            s.store(layer, slots[r], HostBuffer.of(k), r * d, HostBuffer.of(v), r * d);
         }
     }
 

@@ -13,8 +13,18 @@ public interface KvStorage extends AutoCloseable {
 
     int blockSize();
 
-    /** kvHeads * headDim: floats per token per layer, in K and in V each. */
+    /** kvHeads * headDim: values per token per layer, in K and in V each. */
     int kvDim();
+
+    /** How each K and V value is stored. */
+    default KvCacheDtype dtype() {
+        return KvCacheDtype.F32;
+    }
+
+    /** Bytes the cache takes: K and V of every slot of every layer. */
+    default long bytes() {
+        return 2L * layers() * numBlocks() * blockSize() * dtype().rowBytes(kvDim());
+    }
 
     @Override
     void close();

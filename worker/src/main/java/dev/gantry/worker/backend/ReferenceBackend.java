@@ -113,27 +113,33 @@ public final class ReferenceBackend extends HostMemoryBackend {
         HostKvStorage s = (HostKvStorage) kv;
         float[] qs = HostBuffer.of(q);
         float[] os = HostBuffer.of(out);
-        float[] keys = s.keys(layer);
-        float[] values = s.values(layer);
         int kvDim = kv.kvDim();
         int group = heads / kvHeads;
         int bs = kv.blockSize();
         for (int seq = 0; seq < batch.numSeqs(); seq++) {
             int[] table = batch.blockTables()[seq];
             int qLen = batch.queryLen(seq);
+            int context = batch.contextLen()[seq];
+            // [context][kvDim] each: the sequence's cached K and V, decoded from the cache's dtype
+            float[] keys = new float[context * kvDim];
+            float[] values = new float[context * kvDim];
+            for (int t = 0; t < context; t++) {
+                long at = (long) (table[t / bs] * bs + t % bs) * s.rowBytes();
+                s.dtype().decode(s.keys(layer), at, 0, kvDim, keys, t * kvDim);
+                s.dtype().decode(s.values(layer), at, 0, kvDim, values, t * kvDim);
+            }
             for (int j = 0; j < qLen; j++) {
                 int row = batch.queryStart()[seq] + j;
-                int pos = batch.contextLen()[seq] - qLen + j;
+                int pos = context - qLen + j;
                 for (int h = 0; h < heads; h++) {
                     int qOff = (row * heads + h) * headDim;
                     int kvOff = (h / group) * headDim;
                     double[] scores = new double[pos + 1];
                     double max = Double.NEGATIVE_INFINITY;
                     for (int t = 0; t <= pos; t++) {
-                        int slot = table[t / bs] * bs + t % bs;
                         double dot = 0;
                         for (int i = 0; i < headDim; i++) {
-                            dot += (double) qs[qOff + i] * keys[slot * kvDim + kvOff + i];
+                            dot += (double) qs[qOff + i] * keys[t * kvDim + kvOff + i];
                         }
                         scores[t] = dot * scale;
                         max = Math.max(max, scores[t]);
@@ -146,8 +152,7 @@ public final class ReferenceBackend extends HostMemoryBackend {
                     for (int i = 0; i < headDim; i++) {
                         double acc = 0;
                         for (int t = 0; t <= pos; t++) {
-                            int slot = table[t / bs] * bs + t % bs;
-                            acc += scores[t] * values[slot * kvDim + kvOff + i];
+                            acc += scores[t] * values[t * kvDim + kvOff + i];
                         }
                         os[qOff + i] = (float) (acc / sum);
                     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Backends;
+import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.engine.Generator;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.sample.SamplingParams;
@@ -109,6 +110,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "16", description = "KV-cache block size in tokens (default: ${DEFAULT-VALUE}).")
     int blockSize;
 
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto", converter = KvCacheDtypeConverter.class,
+            description = "How the KV cache stores K and V: f32, f16 or q8_0 (llama.cpp's -ctk/-ctv); auto = f32 (default: ${DEFAULT-VALUE}).")
+    KvCacheDtype kvCacheDtype;
+
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
@@ -136,8 +141,9 @@ final class GenerateCommand implements Callable<Integer> {
             int context = Math.min(ctxSize, m.config().contextLength());
             err.printf("gantry: %s (%s), %s backend, context %d, loaded in %d ms%n", path.getFileName(), m.config(), be.name(),
                     context, (System.nanoTime() - loadStart) / 1_000_000);
+            checkKvCacheDtype(kvCacheDtype, be, m.config().headDim());
             int[] promptIds = tokenize(m);
-            try (Generator g = new Generator(m, be, context, blockSize, Math.min(batchSize, context))) {
+            try (Generator g = new Generator(m, be, context, blockSize, Math.min(batchSize, context), kvCacheDtype)) {
                 Generator.Result r = g.generate(promptIds, params, text -> {
                     if (!json) {
                         System.out.print(text);
@@ -204,6 +210,29 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /** Accepts f32/q8/auto in any case. */
+    /** Refuses a KV-cache dtype the backend or the model's heads cannot take, saying why. */
+    static void checkKvCacheDtype(KvCacheDtype dtype, Backend be, int headDim) {
+        if (!be.kvCacheDtypes().contains(dtype)) {
+            throw new IllegalArgumentException("--kv-cache-dtype " + dtype.label() + ": the " + be.name()
+                    + " backend stores the KV cache as " + be.kvCacheDtypes().stream().map(KvCacheDtype::label).toList() + " only");
+        }
+        String why = dtype.unsupportedReason(headDim);
+        if (why != null) {
+            throw new IllegalArgumentException("--kv-cache-dtype " + dtype.label() + ": " + why);
+        }
+    }
+
+    static final class KvCacheDtypeConverter implements picocli.CommandLine.ITypeConverter<KvCacheDtype> {
+        @Override
+        public KvCacheDtype convert(String value) {
+            try {
+                return KvCacheDtype.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage() + " (auto, f32, f16 or q8_0)");
+            }
+        }
+    }
+
     static final class ActivationsConverter implements picocli.CommandLine.ITypeConverter<ActivationPrecision> {
         @Override
         public ActivationPrecision convert(String value) {

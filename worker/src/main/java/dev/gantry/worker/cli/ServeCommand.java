@@ -80,11 +80,18 @@ public final class ServeCommand implements Callable<Integer> {
     Integer blockSize;
 
     @Option(names = "--kv-cache-memory", paramLabel = "SIZE", order = 11,
-            description = "KV-cache memory, e.g. 2G (default: --kv-cache-memory-fraction of the free heap).")
+            description = "KV-cache memory, e.g. 2G (default: --kv-cache-memory-fraction of the free memory).")
     String kvCacheMemory;
 
+    @Option(names = "--kv-cache-dtype", paramLabel = "auto|f32|f16|q8_0", order = 11,
+            description = "How the KV cache stores K and V: f32, f16 (half the memory, twice the tokens) or q8_0"
+                    + " (8-bit blocks as llama.cpp's -ctk q8_0: 3.8x the tokens of f32); f16 and q8_0 on the CPU only"
+                    + " (default: auto, f32).")
+    String kvCacheDtype;
+
     @Option(names = "--kv-cache-memory-fraction", paramLabel = "F", order = 12,
-            description = "Share of the free heap for the KV cache, in (0, 1] (default: 0.5).")
+            description = "Share of the free memory for the KV cache, in (0, 1]: on the CPU host memory outside the Java heap,"
+                    + " on a GPU its free memory (default: 0.5).")
     Double kvCacheMemoryFraction;
 
     @Option(names = "--enable-prefix-caching", negatable = true, order = 13,
@@ -143,6 +150,7 @@ public final class ServeCommand implements Callable<Integer> {
         put(p, "gantry.max-num-batched-tokens", maxNumBatchedTokens);
         put(p, "gantry.block-size", blockSize);
         put(p, "gantry.kv-cache-memory", kvCacheMemory);
+        put(p, "gantry.kv-cache-dtype", kvCacheDtype);
         put(p, "gantry.kv-cache-memory-fraction", kvCacheMemoryFraction);
         put(p, "gantry.enable-prefix-caching", enablePrefixCaching);
         put(p, "gantry.max-waiting-requests", maxWaitingRequests);

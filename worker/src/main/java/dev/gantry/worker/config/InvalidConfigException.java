@@ -9,7 +9,7 @@ public final class InvalidConfigException extends IllegalArgumentException {
     /** Keys that {@code ./gantry serve} also takes as {@code --key}. */
     private static final Set<String> CLI_OPTIONS = Set.of("model", "served-model-name", "backend", "threads",
             "max-model-len", "max-num-seqs", "max-num-batched-tokens", "block-size", "kv-cache-memory",
-            "kv-cache-memory-fraction", "enable-prefix-caching", "max-waiting-requests", "request-timeout",
+            "kv-cache-dtype", "kv-cache-memory-fraction", "enable-prefix-caching", "max-waiting-requests", "request-timeout",
             "api-key", "api-key-file", "drain-timeout", "max-request-body", "response-cache.redis-url");
 
     public InvalidConfigException(String message) {

@@ -1,5 +1,6 @@
 package dev.gantry.worker.config;
 
+import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.engine.EngineConfig;
 import dev.gantry.worker.model.llama.LlamaConfig;
 import java.util.Locale;
@@ -29,15 +30,22 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
 
     /**
      * @param modelName the model file's name, the default served name
-     * @param freeBytes memory the KV cache can come from, with the model loaded: the free Java
-     *                  heap, or with {@code onDevice} the GPU's free memory
+     * @param freeBytes memory the KV cache can come from, with the model loaded: host memory
+     *                  outside the Java heap ({@link HostMemory}), or with {@code onDevice} the GPU's free memory
      * @throws InvalidConfigException naming the setting to change
      */
     public static ServingPlan of(WorkerSettings s, String modelName, LlamaConfig model, long freeBytes,
             boolean onDevice) {
         long freeHeapBytes = freeBytes;
-        String pool = onDevice ? "GPU memory" : "Java heap";
-        String more = onDevice ? "a GPU with more memory" : "the heap: -Xmx in GANTRY_JAVA_OPTS";
+        String pool = onDevice ? "GPU memory" : "host memory outside the Java heap";
+        String more = onDevice ? "a GPU with more memory"
+                : "the memory limit, or lower the heap (-Xmx in GANTRY_JAVA_OPTS), or store less per token ("
+                        + InvalidConfigException.describeKey("kv-cache-dtype") + " f16 or q8_0)";
+        KvCacheDtype dtype = s.kvCacheDtype();
+        String unsupported = dtype.unsupportedReason(model.headDim());
+        if (unsupported != null) {
+            throw InvalidConfigException.of("kv-cache-dtype", unsupported + ": use f16 or f32");
+        }
         int modelContext = model.contextLength();
         int maxModelLen;
         if (s.maxModelLen().isPresent()) {
@@ -53,7 +61,7 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
         }
 
         int blockSize = s.blockSize();
-        long bytesPerBlock = EngineConfig.bytesPerBlock(model, blockSize);
+        long bytesPerBlock = EngineConfig.bytesPerBlock(model, blockSize, dtype);
         int blocksPerRequest = ceilDiv(maxModelLen, blockSize);
         long kvBytes;
         boolean capped = false;
@@ -73,7 +81,7 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
                 capped = true;
             }
         }
-        int blocks = EngineConfig.blocksFor(kvBytes, model, blockSize);
+        int blocks = EngineConfig.blocksFor(kvBytes, model, blockSize, dtype);
         if (blocks < blocksPerRequest) {
             throw new InvalidConfigException(String.format(Locale.ROOT,
                     "the KV cache (%s: %d blocks of %d tokens) cannot hold one request of max-model-len %d tokens,"
@@ -87,7 +95,7 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
         EngineConfig engine;
         try {
             engine = new EngineConfig(s.maxNumSeqs(), s.maxNumBatchedTokens(), blockSize, blocks, maxModelLen,
-                    s.maxWaitingRequests(), s.prefixCaching());
+                    s.maxWaitingRequests(), s.prefixCaching(), dtype);
         } catch (IllegalArgumentException e) {
             throw new InvalidConfigException(e.getMessage());
         }
@@ -99,10 +107,11 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
         EngineConfig e = engine;
         return String.format(Locale.ROOT,
                 "serving model '%s' from %s; device %s, CPU backend %s, %d threads; max-model-len %d;"
-                        + " KV cache %d blocks x %d tokens = %d tokens in %s%s;"
+                        + " KV cache %s (%s per token, %s of f32's) %d blocks x %d tokens = %d tokens in %s%s;"
                         + " max-num-seqs %d, max-num-batched-tokens %d, max-waiting-requests %d;"
                         + " prefix caching %s; request timeout %s; max request body %s; API key %s",
                 servedModelName, settings.modelUri(), settings.device(), settings.backend(), settings.threads(), e.maxModelLen(),
+                e.kvCacheDtype().label(), bytesPerToken(), String.format(Locale.ROOT, "%.2fx", savedRatio()),
                 e.numBlocks(), e.blockSize(), (long) e.numBlocks() * e.blockSize(), mib(kvCacheBytes),
                 settings.kvCacheMemoryBytes().isPresent() ? " (kv-cache-memory)"
                         : kvCacheCapped ? " (capped at what max-num-seqs requests of max-model-len can use)"
@@ -110,6 +119,17 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
                 e.maxNumSeqs(), e.maxNumBatchedTokens(), e.maxWaiting(), e.prefixCaching() ? "on" : "off",
                 settings.requestTimeout().map(Object::toString).orElse("none"), mib(settings.maxRequestBodyBytes()),
                 settings.apiKey().isPresent() ? "required" : "not required");
+    }
+
+    /** Bytes one token takes in the KV cache (K and V, every layer). */
+    public String bytesPerToken() {
+        long perToken = kvCacheBytes / Math.max(1, (long) engine.numBlocks() * engine.blockSize());
+        return perToken >= 1024 ? String.format(Locale.ROOT, "%.1f KiB", perToken / 1024.0) : perToken + " B";
+    }
+
+    /** Bytes per value of this plan's dtype against f32's: 1, 0.5 or 0.27 (so f32 would hold 1/ratio fewer tokens). */
+    public double savedRatio() {
+        return engine.kvCacheDtype().rowBytes(KvCacheDtype.Q8_BLOCK) / (double) KvCacheDtype.F32.rowBytes(KvCacheDtype.Q8_BLOCK);
     }
 
     private static int ceilDiv(int a, int b) {

@@ -70,12 +70,20 @@ public interface WorkerConfig {
     int blockSize();
 
     /**
-     * KV-cache memory (e.g. {@code 2G}); default: {@link #kvCacheMemoryFraction()} of the Java heap
-     * still free once the model is loaded (the CPU backend keeps K/V on the heap).
+     * KV-cache memory (e.g. {@code 2G}); default: {@link #kvCacheMemoryFraction()} of the memory
+     * still free once the model is loaded: on the CPU, host memory outside the Java heap (the
+     * cache lives off the heap, {@link HostMemory}); on a GPU, its free memory.
      */
     Optional<MemorySize> kvCacheMemory();
 
-    /** The share of the free heap the KV cache takes when {@link #kvCacheMemory()} is not set, in (0, 1]. */
+    /**
+     * How the KV cache stores K and V: {@code f32}, {@code f16} (half the memory) or {@code q8_0}
+     * (ggml's 8-bit blocks, 34 bytes per 32 values), or {@code auto} (f32). CPU only for f16/q8_0.
+     */
+    @WithDefault("auto")
+    String kvCacheDtype();
+
+    /** The share of the free memory the KV cache takes when {@link #kvCacheMemory()} is not set, in (0, 1]. */
     @WithDefault("0.5")
     double kvCacheMemoryFraction();
 

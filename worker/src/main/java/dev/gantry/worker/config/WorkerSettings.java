@@ -2,6 +2,7 @@ package dev.gantry.worker.config;
 
 import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Backends;
+import dev.gantry.worker.backend.KvCacheDtype;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import java.util.Optional;
  * @param threads              CPU threads, at least 1
  * @param maxModelLen          the context length asked for, or empty for the model's
  * @param kvCacheMemoryBytes   KV-cache bytes asked for, or empty to use {@code kvCacheMemoryFraction}
+ * @param kvCacheDtype         how the KV cache stores values
  * @param apiKey               the key clients must present, or empty for none
  * @param requestTimeout       how long a request may run, or empty for no limit
  * @param maxRequestBodyBytes  the largest request body accepted
@@ -38,6 +40,7 @@ public record WorkerSettings(
         int maxNumBatchedTokens,
         int blockSize,
         Optional<Long> kvCacheMemoryBytes,
+        KvCacheDtype kvCacheDtype,
         double kvCacheMemoryFraction,
         boolean prefixCaching,
         int maxWaitingRequests,
@@ -91,6 +94,16 @@ public record WorkerSettings(
         if (kvBytes.isPresent() && kvBytes.get() <= 0) {
             throw InvalidConfigException.of("kv-cache-memory", "must be positive, got " + kvBytes.get() + " bytes");
         }
+        KvCacheDtype kvDtype;
+        try {
+            kvDtype = KvCacheDtype.parse(c.kvCacheDtype());
+        } catch (IllegalArgumentException e) {
+            throw InvalidConfigException.of("kv-cache-dtype", "must be auto, f32, f16 or q8_0, got '" + c.kvCacheDtype() + "'");
+        }
+        if (kvDtype != KvCacheDtype.F32 && c.device().equals("cuda")) {
+            throw InvalidConfigException.of("kv-cache-dtype", kvDtype.label()
+                    + " is a CPU backend setting: the CUDA backend stores the KV cache as f32");
+        }
         double fraction = c.kvCacheMemoryFraction();
         if (!(fraction > 0 && fraction <= 1)) {
             throw InvalidConfigException.of("kv-cache-memory-fraction", "must be in (0, 1], got " + fraction);
@@ -109,7 +122,7 @@ public record WorkerSettings(
         checkResponseCache(c.responseCache());
         return new WorkerSettings(model, served, c.device(), !c.enforceEager(), c.backend(), activations, threads,
                 c.maxModelLen().isPresent() ? Optional.of(c.maxModelLen().getAsInt()) : Optional.empty(),
-                c.maxNumSeqs(), c.maxNumBatchedTokens(), c.blockSize(), kvBytes, fraction, c.enablePrefixCaching(),
+                c.maxNumSeqs(), c.maxNumBatchedTokens(), c.blockSize(), kvBytes, kvDtype, fraction, c.enablePrefixCaching(),
                 c.maxWaitingRequests(), c.requestTimeout(), apiKey(c), c.drainTimeout(), maxBody);
     }
 

@@ -65,12 +65,17 @@ public final class Engine implements AutoCloseable {
         var mc = model.config();
         this.backend = backend;
         this.forward = new LlamaForward(mc, model.weights(), backend, config.maxNumBatchedTokens(), config.maxNumSeqs());
-        this.kvStorage = backend.allocateKv(mc.layers(), config.numBlocks(), config.blockSize(), mc.kvDim());
+        this.kvStorage = backend.allocateKv(mc.layers(), config.numBlocks(), config.blockSize(), mc.kvDim(),
+                config.kvCacheDtype());
         this.kv = new KvCacheManager(config.numBlocks(), config.blockSize(), config.prefixCaching());
         this.scheduler = new Scheduler(config, kv);
         this.stats = new EngineStats(0, 0, 0, config.numBlocks());
         this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry, modelName,
                 () -> stats.running(), () -> stats.waiting(), () -> stats.kvUsage());
+        long f32Bytes = 2L * mc.layers() * (long) config.numBlocks() * config.blockSize()
+                * dev.gantry.worker.backend.KvCacheDtype.F32.rowBytes(mc.kvDim());
+        metrics.kvCache(config.kvCacheDtype().label(), config.numBlocks(), config.blockSize(), config.prefixCaching(),
+                kvStorage.bytes(), f32Bytes);
         this.thread = Thread.ofPlatform().name("gantry-engine").daemon().unstarted(this::run);
     }
 

@@ -1,5 +1,6 @@
 package dev.gantry.worker.engine;
 
+import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.model.llama.LlamaConfig;
 
 /**
@@ -12,9 +13,17 @@ import dev.gantry.worker.model.llama.LlamaConfig;
  * @param maxModelLen         the most tokens (prompt + output) of one request
  * @param maxWaiting          the most requests queued before new ones are refused with QUEUE_FULL
  * @param prefixCaching       reuse the K/V of cached full blocks of a shared prefix
+ * @param kvCacheDtype        how the KV cache stores values
  */
 public record EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int blockSize, int numBlocks, int maxModelLen,
-        int maxWaiting, boolean prefixCaching) {
+        int maxWaiting, boolean prefixCaching, KvCacheDtype kvCacheDtype) {
+
+    /** A cache of floats as computed ({@link KvCacheDtype#F32}). */
+    public EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int blockSize, int numBlocks, int maxModelLen,
+            int maxWaiting, boolean prefixCaching) {
+        this(maxNumSeqs, maxNumBatchedTokens, blockSize, numBlocks, maxModelLen, maxWaiting, prefixCaching,
+                KvCacheDtype.F32);
+    }
 
     public EngineConfig {
         require(maxNumSeqs >= 1, "max-num-seqs must be at least 1, not " + maxNumSeqs);
@@ -23,6 +32,7 @@ public record EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int blockSiz
         require(numBlocks >= 1, "the KV cache needs at least one block, not " + numBlocks);
         require(maxModelLen >= 2, "max-model-len must be at least 2, not " + maxModelLen);
         require(maxWaiting >= 0, "the waiting-queue bound must not be negative, not " + maxWaiting);
+        require(kvCacheDtype != null, "the KV-cache dtype must be given");
     }
 
     private static void require(boolean ok, String message) {
@@ -33,11 +43,21 @@ public record EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int blockSiz
 
     /** Bytes of KV cache one block takes for {@code model} (K and V, every layer, float32). */
     public static long bytesPerBlock(LlamaConfig model, int blockSize) {
-        return 2L * model.layers() * model.kvDim() * blockSize * Float.BYTES;
+        return bytesPerBlock(model, blockSize, KvCacheDtype.F32);
     }
 
-    /** How many blocks fit in {@code bytes} of KV-cache memory. */
+    /** Bytes of KV cache one block takes for {@code model} (K and V, every layer) stored as {@code dtype}. */
+    public static long bytesPerBlock(LlamaConfig model, int blockSize, KvCacheDtype dtype) {
+        return 2L * model.layers() * dtype.rowBytes(model.kvDim()) * blockSize;
+    }
+
+    /** How many blocks fit in {@code bytes} of KV-cache memory (float32). */
     public static int blocksFor(long bytes, LlamaConfig model, int blockSize) {
-        return (int) Math.min(Integer.MAX_VALUE, bytes / bytesPerBlock(model, blockSize));
+        return blocksFor(bytes, model, blockSize, KvCacheDtype.F32);
+    }
+
+    /** How many blocks fit in {@code bytes} of KV-cache memory stored as {@code dtype}. */
+    public static int blocksFor(long bytes, LlamaConfig model, int blockSize, KvCacheDtype dtype) {
+        return (int) Math.min(Integer.MAX_VALUE, bytes / bytesPerBlock(model, blockSize, dtype));
     }
 }

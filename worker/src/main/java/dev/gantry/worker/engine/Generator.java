@@ -1,6 +1,7 @@
 package dev.gantry.worker.engine;
 
 import dev.gantry.worker.backend.Backend;
+import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.sample.SamplingParams;
 import java.util.Arrays;
@@ -30,10 +31,16 @@ public final class Generator implements AutoCloseable {
      * @param maxBatchTokens the most prompt tokens per forward call (prefill chunk)
      */
     public Generator(Model model, Backend backend, int contextSize, int blockSize, int maxBatchTokens) {
+        this(model, backend, contextSize, blockSize, maxBatchTokens, KvCacheDtype.F32);
+    }
+
+    /** @param kvCacheDtype how the KV cache stores values (one of the backend's {@link Backend#kvCacheDtypes}) */
+    public Generator(Model model, Backend backend, int contextSize, int blockSize, int maxBatchTokens,
+            KvCacheDtype kvCacheDtype) {
         this.contextSize = contextSize;
         int numBlocks = (contextSize + blockSize - 1) / blockSize;
         this.engine = new Engine(model, backend, new EngineConfig(1, maxBatchTokens, blockSize, numBlocks, contextSize, 1,
-                false), null, model.name());
+                false, kvCacheDtype), null, model.name());
         engine.start();
     }
 

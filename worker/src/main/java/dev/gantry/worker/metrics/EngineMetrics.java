@@ -58,6 +58,25 @@ public final class EngineMetrics {
         queueTime = timer("vllm:request_queue_time_seconds", "Time a request waited before it was first scheduled.", REQUEST_BUCKETS);
     }
 
+    /**
+     * The KV cache's configuration and size, fixed at start: vLLM's {@code vllm:cache_config_info}
+     * (value 1, the settings as labels), the bytes it takes, the tokens it holds, and the bytes
+     * its dtype saves against an f32 cache of as many tokens.
+     */
+    public void kvCache(String dtype, int numBlocks, int blockSize, boolean prefixCaching, long bytes, long f32Bytes) {
+        Gauge.builder("vllm:cache_config_info", () -> 1).description("The KV cache's configuration, as labels.")
+                .tags(tags.and("cache_dtype", dtype, "block_size", Integer.toString(blockSize), "num_gpu_blocks",
+                        Integer.toString(numBlocks), "enable_prefix_caching", Boolean.toString(prefixCaching)))
+                .register(registry);
+        Gauge.builder("gantry:kv_cache_memory_bytes", () -> bytes).description("Memory the KV cache takes.")
+                .tags(tags.and("cache_dtype", dtype)).baseUnit("bytes").register(registry);
+        Gauge.builder("gantry:kv_cache_capacity_tokens", () -> (long) numBlocks * blockSize)
+                .description("Tokens the KV cache holds (blocks x block size).").tags(tags).register(registry);
+        Gauge.builder("gantry:kv_cache_saved_bytes", () -> f32Bytes - bytes)
+                .description("Memory the KV-cache dtype saves against f32 for as many tokens (0 for f32).")
+                .tags(tags.and("cache_dtype", dtype)).baseUnit("bytes").register(registry);
+    }
+
     private Counter counter(String name, String description) {
         return Counter.builder(name).description(description).tags(tags).register(registry);
     }

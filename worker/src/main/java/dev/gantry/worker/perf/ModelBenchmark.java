@@ -43,6 +43,15 @@ public final class ModelBenchmark implements AutoCloseable {
 
     /** @param maxBatch the largest decode batch that will be asked for */
     public ModelBenchmark(Model model, Backend backend, int promptTokens, int genTokens, int maxBatch) {
+        this(model, backend, promptTokens, genTokens, maxBatch, dev.gantry.worker.backend.KvCacheDtype.F32);
+    }
+
+    /**
+     * @param maxBatch     the largest decode batch that will be asked for
+     * @param kvCacheDtype how the KV cache stores values
+     */
+    public ModelBenchmark(Model model, Backend backend, int promptTokens, int genTokens, int maxBatch,
+            dev.gantry.worker.backend.KvCacheDtype kvCacheDtype) {
         if (promptTokens < 1 || genTokens < 1 || maxBatch < 1) {
             throw new IllegalArgumentException("prompt tokens, generated tokens and batch sizes must be positive");
         }
@@ -56,7 +65,7 @@ public final class ModelBenchmark implements AutoCloseable {
         int numBlocks = Math.max(prefillBlocks, sharedBlocks + maxBatch * ownBlocks);
         int maxTokens = Math.max(promptTokens, maxBatch * Math.max(1, tail));
         this.forward = new LlamaForward(c, model.weights(), backend, maxTokens, maxBatch);
-        this.kv = backend.allocateKv(c.layers(), numBlocks, BLOCK, c.kvDim());
+        this.kv = backend.allocateKv(c.layers(), numBlocks, BLOCK, c.kvDim(), kvCacheDtype);
         this.prompt = randomTokens(promptTokens);
     }
 

@@ -88,8 +88,14 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
-    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
-        return inner.allocateKv(layers, numBlocks, blockSize, kvDim);
+    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim,
+            dev.gantry.worker.backend.KvCacheDtype dtype) {
+        return inner.allocateKv(layers, numBlocks, blockSize, kvDim, dtype);
+    }
+
+    @Override
+    public java.util.Set<dev.gantry.worker.backend.KvCacheDtype> kvCacheDtypes() {
+        return inner.kvCacheDtypes();
     }
 
     @Override

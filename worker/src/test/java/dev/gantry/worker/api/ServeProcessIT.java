@@ -130,6 +130,38 @@ class ServeProcessIT {
         assertThat(process.exitValue()).as(log()).isZero();
     }
 
+    /**
+     * An f16 KV cache: the start log says what it holds and saves, /metrics carries vLLM's
+     * cache_config_info and the bytes saved, and requests are served. q8_0 on a model whose heads
+     * are 8 values wide exits at start, naming the setting.
+     */
+    @Test
+    void theKvCacheDtypeIsLoggedMeasuredAndChecked() throws Exception {
+        int port = ApiTestSupport.freePort();
+        start("--model", TestModels.stories260K().toString(), "--port", Integer.toString(port), "--host", "127.0.0.1",
+                "--kv-cache-dtype", "f16", "--kv-cache-memory", "8M");
+        URI root = URI.create("http://127.0.0.1:" + port + "/");
+        awaitReady(root);
+        assertThat(log()).contains("KV cache f16 (", "0.50x of f32's", "in 8.0 MiB (kv-cache-memory)");
+        String metrics = ApiTestSupport.get(root.resolve("/metrics")).body();
+        assertThat(metrics).contains("vllm:cache_config_info{block_size=\"16\",cache_dtype=\"f16\"",
+                "gantry:kv_cache_memory_bytes{cache_dtype=\"f16\",model_name=\"stories260K\"} 8386560.0",
+                "gantry:kv_cache_saved_bytes{cache_dtype=\"f16\",model_name=\"stories260K\"} 8386560.0");
+        var done = ApiTestSupport.post(root.resolve("/v1/completions"),
+                "{\"prompt\": \"Once upon a time\", \"max_tokens\": 24, \"temperature\": 0}");
+        assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+        assertThat(ApiTestSupport.json(done.body()).at("/usage/completion_tokens").asInt()).isEqualTo(24);
+        process.destroy();
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        start("--model", TestModels.stories260K().toString(), "--port", Integer.toString(ApiTestSupport.freePort()),
+                "--kv-cache-dtype", "q8_0");
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).isEqualTo(1);
+        assertThat(log()).contains("gantry.kv-cache-dtype (--kv-cache-dtype, GANTRY_KV_CACHE_DTYPE) q8_0 stores 32-value"
+                + " blocks within a head, but the model's head dimension is 8: use f16 or f32");
+    }
+
     @Test
     void aBadModelPathExitsNonZeroWithTheReason() throws Exception {
         Path missing = tmp.resolve("no-such-model.gguf");

@@ -268,8 +268,12 @@ public abstract class BackendContractTest {
     }
 
     static Stream<Arguments> attentionCases() {
-        return Stream.of(Arguments.of(4, 2, 64, 16, 1f), Arguments.of(8, 2, 64, 8, 1f),
-                Arguments.of(6, 3, 20, 4, 1f), Arguments.of(3, 3, 32, 16, 1f), Arguments.of(4, 1, 64, 16, 6f));
+        Stream<Object[]> shapes = Stream.of(new Object[] {4, 2, 64, 16, 1f}, new Object[] {8, 2, 64, 8, 1f},
+                new Object[] {6, 3, 20, 4, 1f}, new Object[] {3, 3, 32, 16, 1f}, new Object[] {4, 1, 64, 16, 6f});
+        // Every shape with every KV-cache dtype whose blocks fit its heads (q8_0: 32-value blocks).
+        return shapes.flatMap(c -> Stream.of(KvCacheDtype.values())
+                .filter(d -> d.unsupportedReason((int) c[2]) == null)
+                .map(d -> Arguments.of(c[0], c[1], c[2], c[3], c[4], d)));
     }
 
     /**
@@ -277,10 +281,13 @@ public abstract class BackendContractTest {
      * chunk (4 of 20), another (3 of 70) and a long one (40 of 45: more rows than one tile of a
      * tiled prefill kernel); their blocks are shuffled across the cache.
      */
-    @ParameterizedTest(name = "{0} heads / {1} kv heads of {2}, block {3}, score scale x{4}")
+    @ParameterizedTest(name = "{0} heads / {1} kv heads of {2}, block {3}, score scale x{4}, cache {5}")
     @MethodSource("attentionCases")
-    public void attentionMatchesReference(int heads, int kvHeads, int headDim, int blockSize, float sharpness) {
-        Random rng = rng(heads, kvHeads, headDim, blockSize, sharpness);
+    public void attentionMatchesReference(int heads, int kvHeads, int headDim, int blockSize, float sharpness,
+            KvCacheDtype dtype) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(backend.kvCacheDtypes().contains(dtype),
+                () -> "this backend stores the KV cache as " + backend.kvCacheDtypes() + " only, not " + dtype);
+        Random rng = rng(heads, kvHeads, headDim, blockSize, sharpness, dtype.ordinal());
         int[] queryLen = {5, 1, 4, 3, 40};
         int[] contextLen = {5, 37, 20, 70, 45};
         int seqs = queryLen.length;
@@ -317,10 +324,12 @@ public abstract class BackendContractTest {
         float[] q = floats(rng, batch.numTokens() * heads * headDim, sharpness); // [numTokens][heads * headDim]
         float scale = (float) (1 / Math.sqrt(headDim));
 
+        // Both store the same rounded cache (the dtype's encoding is the only rounding), so the
+        // tolerance is f32's whatever the dtype.
         float[] want = attentionWith(reference, batch, slots, k, v, junk, q, heads, kvHeads, headDim, blockSize,
-                numBlocks, scale);
+                numBlocks, scale, dtype);
         float[] got = attentionWith(backend, batch, slots, k, v, junk, q, heads, kvHeads, headDim, blockSize,
-                numBlocks, scale);
+                numBlocks, scale, dtype);
         float maxV = 0;
         for (float f : v) {
             maxV = Math.max(maxV, Math.abs(f));
@@ -331,8 +340,9 @@ public abstract class BackendContractTest {
     }
 
     private static float[] attentionWith(Backend b, AttentionBatch batch, int[] slots, float[] k, float[] v,
-            float[] junk, float[] q, int heads, int kvHeads, int headDim, int blockSize, int numBlocks, float scale) {
-        try (KvStorage kv = b.allocateKv(2, numBlocks, blockSize, kvHeads * headDim)) {
+            float[] junk, float[] q, int heads, int kvHeads, int headDim, int blockSize, int numBlocks, float scale,
+            KvCacheDtype dtype) {
+        try (KvStorage kv = b.allocateKv(2, numBlocks, blockSize, kvHeads * headDim, dtype)) {
             b.storeKv(kv, 0, put(b, junk), put(b, junk), slots.length, slots);
             b.storeKv(kv, 1, put(b, k), put(b, v), slots.length, slots);
             Buffer out = b.allocate(q.length);
@@ -341,11 +351,13 @@ public abstract class BackendContractTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} rows to {1} slots of {2}")
+    @ParameterizedTest(name = "{0} rows to {1} slots of {2}, cache {3}")
     @MethodSource("storeKvCases")
-    public void storeKvFillsTheSameSlots(int rows, int numBlocks, int blockSize) {
-        Random rng = rng(rows, numBlocks, blockSize);
-        int kvDim = 24;
+    public void storeKvFillsTheSameSlots(int rows, int numBlocks, int blockSize, KvCacheDtype dtype) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(backend.kvCacheDtypes().contains(dtype),
+                () -> "this backend stores the KV cache as " + backend.kvCacheDtypes() + " only, not " + dtype);
+        Random rng = rng(rows, numBlocks, blockSize, dtype.ordinal());
+        int kvDim = dtype == KvCacheDtype.Q8_0 ? 64 : 24;
         List<Integer> all = new ArrayList<>();
         for (int i = 0; i < numBlocks * blockSize; i++) {
             all.add(i);
@@ -354,23 +366,25 @@ public abstract class BackendContractTest {
         int[] slots = all.subList(0, rows).stream().mapToInt(Integer::intValue).toArray();
         float[] k = floats(rng, rows * kvDim, 1); // [rows][kvDim]
         float[] v = floats(rng, rows * kvDim, 1);
-        try (KvStorage a = reference.allocateKv(2, numBlocks, blockSize, kvDim);
-                KvStorage b = backend.allocateKv(2, numBlocks, blockSize, kvDim)) {
+        try (KvStorage a = reference.allocateKv(2, numBlocks, blockSize, kvDim, dtype);
+                KvStorage b = backend.allocateKv(2, numBlocks, blockSize, kvDim, dtype)) {
             reference.storeKv(a, 1, put(reference, k), put(reference, v), rows, slots);
             backend.storeKv(b, 1, put(backend, k), put(backend, v), rows, slots);
             assertThat(b.kvDim()).isEqualTo(kvDim);
+            assertThat(b.dtype()).isEqualTo(dtype);
             if (a instanceof HostKvStorage ha && b instanceof HostKvStorage hb) {
                 for (int layer = 0; layer < 2; layer++) {
-                    assertExact(hb.keys(layer), ha.keys(layer), ha.keys(layer).length, "keys of layer " + layer);
-                    assertExact(hb.values(layer), ha.values(layer), ha.values(layer).length,
-                            "values of layer " + layer);
+                    assertThat(hb.keys(layer).mismatch(ha.keys(layer))).as("keys of layer " + layer).isEqualTo(-1L);
+                    assertThat(hb.values(layer).mismatch(ha.values(layer))).as("values of layer " + layer)
+                            .isEqualTo(-1L);
                 }
             }
         }
     }
 
     static Stream<Arguments> storeKvCases() {
-        return Stream.of(Arguments.of(1, 4, 16), Arguments.of(13, 4, 8), Arguments.of(64, 4, 16));
+        return Stream.of(KvCacheDtype.values()).flatMap(d -> Stream.of(Arguments.of(1, 4, 16, d),
+                Arguments.of(13, 4, 8, d), Arguments.of(64, 4, 16, d)));
     }
 
     static Stream<Arguments> swigluCases() {

@@ -5,6 +5,7 @@ import static dev.gantry.worker.config.WorkerSettingsTest.with;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.engine.EngineConfig;
 import dev.gantry.worker.model.Model;
 import dev.gantry.worker.model.llama.LlamaConfig;
@@ -100,5 +101,27 @@ class ServingPlanTest {
         assertThatThrownBy(() -> plan(100L << 20, "gantry.kv-cache-memory", "1G"))
                 .isInstanceOf(InvalidConfigException.class)
                 .hasMessageContaining("gantry.kv-cache-memory (--kv-cache-memory, GANTRY_KV_CACHE_MEMORY) is 1024.0 MiB but only 100.0 MiB");
+    }
+
+    @Test
+    void aSmallerKvDtypeHoldsMoreTokensInTheSameMemory() {
+        ServingPlan f32 = plan(GIB, "gantry.kv-cache-memory", "4M");
+        ServingPlan f16 = plan(GIB, "gantry.kv-cache-memory", "4M", "gantry.kv-cache-dtype", "f16");
+        assertThat(f32.engine().kvCacheDtype()).isEqualTo(KvCacheDtype.F32);
+        assertThat(f16.engine().kvCacheDtype()).isEqualTo(KvCacheDtype.F16);
+        // Half the bytes per block: twice the blocks (one more where f32's count was rounded down).
+        assertThat(f16.engine().numBlocks()).isBetween(2 * f32.engine().numBlocks(), 2 * f32.engine().numBlocks() + 1);
+        assertThat(f16.kvCacheBytes()).isLessThanOrEqualTo(4L << 20);
+        assertThat(f16.describe()).contains("KV cache f16 (", "0.50x of f32's");
+        assertThat(f32.describe()).contains("KV cache f32 (", "1.00x of f32's");
+    }
+
+    @Test
+    void q8_0NeedsHeadsOfWholeBlocks() {
+        // stories260K's heads are 8 values wide: a 32-value q8_0 block would straddle four of them.
+        assertThatThrownBy(() -> plan(GIB, "gantry.kv-cache-dtype", "q8_0"))
+                .isInstanceOf(InvalidConfigException.class)
+                .hasMessageContaining("gantry.kv-cache-dtype (--kv-cache-dtype, GANTRY_KV_CACHE_DTYPE)")
+                .hasMessageContaining("head dimension is 8");
     }
 }

@@ -57,6 +57,9 @@ class WorkerSettingsTest {
         assertThat(s.blockSize()).isEqualTo(16);
         assertThat(s.kvCacheMemoryBytes()).isEmpty();
         assertThat(s.kvCacheMemoryFraction()).isEqualTo(0.5);
+        assertThat(s.kvCacheDtype()).isEqualTo(dev.gantry.worker.backend.KvCacheDtype.F32);
+        assertThat(WorkerSettings.resolve(config(with("gantry.kv-cache-dtype", "q8_0"))).kvCacheDtype())
+                .isEqualTo(dev.gantry.worker.backend.KvCacheDtype.Q8_0);
         assertThat(s.prefixCaching()).isTrue();
         assertThat(s.maxWaitingRequests()).isEqualTo(1024);
         assertThat(s.requestTimeout()).isEmpty();
@@ -112,6 +115,10 @@ class WorkerSettingsTest {
                 "gantry.response-cache.redis-url (--response-cache-redis-url, GANTRY_RESPONSE_CACHE_REDIS_URL)");
         assertBad(with("gantry.response-cache.ttl", "0s"), "gantry.response-cache.ttl (GANTRY_RESPONSE_CACHE_TTL)");
         assertBad(with("gantry.api-key", "  "), "gantry.api-key");
+        assertBad(with("gantry.kv-cache-dtype", "fp8"),
+                "gantry.kv-cache-dtype (--kv-cache-dtype, GANTRY_KV_CACHE_DTYPE) must be auto, f32, f16 or q8_0, got 'fp8'");
+        assertBad(with("gantry.kv-cache-dtype", "f16", "gantry.device", "cuda"),
+                "f16 is a CPU backend setting: the CUDA backend stores the KV cache as f32");
     }
 
     @Test

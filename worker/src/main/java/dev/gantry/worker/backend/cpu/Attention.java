@@ -4,32 +4,47 @@ import static dev.gantry.worker.backend.cpu.Simd.F;
 import static dev.gantry.worker.backend.cpu.Simd.L;
 
 import dev.gantry.worker.backend.AttentionBatch;
+import dev.gantry.worker.backend.HostKvStorage;
+import dev.gantry.worker.backend.KvCacheDtype;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Causal grouped-query attention over the paged KV cache, parallel over (token row, query head)
- * pairs. Each pair is two passes over its context: scores q.k for every position into scratch
- * (and their max), then exp(score - max) in place with their sum, then out = sum_t p_t * V_t /
- * sum. The second pass walks the head's output in vector-wide strips, one register accumulator
- * per strip, so V rows are read from L1/L2 and the output is written once.
+ * Causal grouped-query attention over the paged, off-heap KV cache ({@link HostKvStorage}: f32,
+ * f16 or q8_0 rows), parallel over (token row, query head) pairs. Each pair is two passes over its
+ * context: scores q.k for every position into scratch (and their max), then exp(score - max) in
+ * place with their sum, then out = sum_t p_t * V_t / sum.
+ *
+ * <p>With the native library a pair is one call of {@code gantry_attend_head}
+ * (gantry_cpu_attn.c), which widens f16 and q8_0 values to floats in registers. Without it the
+ * Vector API reads an f32 cache in place (the second pass in vector-wide strips of the head, one
+ * register accumulator per strip) and decodes f16/q8_0 rows into scratch first.
  */
 final class Attention {
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final ThreadPool pool;
     private final Scratch scratch;
+    /** The native kernel (f16/q8_0 widened in registers), or null for the Vector API's code here. */
+    private final NativeCpu lib;
 
-    Attention(ThreadPool pool, Scratch scratch) {
+    Attention(ThreadPool pool, Scratch scratch, NativeCpu lib) {
         this.pool = pool;
         this.scratch = scratch;
+        this.lib = lib;
     }
 
     /**
-     * q, out: [numTokens][heads * headDim]; keys, values: [numBlocks * blockSize][kvDim] of one layer.
+     * q, out: [numTokens][heads * headDim]; the cache's layer: K and V [numBlocks * blockSize][rowBytes]
+     * of {@code kv.dtype()}.
      */
-    void run(float[] q, float[] keys, float[] values, int blockSize, int kvDim, AttentionBatch batch, int heads,
-            int kvHeads, int headDim, float scale, float[] out) {
+    void run(float[] q, HostKvStorage kv, int layer, AttentionBatch batch, int heads, int kvHeads, int headDim,
+            float scale, float[] out) {
         int numTokens = batch.numTokens();
         int group = heads / kvHeads;
+        int blockSize = kv.blockSize();
         // [numTokens] sequence of each batch row
         int[] seqOf = new int[numTokens];
         // [numSeqs][contextLen[s]] cache slot of every position, shared by all rows and heads of a sequence
@@ -44,6 +59,10 @@ final class Attention {
                 slots[s][t] = table[t / blockSize] * blockSize + t % blockSize;
             }
         }
+        MemorySegment keys = kv.keys(layer);
+        MemorySegment values = kv.values(layer);
+        KvCacheDtype dtype = kv.dtype();
+        long rowBytes = kv.rowBytes();
         // Work items differ in cost (context length), so take small chunks for balance.
         pool.parallelFor(numTokens * heads, 1, (start, end, worker) -> {
             for (int item = start; item < end; item++) {
@@ -51,40 +70,100 @@ final class Attention {
                 int h = item % heads;
                 int s = seqOf[row];
                 int pos = batch.contextLen()[s] - batch.queryLen(s) + (row - batch.queryStart()[s]);
-                // [pos + 1] scores, then probabilities (unnormalized)
-                float[] p = scratch.floats(worker, pos + 1);
+                int n = pos + 1;
                 int qOff = (row * heads + h) * headDim;
-                head(q, qOff, keys, values, slots[s], pos + 1, kvDim, (h / group) * headDim, headDim, scale, p, out);
+                int kvOff = (h / group) * headDim;
+                // [2 * headDim] row and accumulator scratch, then [n] scores, then probabilities (unnormalized)
+                float[] work = scratch.floats(worker, 2 * headDim + n);
+                if (lib != null) {
+                    lib.attendHead(dtype, q, qOff, keys, values, rowBytes, kvOff, slots[s], n, headDim, scale, work,
+                            out);
+                } else if (dtype == KvCacheDtype.F32) {
+                    headF32(q, qOff, keys, values, rowBytes, slots[s], n, 4L * kvOff, headDim, scale, work, out);
+                } else {
+                    headDecoded(dtype, q, qOff, keys, values, rowBytes, slots[s], n, kvOff, headDim, scale, work, out);
+                }
             }
         });
     }
 
-    private static void head(float[] q, int qOff, float[] keys, float[] values, int[] slots, int n, int kvDim,
-            int kvOff, int headDim, float scale, float[] p, float[] out) {
+    /** One (row, head) over an f32 cache, read in place. work: [2 * headDim + n]. */
+    private static void headF32(float[] q, int qOff, MemorySegment keys, MemorySegment values, long rowBytes,
+            int[] slots, int n, long kvByteOff, int headDim, float scale, float[] work, float[] out) {
+        int p0 = 2 * headDim;
         float max = Float.NEGATIVE_INFINITY;
         for (int t = 0; t < n; t++) {
-            float s = dot(q, qOff, keys, slots[t] * kvDim + kvOff, headDim) * scale;
-            p[t] = s;
+            float s = dot(q, qOff, keys, slots[t] * rowBytes + kvByteOff, headDim) * scale;
+            work[p0 + t] = s;
             max = Math.max(max, s);
         }
-        float sum = expInPlace(p, n, max);
-        float inv = 1f / sum;
+        float inv = 1f / expInPlace(work, p0, n, max);
         int i = 0;
         for (int bound = F.loopBound(headDim); i < bound; i += L) {
             FloatVector acc = FloatVector.zero(F);
             for (int t = 0; t < n; t++) {
-                FloatVector v = FloatVector.fromArray(F, values, slots[t] * kvDim + kvOff + i);
-                acc = v.fma(FloatVector.broadcast(F, p[t]), acc);
+                FloatVector v = FloatVector.fromMemorySegment(F, values, slots[t] * rowBytes + kvByteOff + 4L * i,
+                        ByteOrder.LITTLE_ENDIAN);
+                acc = v.fma(FloatVector.broadcast(F, work[p0 + t]), acc);
             }
             acc.mul(inv).intoArray(out, qOff + i);
         }
         for (; i < headDim; i++) {
             float acc = 0;
             for (int t = 0; t < n; t++) {
-                acc += p[t] * values[slots[t] * kvDim + kvOff + i];
+                acc += work[p0 + t] * values.get(LE_FLOAT, slots[t] * rowBytes + kvByteOff + 4L * i);
             }
             out[qOff + i] = acc * inv;
         }
+    }
+
+    /**
+     * One (row, head) over an f16 or q8_0 cache: each position's K and V head is decoded into
+     * scratch, then used as floats. The Vector API has no f16 or int8 loads that widen to floats
+     * in one step; the native kernel does this in registers. work: [2 * headDim + n].
+     */
+    private static void headDecoded(KvCacheDtype dtype, float[] q, int qOff, MemorySegment keys, MemorySegment values,
+            long rowBytes, int[] slots, int n, int kvOff, int headDim, float scale, float[] work, float[] out) {
+        int acc0 = headDim;
+        int p0 = 2 * headDim;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < n; t++) {
+            dtype.decode(keys, slots[t] * rowBytes, kvOff, headDim, work, 0);
+            float s = dot(q, qOff, work, 0, headDim) * scale;
+            work[p0 + t] = s;
+            max = Math.max(max, s);
+        }
+        float inv = 1f / expInPlace(work, p0, n, max);
+        java.util.Arrays.fill(work, acc0, acc0 + headDim, 0f);
+        for (int t = 0; t < n; t++) {
+            dtype.decode(values, slots[t] * rowBytes, kvOff, headDim, work, 0);
+            FloatVector pt = FloatVector.broadcast(F, work[p0 + t]);
+            int i = 0;
+            for (int bound = F.loopBound(headDim); i < bound; i += L) {
+                FloatVector.fromArray(F, work, i).fma(pt, FloatVector.fromArray(F, work, acc0 + i))
+                        .intoArray(work, acc0 + i);
+            }
+            for (; i < headDim; i++) {
+                work[acc0 + i] += work[p0 + t] * work[i];
+            }
+        }
+        for (int i = 0; i < headDim; i++) {
+            out[qOff + i] = work[acc0 + i] * inv;
+        }
+    }
+
+    private static float dot(float[] a, int ao, MemorySegment b, long bo, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            acc = FloatVector.fromArray(F, a, ao + i)
+                    .fma(FloatVector.fromMemorySegment(F, b, bo + 4L * i, ByteOrder.LITTLE_ENDIAN), acc);
+        }
+        float s = Simd.sum(acc);
+        for (; i < n; i++) {
+            s += a[ao + i] * b.get(LE_FLOAT, bo + 4L * i);
+        }
+        return s;
     }
 
     private static float dot(float[] a, int ao, float[] b, int bo, int n) {
@@ -100,19 +179,19 @@ final class Attention {
         return s;
     }
 
-    /** p[t] = exp(p[t] - max) for t < n; returns their sum. */
-    private static float expInPlace(float[] p, int n, float max) {
+    /** p[at + t] = exp(p[at + t] - max) for t < n; returns their sum. */
+    private static float expInPlace(float[] p, int at, int n, float max) {
         FloatVector sum = FloatVector.zero(F);
         int t = 0;
         for (int bound = F.loopBound(n); t < bound; t += L) {
-            FloatVector e = FloatVector.fromArray(F, p, t).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(p, t);
+            FloatVector e = FloatVector.fromArray(F, p, at + t).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(p, at + t);
             sum = sum.add(e);
         }
         float s = Simd.sum(sum);
         for (; t < n; t++) {
-            p[t] = (float) Math.exp(p[t] - max);
-            s += p[t];
+            p[at + t] = (float) Math.exp(p[at + t] - max);
+            s += p[at + t];
         }
         return s;
     }

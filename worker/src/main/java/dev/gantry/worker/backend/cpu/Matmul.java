@@ -112,10 +112,10 @@ final class Matmul {
                 && w.rows() >= 16 && nativeCpu.packs();
     }
 
-    /** Packs {@code w} into memory of {@code arena} for the native kernels, once. */
-    void pack(Weight w, java.lang.foreign.Arena arena) {
+    /** Packs {@code w} into memory of {@code arena} for the native kernels, once; returns the bytes newly allocated. */
+    long pack(Weight w, java.lang.foreign.Arena arena) {
         if (packed.containsKey(w)) {
-            return;
+            return 0;
         }
         MemorySegment dst = arena.allocate(nativeCpu.packedBytes(w.type(), w.rows(), w.cols()), 64);
         nativeCpu.pack(w.type(), w.data(), w.rowBytes(), w.rows(), w.cols(), dst);
@@ -127,6 +127,7 @@ final class Matmul {
         if (!w.readByToken()) {
             nativeCpu.release(w.data());
         }
+        return dst.byteSize();
     }
 
     /** From now on, products with {@code w} read {@code data}: its {@link ColumnSegments} repacking. */

@@ -54,6 +54,7 @@ public final class NativeCpu {
     private final MethodHandle readBytes;
     private final MethodHandle variant;
     private final MethodHandle select;
+    private final MethodHandle attend;
 
     private NativeCpu(SymbolLookup lib) {
         var critical = Linker.Option.critical(true);
@@ -92,6 +93,34 @@ public final class NativeCpu {
         variant = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_variant"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         select = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_select"),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        attend = LINKER.downcallHandle(lib.findOrThrow("gantry_attend_head"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.JAVA_LONG), critical);
+    }
+
+    /**
+     * Attention of one (token row, query head): out[outOff ..+ headDim) from q[qOff ..+ headDim)
+     * against the cached rows {@code slots[0 .. n)} of one layer (K and V: [slots][rowBytes] of
+     * {@code dtype}), the KV head's values starting at value {@code kvOff} of each row.
+     * work: at least 2 * headDim + n floats.
+     */
+    void attendHead(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, MemorySegment keys,
+            MemorySegment values, long rowBytes, int kvOff, int[] slots, int n, int headDim, float scale, float[] work,
+            float[] out) {
+        int rc;
+        try {
+            rc = (int) attend.invokeExact(dtype.ordinal(), MemorySegment.ofArray(q), (long) qOff, keys, values,
+                    rowBytes, (long) kvOff, MemorySegment.ofArray(slots), (long) n, (long) headDim, scale,
+                    MemorySegment.ofArray(work), MemorySegment.ofArray(out), (long) qOff);
+        } catch (Throwable e) {
+            throw new IllegalStateException("native attention failed", e);
+        }
+        if (rc != 0) {
+            throw new IllegalArgumentException("native attention refused " + dtype + " at head offset " + kvOff
+                    + " of head dimension " + headDim);
+        }
     }
 
     /** The kernels, unless turned off ({@code GANTRY_NATIVE=off}) or not built for this machine. */

@@ -41,6 +41,8 @@ public final class VectorBackend extends HostMemoryBackend {
     /** Holds the column-segment copies of long-row weights ({@link ColumnSegments}); closed with the backend. */
     /** Holds the Q8_0/Q4_0 weights packed for the native kernels ({@link NativeCpu#pack}); closed with the backend. */
     private final Arena packedWeights = Arena.ofShared();
+    /** Bytes of native memory the packed weights take. */
+    private long packedBytes;
     private final Arena segments = Arena.ofShared();
 
     /** One thread per available processor. */
@@ -61,14 +63,14 @@ public final class VectorBackend extends HostMemoryBackend {
         this(threads, precision, NativeCpu.get().orElse(null));
     }
 
-    /** @param nativeCpu the native kernels for products with 8-bit activations, or null for the Vector API's */
+    /** @param nativeCpu the native kernels (products with 8-bit activations, attention), or null for the Vector API's */
     VectorBackend(int threads, ActivationPrecision precision, NativeCpu nativeCpu) {
         this.precision = java.util.Objects.requireNonNull(precision, "precision");
         this.nativeCpu = nativeCpu;
         this.pool = new ThreadPool(threads, "gantry-cpu");
         Scratch scratch = new Scratch(threads);
         this.matmul = new Matmul(pool, scratch, precision, nativeCpu);
-        this.attention = new Attention(pool, scratch);
+        this.attention = new Attention(pool, scratch, nativeCpu);
         this.rope = new Rope(pool);
     }
 
@@ -82,7 +84,7 @@ public final class VectorBackend extends HostMemoryBackend {
     @Override
     public void prepare(List<Weight> weights) {
         // Weights the native kernels multiply on a packed copy need no column segments.
-        weights.stream().filter(matmul::wantsPacking).forEach(w -> matmul.pack(w, packedWeights));
+        weights.stream().filter(matmul::wantsPacking).forEach(w -> packedBytes += matmul.pack(w, packedWeights));
         List<Weight> todo = weights.stream().filter(w -> !matmul.hasSegments(w) && !matmul.wantsPacking(w)).toList();
         ColumnSegments.repackAll(todo, segments).forEach(matmul::useSegments);
     }
@@ -177,12 +179,17 @@ public final class VectorBackend extends HostMemoryBackend {
         rope.run(HostBuffer.of(x), rows, heads, headDim, positions, table);
     }
 
+    /** Native memory this backend holds outside the Java heap and the mapped model file: the packed weights. */
+    @Override
+    public long hostNativeBytes() {
+        return packedBytes;
+    }
+
     @Override
     public void attention(Buffer q, KvStorage kv, int layer, AttentionBatch batch, int heads, int kvHeads,
             int headDim, float scale, Buffer out) {
-        HostKvStorage s = (HostKvStorage) kv;
-        attention.run(HostBuffer.of(q), s.keys(layer), s.values(layer), kv.blockSize(), kv.kvDim(), batch, heads,
-                kvHeads, headDim, scale, HostBuffer.of(out));
+        attention.run(HostBuffer.of(q), (HostKvStorage) kv, layer, batch, heads, kvHeads, headDim, scale,
+                HostBuffer.of(out));
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.gantry.worker.backend.cuda;
 import dev.gantry.worker.backend.AttentionBatch;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Buffer;
+import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeAngles;
 import dev.gantry.worker.backend.RopeTable;
@@ -173,7 +174,10 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim) {
+    public KvStorage allocateKv(int layers, int numBlocks, int blockSize, int kvDim, KvCacheDtype dtype) {
+        if (dtype != KvCacheDtype.F32) {
+            throw new IllegalArgumentException("the CUDA backend stores the KV cache as f32 only, not " + dtype.label());
+        }
         graphs.flush();
         return DeviceKvStorage.allocate(device, layers, numBlocks, blockSize, kvDim);
     }

@@ -1,0 +1,327 @@
+// Decode-and-prefill attention of one (token row, query head) over the paged KV cache, reading K
+// and V where they lie in the off-heap cache (HostKvStorage) as f32, f16 or q8_0 (KvCacheDtype)
+// and widening them to floats in registers: f16 with F16C's vcvtph2ps, q8_0 bytes with vpmovsxbd.
+// The Java side (cpu/Attention.java) walks the (row, head) pairs on its threads and calls this
+// once per pair; Attention's Vector API code is the fallback, ReferenceBackend the truth.
+#include <stddef.h>
+
+#include "gantry_cpu.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { KV_F32 = 0, KV_F16 = 1, KV_Q8_0 = 2 };
+enum { Q8 = 32, Q8_BYTES = 34 };
+
+int32_t gantry_cpu_variant(void);
+
+/** Value i of a cached row at byte row (head offset already applied: for q8_0, off is in blocks of 32). */
+static inline float kv_value(int32_t dtype, const uint8_t *row, int64_t i) {
+    switch (dtype) {
+        case KV_F32: {
+            float f;
+            memcpy(&f, row + 4 * i, 4);
+            return f;
+        }
+        case KV_F16: {
+            uint16_t h;
+            memcpy(&h, row + 2 * i, 2);
+            return f16_to_f32(h);
+        }
+        default: {
+            const uint8_t *b = row + (i / Q8) * Q8_BYTES;
+            uint16_t h;
+            memcpy(&h, b, 2);
+            return f16_to_f32(h) * (float)(int8_t)b[2 + i % Q8];
+        }
+    }
+}
+
+/** The head's slice of a cached row: kv_off values into it. */
+static inline const uint8_t *head_of(int32_t dtype, const uint8_t *row, int64_t kv_off) {
+    switch (dtype) {
+        case KV_F32: return row + 4 * kv_off;
+        case KV_F16: return row + 2 * kv_off;
+        default: return row + (kv_off / Q8) * Q8_BYTES;
+    }
+}
+
+/** p[t] = exp(p[t] - max) for t < n; returns their sum. */
+static float softmax_numerators(float *p, int64_t n, float max) {
+    float sum = 0;
+    for (int64_t t = 0; t < n; t++) {
+        p[t] = expf(p[t] - max);
+        sum += p[t];
+    }
+    return sum;
+}
+
+/** p[t] *= scale for t < n; returns the largest. */
+static float scale_scores(float *p, int64_t n, float scale) {
+    float max = -INFINITY;
+    for (int64_t t = 0; t < n; t++) {
+        p[t] *= scale;
+        max = p[t] > max ? p[t] : max;
+    }
+    return max;
+}
+
+/** The sum of q[i] times value i of a cached head slice, for i in [from, hd): the tail past the vectors. */
+static inline float dot_from(int32_t dtype, const float *q, const uint8_t *row, int64_t from, int64_t hd) {
+    float s = 0;
+    for (int64_t i = from; i < hd; i++) {
+        s += q[i] * kv_value(dtype, row, i);
+    }
+    return s;
+}
+
+/** acc[i] += pt * value i of a cached head slice, for i in [from, hd). */
+static inline void accumulate_from(int32_t dtype, float pt, const uint8_t *row, float *acc, int64_t from,
+                                   int64_t hd) {
+    for (int64_t i = from; i < hd; i++) {
+        acc[i] += pt * kv_value(dtype, row, i);
+    }
+}
+
+static void attend_scalar(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v, int64_t row_bytes,
+                          int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale, float *work,
+                          float *out) {
+    float *acc = work + hd;  // [hd]
+    float *p = work + 2 * hd;  // [n]
+    for (int64_t t = 0; t < n; t++) {
+        p[t] = dot_from(dtype, q, head_of(dtype, k + slots[t] * row_bytes, kv_off), 0, hd);
+    }
+    float inv = 1.0f / softmax_numerators(p, n, scale_scores(p, n, scale));
+    memset(acc, 0, sizeof(float) * (size_t)hd);
+    for (int64_t t = 0; t < n; t++) {
+        accumulate_from(dtype, p[t], head_of(dtype, v + slots[t] * row_bytes, kv_off), acc, 0, hd);
+    }
+    for (int64_t i = 0; i < hd; i++) {
+        out[i] = acc[i] * inv;
+    }
+}
+
+#if defined(__x86_64__)
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
+#define AVX2 __attribute__((target("avx2,f16c,fma")))
+
+/**
+ * e^x for x <= 0 (scores less their max), 16 lanes: x = n ln2 + r with |r| <= ln2/2, e^r by a
+ * degree-6 polynomial (Taylor; relative error below 2e-7 on that range), 2^n added to the
+ * exponent; below -87.3 (where e^x is no longer a normal float) 0.
+ */
+AVX512 static inline __m512 exp16(__m512 x) {
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_slli_epi32(_mm512_cvtps_epi32(n), 23);
+    __m512 y = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_GE_OQ), y);
+}
+
+/** p[t] = exp(p[t] - max) for t < n, 16 at a time; returns their sum. */
+AVX512 static float softmax_numerators16(float *p, int64_t n, float max) {
+    __m512 m = _mm512_set1_ps(max);
+    __m512 sum = _mm512_setzero_ps();
+    int64_t t = 0;
+    for (; t + 16 <= n; t += 16) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(p + t), m));
+        _mm512_storeu_ps(p + t, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (t < n) {
+        __mmask16 k = (__mmask16)((1u << (n - t)) - 1);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + t), m));
+        e = _mm512_maskz_mov_ps(k, e);
+        _mm512_mask_storeu_ps(p + t, k, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+/** 16 values of a cached head slice from value i (i a multiple of 16), widened to floats. */
+AVX512 static inline __m512 load16(int32_t dtype, const uint8_t *row, int64_t i) {
+    switch (dtype) {
+        case KV_F32: return _mm512_loadu_ps(row + 4 * i);
+        case KV_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
+        default: {
+            const uint8_t *b = row + (i / Q8) * Q8_BYTES;
+            uint16_t h;
+            memcpy(&h, b, 2);
+            __m512 d = _mm512_set1_ps(f16_to_f32(h));
+            __m512i x = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2 + i % Q8)));
+            return _mm512_mul_ps(d, _mm512_cvtepi32_ps(x));
+        }
+    }
+}
+
+/** The dot product of q with cached head slices at rows[0..3], four at once (their reductions share shuffles). */
+AVX512 static inline __m128 dot4(int32_t dtype, const float *q, const uint8_t *r0, const uint8_t *r1,
+                                 const uint8_t *r2, const uint8_t *r3, int64_t vec) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < vec; i += 16) {
+        __m512 qi = _mm512_loadu_ps(q + i);
+        s0 = _mm512_fmadd_ps(qi, load16(dtype, r0, i), s0);
+        s1 = _mm512_fmadd_ps(qi, load16(dtype, r1, i), s1);
+        s2 = _mm512_fmadd_ps(qi, load16(dtype, r2, i), s2);
+        s3 = _mm512_fmadd_ps(qi, load16(dtype, r3, i), s3);
+    }
+    // 512 -> 256 bits each, pairs interleaved, then 128, then one lane per row.
+    __m256 a0 = _mm256_add_ps(_mm512_castps512_ps256(s0), _mm512_extractf32x8_ps(s0, 1));
+    __m256 a1 = _mm256_add_ps(_mm512_castps512_ps256(s1), _mm512_extractf32x8_ps(s1, 1));
+    __m256 a2 = _mm256_add_ps(_mm512_castps512_ps256(s2), _mm512_extractf32x8_ps(s2, 1));
+    __m256 a3 = _mm256_add_ps(_mm512_castps512_ps256(s3), _mm512_extractf32x8_ps(s3, 1));
+    __m256 b01 = _mm256_hadd_ps(a0, a1);  // r0 r0 r1 r1 | r0 r0 r1 r1
+    __m256 b23 = _mm256_hadd_ps(a2, a3);
+    __m256 c = _mm256_hadd_ps(b01, b23);  // r0 r1 r2 r3 | r0 r1 r2 r3
+    return _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+}
+
+AVX512 static void attend_avx512(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v,
+                                 int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd,
+                                 float scale, float *work, float *out) {
+    float *acc = work + hd;
+    float *p = work + 2 * hd;
+    int64_t vec = hd / 16 * 16;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+        __m128 d = dot4(dtype, q, head_of(dtype, k + slots[t] * row_bytes, kv_off),
+                        head_of(dtype, k + slots[t + 1] * row_bytes, kv_off),
+                        head_of(dtype, k + slots[t + 2] * row_bytes, kv_off),
+                        head_of(dtype, k + slots[t + 3] * row_bytes, kv_off), vec);
+        _mm_storeu_ps(p + t, d);
+        for (int j = 0; j < 4 && vec < hd; j++) {
+            p[t + j] += dot_from(dtype, q, head_of(dtype, k + slots[t + j] * row_bytes, kv_off), vec, hd);
+        }
+    }
+    for (; t < n; t++) {
+        const uint8_t *row = head_of(dtype, k + slots[t] * row_bytes, kv_off);
+        __m512 s = _mm512_setzero_ps();
+        for (int64_t i = 0; i < vec; i += 16) {
+            s = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(dtype, row, i), s);
+        }
+        p[t] = _mm512_reduce_add_ps(s) + dot_from(dtype, q, row, vec, hd);
+    }
+    float inv = 1.0f / softmax_numerators16(p, n, scale_scores(p, n, scale));
+    if (hd == vec && hd <= 128) {
+        // The output head in registers (up to 8 x 16 lanes), one pass over V.
+        __m512 a[8];
+        int64_t strips = hd / 16;
+        for (int64_t j = 0; j < strips; j++) {
+            a[j] = _mm512_setzero_ps();
+        }
+        for (t = 0; t < n; t++) {
+            const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
+            __m512 pt = _mm512_set1_ps(p[t]);
+            for (int64_t j = 0; j < strips; j++) {
+                a[j] = _mm512_fmadd_ps(pt, load16(dtype, row, 16 * j), a[j]);
+            }
+        }
+        __m512 vinv = _mm512_set1_ps(inv);
+        for (int64_t j = 0; j < strips; j++) {
+            _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(a[j], vinv));
+        }
+        return;
+    }
+    memset(acc, 0, sizeof(float) * (size_t)hd);
+    for (t = 0; t < n; t++) {
+        const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
+        __m512 pt = _mm512_set1_ps(p[t]);
+        for (int64_t i = 0; i < vec; i += 16) {
+            _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(pt, load16(dtype, row, i), _mm512_loadu_ps(acc + i)));
+        }
+        accumulate_from(dtype, p[t], row, acc, vec, hd);
+    }
+    for (int64_t i = 0; i < hd; i++) {
+        out[i] = acc[i] * inv;
+    }
+}
+
+/** 8 values of a cached head slice from value i (i a multiple of 8), widened to floats. */
+AVX2 static inline __m256 load8(int32_t dtype, const uint8_t *row, int64_t i) {
+    switch (dtype) {
+        case KV_F32: return _mm256_loadu_ps((const float *)(row + 4 * i));
+        case KV_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
+        default: {
+            const uint8_t *b = row + (i / Q8) * Q8_BYTES;
+            uint16_t h;
+            memcpy(&h, b, 2);
+            int64_t bits;
+            memcpy(&bits, b + 2 + i % Q8, 8);
+            __m256i x = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bits));
+            return _mm256_mul_ps(_mm256_set1_ps(f16_to_f32(h)), _mm256_cvtepi32_ps(x));
+        }
+    }
+}
+
+AVX2 static float hsum8(__m256 x) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void attend_avx2(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v, int64_t row_bytes,
+                             int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale, float *work,
+                             float *out) {
+    float *acc = work + hd;
+    float *p = work + 2 * hd;
+    int64_t vec = hd / 8 * 8;
+    for (int64_t t = 0; t < n; t++) {
+        const uint8_t *row = head_of(dtype, k + slots[t] * row_bytes, kv_off);
+        __m256 s = _mm256_setzero_ps();
+        for (int64_t i = 0; i < vec; i += 8) {
+            s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(dtype, row, i), s);
+        }
+        p[t] = hsum8(s) + dot_from(dtype, q, row, vec, hd);
+    }
+    float inv = 1.0f / softmax_numerators(p, n, scale_scores(p, n, scale));
+    memset(acc, 0, sizeof(float) * (size_t)hd);
+    for (int64_t t = 0; t < n; t++) {
+        const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
+        __m256 pt = _mm256_set1_ps(p[t]);
+        for (int64_t i = 0; i < vec; i += 8) {
+            _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(pt, load8(dtype, row, i), _mm256_loadu_ps(acc + i)));
+        }
+        accumulate_from(dtype, p[t], row, acc, vec, hd);
+    }
+    for (int64_t i = 0; i < hd; i++) {
+        out[i] = acc[i] * inv;
+    }
+}
+#endif
+
+/**
+ * out[o_off .. o_off + hd) = softmax_t(q . K[slots[t]] * scale) . V[slots[t]] over t < n, for the
+ * query head at q[q_off ..) and the KV head whose values start at kv_off within each cached row
+ * (row_bytes apart, encoded as dtype). work: at least 2 * hd + n floats of scratch. Returns 0, or
+ * -1 for an unknown dtype or a q8_0 head not on a 32-value boundary.
+ */
+int32_t gantry_attend_head(int32_t dtype, const float *q, int64_t q_off, const uint8_t *k, const uint8_t *v,
+                           int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale,
+                           float *work, float *out, int64_t o_off) {
+    if (dtype < KV_F32 || dtype > KV_Q8_0 || (dtype == KV_Q8_0 && (kv_off % Q8 != 0 || hd % Q8 != 0))) {
+        return -1;
+    }
+#if defined(__x86_64__)
+    int32_t variant = gantry_cpu_variant();
+    if (variant == 4 || variant == 5) {
+        attend_avx512(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+        return 0;
+    }
+    if (variant >= 1 && variant <= 3) {
+        attend_avx2(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+        return 0;
+    }
+#endif
+    attend_scalar(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+    return 0;
+}

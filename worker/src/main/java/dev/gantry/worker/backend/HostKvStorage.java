@@ -8,8 +8,9 @@ import java.lang.foreign.MemorySegment;
  * [numBlocks * blockSize][rowBytes]}: slot {@code s} of a layer holds one token's {@code kvDim}
  * values at byte {@code s * rowBytes}, encoded as {@link #dtype()} says. Off the heap, the cache
  * is not bounded by the largest Java array (8 GiB of floats per layer), the garbage collector
- * never copies or scans it, and native kernels can read it where it lies. The memory is zeroed
- * ({@link AnonymousMemory}: pages become resident as requests fill them) and freed by {@link #close}.
+ * never copies or scans it, and native kernels can read it where it lies. The memory is zeroed, so
+ * resident, when allocated: a worker that cannot have its whole cache fails at start rather than
+ * when requests fill it, and its memory stays flat under load. {@link #close} frees it.
  */
 public final class HostKvStorage implements KvStorage {
     private final int numBlocks;
@@ -37,8 +38,8 @@ public final class HostKvStorage implements KvStorage {
         this.v = new MemorySegment[layers];
         try {
             for (int l = 0; l < layers; l++) {
-                k[l] = AnonymousMemory.allocate(arena, perLayer);
-                v[l] = AnonymousMemory.allocate(arena, perLayer);
+                k[l] = arena.allocate(perLayer, 64);
+                v[l] = arena.allocate(perLayer, 64);
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();

@@ -185,64 +185,98 @@ AVX512 static inline __m128 dot4(int32_t dtype, const float *q, const uint8_t *r
     return _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
 }
 
+/** Positions whose K (or V) head slices one pass over a GQA group's query heads shares (16 KB of f32 rows of 64: L1). */
+enum { GROUP_BLOCK = 64 };
+
+/**
+ * The query heads of one GQA group at once against their shared KV head: each block of positions'
+ * K slices is read from memory once and reused from L1 by every head of the group, then likewise
+ * V. work: [group][n] scores, [group] inverse sums, [group][hd] accumulators.
+ */
+AVX512 static void attend_group_avx512(int32_t dtype, const float *q, int64_t group, const uint8_t *k,
+                                       const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots,
+                                       int64_t n, int64_t hd, float scale, float *work, float *out) {
+    float *p = work;  // [group][n]
+    float *inv = p + group * n;  // [group]
+    float *acc = inv + group;  // [group][hd]
+    int64_t vec = hd / 16 * 16;
+    for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
+        int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
+        for (int64_t j = 0; j < group; j++) {
+            const float *qj = q + j * hd;
+            float *pj = p + j * n;
+            int64_t t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                __m128 d = dot4(dtype, qj, head_of(dtype, k + slots[t] * row_bytes, kv_off),
+                                head_of(dtype, k + slots[t + 1] * row_bytes, kv_off),
+                                head_of(dtype, k + slots[t + 2] * row_bytes, kv_off),
+                                head_of(dtype, k + slots[t + 3] * row_bytes, kv_off), vec);
+                _mm_storeu_ps(pj + t, d);
+                for (int i = 0; i < 4 && vec < hd; i++) {
+                    pj[t + i] += dot_from(dtype, qj, head_of(dtype, k + slots[t + i] * row_bytes, kv_off), vec, hd);
+                }
+            }
+            for (; t < t1; t++) {
+                const uint8_t *row = head_of(dtype, k + slots[t] * row_bytes, kv_off);
+                __m512 s = _mm512_setzero_ps();
+                for (int64_t i = 0; i < vec; i += 16) {
+                    s = _mm512_fmadd_ps(_mm512_loadu_ps(qj + i), load16(dtype, row, i), s);
+                }
+                pj[t] = _mm512_reduce_add_ps(s) + dot_from(dtype, qj, row, vec, hd);
+            }
+        }
+    }
+    for (int64_t j = 0; j < group; j++) {
+        float *pj = p + j * n;
+        inv[j] = 1.0f / softmax_numerators16(pj, n, scale_scores(pj, n, scale));
+    }
+    memset(acc, 0, sizeof(float) * (size_t)(group * hd));
+    for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
+        int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
+        for (int64_t j = 0; j < group; j++) {
+            const float *pj = p + j * n;
+            float *aj = acc + j * hd;
+            if (hd == vec && hd <= 128) {
+                // This head's output in registers for the block.
+                __m512 a[8];
+                int64_t strips = hd / 16;
+                for (int64_t i = 0; i < strips; i++) {
+                    a[i] = _mm512_loadu_ps(aj + 16 * i);
+                }
+                for (int64_t t = t0; t < t1; t++) {
+                    const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
+                    __m512 pt = _mm512_set1_ps(pj[t]);
+                    for (int64_t i = 0; i < strips; i++) {
+                        a[i] = _mm512_fmadd_ps(pt, load16(dtype, row, 16 * i), a[i]);
+                    }
+                }
+                for (int64_t i = 0; i < strips; i++) {
+                    _mm512_storeu_ps(aj + 16 * i, a[i]);
+                }
+                continue;
+            }
+            for (int64_t t = t0; t < t1; t++) {
+                const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
+                __m512 pt = _mm512_set1_ps(pj[t]);
+                for (int64_t i = 0; i < vec; i += 16) {
+                    _mm512_storeu_ps(aj + i, _mm512_fmadd_ps(pt, load16(dtype, row, i), _mm512_loadu_ps(aj + i)));
+                }
+                accumulate_from(dtype, pj[t], row, aj, vec, hd);
+            }
+        }
+    }
+    for (int64_t j = 0; j < group; j++) {
+        for (int64_t i = 0; i < hd; i++) {
+            out[j * hd + i] = acc[j * hd + i] * inv[j];
+        }
+    }
+}
+
+/** One query head: a group of one (the same arithmetic, so the same bits as within a larger group). */
 AVX512 static void attend_avx512(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v,
                                  int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd,
                                  float scale, float *work, float *out) {
-    float *acc = work + hd;
-    float *p = work + 2 * hd;
-    int64_t vec = hd / 16 * 16;
-    int64_t t = 0;
-    for (; t + 4 <= n; t += 4) {
-        __m128 d = dot4(dtype, q, head_of(dtype, k + slots[t] * row_bytes, kv_off),
-                        head_of(dtype, k + slots[t + 1] * row_bytes, kv_off),
-                        head_of(dtype, k + slots[t + 2] * row_bytes, kv_off),
-                        head_of(dtype, k + slots[t + 3] * row_bytes, kv_off), vec);
-        _mm_storeu_ps(p + t, d);
-        for (int j = 0; j < 4 && vec < hd; j++) {
-            p[t + j] += dot_from(dtype, q, head_of(dtype, k + slots[t + j] * row_bytes, kv_off), vec, hd);
-        }
-    }
-    for (; t < n; t++) {
-        const uint8_t *row = head_of(dtype, k + slots[t] * row_bytes, kv_off);
-        __m512 s = _mm512_setzero_ps();
-        for (int64_t i = 0; i < vec; i += 16) {
-            s = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(dtype, row, i), s);
-        }
-        p[t] = _mm512_reduce_add_ps(s) + dot_from(dtype, q, row, vec, hd);
-    }
-    float inv = 1.0f / softmax_numerators16(p, n, scale_scores(p, n, scale));
-    if (hd == vec && hd <= 128) {
-        // The output head in registers (up to 8 x 16 lanes), one pass over V.
-        __m512 a[8];
-        int64_t strips = hd / 16;
-        for (int64_t j = 0; j < strips; j++) {
-            a[j] = _mm512_setzero_ps();
-        }
-        for (t = 0; t < n; t++) {
-            const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
-            __m512 pt = _mm512_set1_ps(p[t]);
-            for (int64_t j = 0; j < strips; j++) {
-                a[j] = _mm512_fmadd_ps(pt, load16(dtype, row, 16 * j), a[j]);
-            }
-        }
-        __m512 vinv = _mm512_set1_ps(inv);
-        for (int64_t j = 0; j < strips; j++) {
-            _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(a[j], vinv));
-        }
-        return;
-    }
-    memset(acc, 0, sizeof(float) * (size_t)hd);
-    for (t = 0; t < n; t++) {
-        const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
-        __m512 pt = _mm512_set1_ps(p[t]);
-        for (int64_t i = 0; i < vec; i += 16) {
-            _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(pt, load16(dtype, row, i), _mm512_loadu_ps(acc + i)));
-        }
-        accumulate_from(dtype, p[t], row, acc, vec, hd);
-    }
-    for (int64_t i = 0; i < hd; i++) {
-        out[i] = acc[i] * inv;
-    }
+    attend_group_avx512(dtype, q, 1, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out);
 }
 
 /** 8 values of a cached head slice from value i (i a multiple of 8), widened to floats. */
@@ -323,5 +357,31 @@ int32_t gantry_attend_head(int32_t dtype, const float *q, int64_t q_off, const u
     }
 #endif
     attend_scalar(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+    return 0;
+}
+
+/**
+ * The {@code group} query heads that share one KV head, at q[q_off + j * hd ..) for j < group,
+ * into out[o_off + j * hd ..); otherwise as gantry_attend_head. On AVX-512 the group's heads read
+ * each cached row once between them; elsewhere they run one after the other. work: at least
+ * group * (n + hd + 1) + 2 * hd + n floats. Returns 0, or -1 as gantry_attend_head.
+ */
+int32_t gantry_attend_group(int32_t dtype, const float *q, int64_t q_off, int64_t group, const uint8_t *k,
+                            const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n,
+                            int64_t hd, float scale, float *work, float *out, int64_t o_off) {
+    if (dtype < KV_F32 || dtype > KV_Q8_0 || group < 1 || (dtype == KV_Q8_0 && (kv_off % Q8 != 0 || hd % Q8 != 0))) {
+        return -1;
+    }
+#if defined(__x86_64__)
+    int32_t variant = gantry_cpu_variant();
+    if (variant == 4 || variant == 5) {
+        attend_group_avx512(dtype, q + q_off, group, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+        return 0;
+    }
+#endif
+    for (int64_t j = 0; j < group; j++) {
+        gantry_attend_head(dtype, q, q_off + j * hd, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out,
+                           o_off + j * hd);
+    }
     return 0;
 }

@@ -49,7 +49,7 @@ class KvCacheDtypeModelTest {
             System.out.printf("kv cache %s: largest logit difference against f32 %.4f (largest logit %.2f)%n",
                     dtype.label(), maxDiff, range);
             assertThat(argmax(other)).isEqualTo(argmax(f32));
-            // f16 keeps 11 significant bits, q8_0 8 per block: measured 0.01 and 0.2 on this prompt.
+            // f16 keeps 11 significant bits, q8_0 8 per block: measured 0.007 and 0.14 to 0.19 on this prompt.
             assertThat(maxDiff).isLessThan(dtype == KvCacheDtype.F16 ? 0.1f : 1.0f).isGreaterThan(0f);
 
             String chat = model.chatTemplate().render(List.of(new ChatMessage("user", "What is the capital of France?")), true);

@@ -18,8 +18,10 @@ import jdk.incubator.vector.VectorOperators;
  * context: scores q.k for every position into scratch (and their max), then exp(score - max) in
  * place with their sum, then out = sum_t p_t * V_t / sum.
  *
- * <p>With the native library a pair is one call of {@code gantry_attend_head}
- * (gantry_cpu_attn.c), which widens f16 and q8_0 values to floats in registers. Without it the
+ * <p>With the native library, {@code gantry_attend_group} (gantry_cpu_attn.c) widens f16 and
+ * q8_0 values to floats in registers; where there are enough (row, KV head) items for the threads,
+ * one call takes the query heads of a GQA group together (each cached row read once for them),
+ * else one call takes one (row, head) pair: the same bits either way. Without it the
  * Vector API reads an f32 cache in place (the second pass in vector-wide strips of the head, one
  * register accumulator per strip) and decodes f16/q8_0 rows into scratch first.
  */
@@ -63,6 +65,23 @@ final class Attention {
         MemorySegment values = kv.values(layer);
         KvCacheDtype dtype = kv.dtype();
         long rowBytes = kv.rowBytes();
+        if (lib != null && numTokens * kvHeads >= 2 * pool.size()) {
+            // Enough (row, KV head) items for every thread: each item attends the query heads of one
+            // GQA group together, reading each cached row once for them (the same bits as head by head).
+            pool.parallelFor(numTokens * kvHeads, 1, (start, end, worker) -> {
+                for (int item = start; item < end; item++) {
+                    int row = item / kvHeads;
+                    int g = item % kvHeads;
+                    int s = seqOf[row];
+                    int n = batch.contextLen()[s] - batch.queryLen(s) + (row - batch.queryStart()[s]) + 1;
+                    // [group][n] scores, [group] sums, [group][headDim] accumulators (+ a head's own scratch)
+                    float[] work = scratch.floats(worker, group * (n + headDim + 1) + 2 * headDim + n);
+                    lib.attendGroup(dtype, q, (row * heads + g * group) * headDim, group, keys, values, rowBytes,
+                            g * headDim, slots[s], n, headDim, scale, work, out);
+                }
+            });
+            return;
+        }
         // Work items differ in cost (context length), so take small chunks for balance.
         pool.parallelFor(numTokens * heads, 1, (start, end, worker) -> {
             for (int item = start; item < end; item++) {
@@ -73,12 +92,15 @@ final class Attention {
                 int n = pos + 1;
                 int qOff = (row * heads + h) * headDim;
                 int kvOff = (h / group) * headDim;
+                if (lib != null) {
+                    float[] work = scratch.floats(worker, (n + headDim + 1) + 2 * headDim + n);
+                    lib.attendGroup(dtype, q, qOff, 1, keys, values, rowBytes, kvOff, slots[s], n, headDim, scale, work,
+                            out);
+                    continue;
+                }
                 // [2 * headDim] row and accumulator scratch, then [n] scores, then probabilities (unnormalized)
                 float[] work = scratch.floats(worker, 2 * headDim + n);
-                if (lib != null) {
-                    lib.attendHead(dtype, q, qOff, keys, values, rowBytes, kvOff, slots[s], n, headDim, scale, work,
-                            out);
-                } else if (dtype == KvCacheDtype.F32) {
+                if (dtype == KvCacheDtype.F32) {
                     headF32(q, qOff, keys, values, rowBytes, slots[s], n, 4L * kvOff, headDim, scale, work, out);
                 } else {
                     headDecoded(dtype, q, qOff, keys, values, rowBytes, slots[s], n, kvOff, headDim, scale, work, out);

@@ -54,7 +54,7 @@ public final class NativeCpu {
     private final MethodHandle readBytes;
     private final MethodHandle variant;
     private final MethodHandle select;
-    private final MethodHandle attend;
+    private final MethodHandle attendGroup;
 
     private NativeCpu(SymbolLookup lib) {
         var critical = Linker.Option.critical(true);
@@ -93,26 +93,27 @@ public final class NativeCpu {
         variant = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_variant"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         select = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_select"),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        attend = LINKER.downcallHandle(lib.findOrThrow("gantry_attend_head"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                ValueLayout.JAVA_LONG), critical);
+        attendGroup = LINKER.downcallHandle(lib.findOrThrow("gantry_attend_group"), FunctionDescriptor.of(
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), critical);
     }
 
     /**
-     * Attention of one (token row, query head): out[outOff ..+ headDim) from q[qOff ..+ headDim)
-     * against the cached rows {@code slots[0 .. n)} of one layer (K and V: [slots][rowBytes] of
-     * {@code dtype}), the KV head's values starting at value {@code kvOff} of each row.
-     * work: at least 2 * headDim + n floats.
+     * Attention of the {@code group} query heads sharing one KV head (a group of one: a single
+     * head, with the same bits): q[qOff + j * headDim ..+ headDim) into out at the same offsets, for
+     * j < group, against the cached rows {@code slots[0 .. n)} of one layer (K and V:
+     * [slots][rowBytes] of {@code dtype}), the KV head's values starting at value {@code kvOff} of
+     * each row. work: at least group * (n + headDim + 1) + 2 * headDim + n floats.
      */
-    void attendHead(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, MemorySegment keys,
+    void attendGroup(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, int group, MemorySegment keys,
             MemorySegment values, long rowBytes, int kvOff, int[] slots, int n, int headDim, float scale, float[] work,
             float[] out) {
         int rc;
         try {
-            rc = (int) attend.invokeExact(dtype.ordinal(), MemorySegment.ofArray(q), (long) qOff, keys, values,
-                    rowBytes, (long) kvOff, MemorySegment.ofArray(slots), (long) n, (long) headDim, scale,
+            rc = (int) attendGroup.invokeExact(dtype.ordinal(), MemorySegment.ofArray(q), (long) qOff, (long) group, keys,
+                    values, rowBytes, (long) kvOff, MemorySegment.ofArray(slots), (long) n, (long) headDim, scale,
                     MemorySegment.ofArray(work), MemorySegment.ofArray(out), (long) qOff);
         } catch (Throwable e) {
             throw new IllegalStateException("native attention failed", e);

@@ -50,9 +50,9 @@ class NativeCpuTest {
 
     /**
      * Native attention (gantry_cpu_attn.c) on every variant against the reference, over each
-     * KV-cache dtype: a decode row at position 69 and a 5-token prompt chunk, blocks shuffled, GQA
-     * groups of 3; head dimension 64 (registers hold the output head) and, where q8_0's blocks
-     * allow, 72 (a tail past the last 16 values).
+     * KV-cache dtype: a decode row at position 69 with and without a 5-token prompt chunk beside
+     * it, blocks shuffled, GQA groups of 3; head dimension 64 (registers hold the output head) and,
+     * where q8_0's blocks allow, 72 (a tail past the last 16 values).
      */
     @ParameterizedTest
     @EnumSource(dev.gantry.worker.backend.KvCacheDtype.class)
@@ -60,50 +60,59 @@ class NativeCpuTest {
         for (int v : variants()) {
             cpu.select(v);
             for (int headDim : dtype == dev.gantry.worker.backend.KvCacheDtype.Q8_0 ? new int[] {64} : new int[] {64, 72}) {
-                SplittableRandom rnd = new SplittableRandom();
-                int heads = 6;
-                int kvHeads = 2;
-                int bs = 8;
-                int[] queryStart = {0, 1, 6};
-                int[] contextLen = {70, 5};
-                int[][] tables = {{9, 2, 7, 0, 5, 11, 3, 1, 10}, {4}};
-                var batch = new dev.gantry.worker.backend.AttentionBatch(queryStart, contextLen, tables);
-                float[] q = new float[6 * heads * headDim]; // [rows][heads * headDim]
-                for (int i = 0; i < q.length; i++) {
-                    q[i] = (float) rnd.nextGaussian();
-                }
-                float[] kv = new float[12 * bs * kvHeads * headDim]; // [slots][kvDim], K and V alike
-                for (int i = 0; i < kv.length; i++) {
-                    kv[i] = (float) rnd.nextGaussian();
-                }
-                int[] slots = new int[12 * bs];
-                for (int i = 0; i < slots.length; i++) {
-                    slots[i] = i;
-                }
-                float[][] outs = new float[2][];
-                dev.gantry.worker.backend.Backend[] backends = {new dev.gantry.worker.backend.ReferenceBackend(),
-                    new VectorBackend(2, dev.gantry.worker.backend.ActivationPrecision.F32, cpu)};
-                for (int b = 0; b < 2; b++) {
-                    var be = backends[b];
-                    try (var cache = be.allocateKv(1, 12, bs, kvHeads * headDim, dtype)) {
-                        var k = be.allocate(kv.length);
-                        be.upload(kv, kv.length, k);
-                        be.storeKv(cache, 0, k, k, slots.length, slots);
-                        var qb = be.allocate(q.length);
-                        be.upload(q, q.length, qb);
-                        var out = be.allocate(q.length);
-                        be.attention(qb, cache, 0, batch, heads, kvHeads, headDim, 0.125f, out);
-                        outs[b] = new float[q.length];
-                        be.download(out, q.length, outs[b]);
-                    } finally {
-                        be.close();
-                    }
-                }
-                for (int i = 0; i < q.length; i++) {
-                    assertThat(Math.abs(outs[1][i] - outs[0][i])).as("variant %d, %s, head dim %d, value %d", v, dtype,
-                            headDim, i).isLessThan(2e-5f * 4);
+                for (boolean alone : new boolean[] {false, true}) {
+                    attentionAgainstReference(v, dtype, headDim, alone);
                 }
             }
+        }
+    }
+
+    private void attentionAgainstReference(int v, dev.gantry.worker.backend.KvCacheDtype dtype, int headDim, boolean alone) {
+        SplittableRandom rnd = new SplittableRandom();
+        int heads = 6;
+        int kvHeads = 2;
+        int bs = 8;
+        // Six rows: (row, KV head) items for every thread, the query heads of a group taken
+        // together; one row alone: a call per (row, head), a group of one.
+        int[] queryStart = alone ? new int[] {0, 1} : new int[] {0, 1, 6};
+        int[] contextLen = alone ? new int[] {70} : new int[] {70, 5};
+        int[][] tables = alone ? new int[][] {{9, 2, 7, 0, 5, 11, 3, 1, 10}}
+                : new int[][] {{9, 2, 7, 0, 5, 11, 3, 1, 10}, {4}};
+        var batch = new dev.gantry.worker.backend.AttentionBatch(queryStart, contextLen, tables);
+        float[] q = new float[queryStart[queryStart.length - 1] * heads * headDim]; // [rows][heads * headDim]
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) rnd.nextGaussian();
+        }
+        float[] kv = new float[12 * bs * kvHeads * headDim]; // [slots][kvDim], K and V alike
+        for (int i = 0; i < kv.length; i++) {
+            kv[i] = (float) rnd.nextGaussian();
+        }
+        int[] slots = new int[12 * bs];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = i;
+        }
+        float[][] outs = new float[2][];
+        dev.gantry.worker.backend.Backend[] backends = {new dev.gantry.worker.backend.ReferenceBackend(),
+            new VectorBackend(2, dev.gantry.worker.backend.ActivationPrecision.F32, cpu)};
+        for (int b = 0; b < 2; b++) {
+            var be = backends[b];
+            try (var cache = be.allocateKv(1, 12, bs, kvHeads * headDim, dtype)) {
+                var k = be.allocate(kv.length);
+                be.upload(kv, kv.length, k);
+                be.storeKv(cache, 0, k, k, slots.length, slots);
+                var qb = be.allocate(q.length);
+                be.upload(q, q.length, qb);
+                var out = be.allocate(q.length);
+                be.attention(qb, cache, 0, batch, heads, kvHeads, headDim, 0.125f, out);
+                outs[b] = new float[q.length];
+                be.download(out, q.length, outs[b]);
+            } finally {
+                be.close();
+            }
+        }
+        for (int i = 0; i < q.length; i++) {
+            assertThat(Math.abs(outs[1][i] - outs[0][i])).as("variant %d, %s, head dim %d, alone %s, value %d", v,
+                    dtype, headDim, alone, i).isLessThan(2e-5f * 4);
         }
     }
 

@@ -104,6 +104,11 @@ public class WorkerLifecycle {
             if (backend instanceof dev.gantry.worker.backend.cpu.VectorBackend cpu) {
                 LOG.info(cpu.describe());
             }
+            if (!backend.kvCacheDtypes().contains(s.kvCacheDtype())) { // e.g. device auto that found a GPU
+                throw dev.gantry.worker.config.InvalidConfigException.of("kv-cache-dtype", s.kvCacheDtype().label()
+                        + " is not stored by the " + backend.name() + " backend, which stores "
+                        + backend.kvCacheDtypes().stream().map(d -> d.label()).toList());
+            }
             backend.prepare(model.weights().all());
             java.util.OptionalLong deviceFree = backend.deviceMemoryFree();
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(),

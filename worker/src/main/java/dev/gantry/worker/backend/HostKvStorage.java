@@ -47,10 +47,6 @@ public final class HostKvStorage implements KvStorage {
         }
     }
 
-    public HostKvStorage(int layers, int numBlocks, int blockSize, int kvDim) {
-        this(layers, numBlocks, blockSize, kvDim, KvCacheDtype.F32);
-    }
-
     /** The K rows of one layer: [numBlocks * blockSize][rowBytes()]. */
     public MemorySegment keys(int layer) {
         return k[layer];

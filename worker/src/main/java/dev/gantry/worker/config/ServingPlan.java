@@ -111,7 +111,7 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
                         + " max-num-seqs %d, max-num-batched-tokens %d, max-waiting-requests %d;"
                         + " prefix caching %s; request timeout %s; max request body %s; API key %s",
                 servedModelName, settings.modelUri(), settings.device(), settings.backend(), settings.threads(), e.maxModelLen(),
-                e.kvCacheDtype().label(), bytesPerToken(), String.format(Locale.ROOT, "%.2fx", savedRatio()),
+                e.kvCacheDtype().label(), bytesPerToken(), String.format(Locale.ROOT, "%.2fx", sizeAgainstF32()),
                 e.numBlocks(), e.blockSize(), (long) e.numBlocks() * e.blockSize(), mib(kvCacheBytes),
                 settings.kvCacheMemoryBytes().isPresent() ? " (kv-cache-memory)"
                         : kvCacheCapped ? " (capped at what max-num-seqs requests of max-model-len can use)"
@@ -122,13 +122,13 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
     }
 
     /** Bytes one token takes in the KV cache (K and V, every layer). */
-    public String bytesPerToken() {
+    private String bytesPerToken() {
         long perToken = kvCacheBytes / Math.max(1, (long) engine.numBlocks() * engine.blockSize());
         return perToken >= 1024 ? String.format(Locale.ROOT, "%.1f KiB", perToken / 1024.0) : perToken + " B";
     }
 
-    /** Bytes per value of this plan's dtype against f32's: 1, 0.5 or 0.27 (so f32 would hold 1/ratio fewer tokens). */
-    public double savedRatio() {
+    /** Bytes per value of this plan's dtype against f32's: 1, 0.5 or 0.27 (f32 would hold this share of the tokens). */
+    private double sizeAgainstF32() {
         return engine.kvCacheDtype().rowBytes(KvCacheDtype.Q8_BLOCK) / (double) KvCacheDtype.F32.rowBytes(KvCacheDtype.Q8_BLOCK);
     }
 

@@ -1,5 +1,6 @@
 package dev.gantry.worker.model;
 
+import static dev.gantry.worker.model.LlamaCppParityIT.argmax;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gantry.worker.backend.Backend;
@@ -85,15 +86,5 @@ class KvCacheDtypeModelTest {
             }
             return logits;
         }
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

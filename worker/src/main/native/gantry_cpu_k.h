@@ -75,6 +75,11 @@ void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t 
 void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
                               const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
                               int five);
+/** Q6_K packed at load (gantry_cpu_packed_q6k.c): bytes, packing, and the products of groups g0 .. g1 - 1. */
+int64_t gantry_packed_q6k_bytes(int64_t rows, int64_t cols);
+void gantry_pack_q6k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst);
+void gantry_matmul_packed_q6k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
+                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride);
 int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                           int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
                           int64_t out_stride, const float *bias);
@@ -89,29 +94,32 @@ enum { PREFETCH_AHEAD = 2048 };
  * The four products of one chunk of k values on AMX (gantry_amx_configure2's tiles): c[ti * 2 + gi]
  * = A[ti] x B[gi], the exact sums of token tile ti by group gi, for the second group (two_groups)
  * and the second tile of tokens (nt2 > 0) only where there are. B tiles 64 bytes a row, A tiles
- * a_stride. Independent products, so the tile unit runs one while the others' sums are stored.
+ * a_stride; B unsigned bytes, or signed ones (signed_b: Q6_K's q - 32). Independent products, so
+ * the tile unit runs one while the others' sums are stored.
  */
 __attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_products(
     const void *b0, const void *b1, const void *a0, const void *a1, int a_stride, int two_groups, int nt2,
-    int32_t (*c)[256]) {
+    int signed_b, int32_t (*c)[256]) {
+#define DPB(c, a, b) do { if (signed_b) _tile_dpbssd(c, a, b); else _tile_dpbsud(c, a, b); } while (0)
     _tile_loadd(1, b0, 64);
     _tile_loadd(0, a0, a_stride);
     _tile_zero(2);
-    _tile_dpbsud(2, 0, 1);
+    DPB(2, 0, 1);
     if (two_groups) {
         _tile_loadd(4, b1, 64);
         _tile_zero(5);
-        _tile_dpbsud(5, 0, 4);
+        DPB(5, 0, 4);
     }
     if (nt2) {
         _tile_loadd(3, a1, a_stride);
         _tile_zero(6);
-        _tile_dpbsud(6, 3, 1);
+        DPB(6, 3, 1);
         if (two_groups) {
             _tile_zero(7);
-            _tile_dpbsud(7, 3, 4);
+            DPB(7, 3, 4);
         }
     }
+#undef DPB
     _tile_stored(2, c[0], 64);
     if (two_groups) _tile_stored(5, c[1], 64);
     if (nt2) _tile_stored(6, c[2], 64);
@@ -136,6 +144,17 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) s
     return _mm512_add_epi32(even, odd);
 }
 
+/** The tokens of the two tiles of a pass from token t0: nrows[0] (1..16) and nrows[1] (0..16). */
+static inline void gantry_amx_pass_rows(int64_t ntok, int64_t t0, int nrows[2]) {
+    nrows[0] = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
+    nrows[1] = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
+}
+
+/** Whether product i of a pass (token tile i >> 1 by group i & 1) exists. */
+static inline int gantry_amx_pass_has(int i, int two_groups, const int nrows[2]) {
+    return (two_groups || !(i & 1)) && nrows[i >> 1];
+}
+
 /**
  * Writes the float results of such a pass: acc[ti * 2 + gi][r] (16 rows) for token t0 + 16 ti + r
  * and rows (g + gi) * 16 .. + 15, for the groups and token tiles present (nrows: tokens per tile).
@@ -144,7 +163,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void gantry_amx_
     float *out, int64_t out_stride, int64_t t0, int64_t g, int two_groups, const int nrows[2], __m512 (*acc)[16]) {
     for (int i = 0; i < 4; i++) {
         const int gi = i & 1, ti = i >> 1;
-        if ((gi && !two_groups) || !nrows[ti]) {
+        if (!gantry_amx_pass_has(i, two_groups, nrows)) {
             continue;
         }
         for (int r = 0; r < nrows[ti]; r++) {

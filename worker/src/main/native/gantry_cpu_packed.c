@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };  // and TYPE_Q4_K, TYPE_Q5_K (gantry_cpu_k.h): packed by gantry_cpu_packed_k.c
+enum { TYPE_Q8_0 = 8, TYPE_Q4_0 = 2, QK = 32 };  // and the K-quants (gantry_cpu_k.h): gantry_cpu_packed_k.c, gantry_cpu_packed_q6k.c
 
 // Bytes of one block's values in a group; each block also has 32 bytes of scales.
 static int64_t packed_values_bytes(int32_t type) {
@@ -49,6 +49,9 @@ int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols) {
     if (type == TYPE_Q4_K || type == TYPE_Q5_K) {
         return gantry_packed_q4k_bytes(rows, cols, type == TYPE_Q5_K);
     }
+    if (type == TYPE_Q6_K) {
+        return gantry_packed_q6k_bytes(rows, cols);
+    }
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
         return -1;
     }
@@ -59,6 +62,10 @@ int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols) {
 int32_t gantry_pack(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst) {
     if (type == TYPE_Q4_K || type == TYPE_Q5_K) {
         gantry_pack_q4k(w, row_bytes, rows, cols, dst, type == TYPE_Q5_K);
+        return 0;
+    }
+    if (type == TYPE_Q6_K) {
+        gantry_pack_q6k(w, row_bytes, rows, cols, dst);
         return 0;
     }
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0) {
@@ -208,9 +215,9 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
         const int two_groups = g + 1 < g1;
         const uint8_t *gp0 = packed + g * gb, *gp1 = gp0 + (two_groups ? gb : 0);
         for (int64_t t0 = 0; t0 < ntok; t0 += 32) {
-            const int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
-            const int nt2 = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
-            const int nrows[2] = {nt, nt2};
+            int nrows[2];
+            gantry_amx_pass_rows(ntok, t0, nrows);
+            const int nt = nrows[0], nt2 = nrows[1];
             gantry_amx_configure2(32, nt, nt2);  // A: nt x 32 bytes, B: 8 x 64, C: nt x 16
             for (int i = 0; i < 4; i++) {
                 for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
@@ -220,10 +227,10 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                 const uint8_t *blk[2] = {gp0 + packed_values_at(vb, b), gp1 + packed_values_at(vb, b)};
                 gantry_amx_products(b_tile(type, blk[0], unpacked[0]),
                                     two_groups ? b_tile(type, blk[1], unpacked[1]) : NULL, a + b * 16 * QK,
-                                    a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, c);
+                                    a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, 0, c);
                 for (int i = 0; i < 4; i++) {
                     const int gi = i & 1, ti = i >> 1;
-                    if ((gi && !two_groups) || !nrows[ti]) {
+                    if (!gantry_amx_pass_has(i, two_groups, nrows)) {
                         continue;
                     }
                     __m512 dw = scales16((gi ? gp1 : gp0) + packed_scales_at(vb, b));
@@ -274,7 +281,7 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
                              int64_t rows_total, int64_t row_start, int64_t row_end, int64_t cols, const int8_t *xq,
                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
                              const float *bias) {
-    const int k = type == TYPE_Q4_K || type == TYPE_Q5_K;
+    const int k = type == TYPE_Q4_K || type == TYPE_Q5_K || type == TYPE_Q6_K;
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && !k) {
         return -1;
     }
@@ -285,7 +292,9 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
 #if defined(__x86_64__)
     int64_t g1 = (row_end < whole ? row_end : whole) / 16;
     if (k) {  // xd, xs: Q8_K's scales per 256 values and sums per 16
-        if (row_start < whole) {
+        if (row_start < whole && type == TYPE_Q6_K) {
+            gantry_matmul_packed_q6k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        } else if (row_start < whole) {
             gantry_matmul_packed_q4k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride,
                                      type == TYPE_Q5_K);
         }

@@ -183,9 +183,9 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
         const int two_groups = g + 1 < g1;
         const uint8_t *gp[2] = {packed + g * blocks * pk, packed + (g + two_groups) * blocks * pk};
         for (int64_t t0 = 0; t0 < ntok; t0 += 32) {
-            const int nt = ntok - t0 < 16 ? (int)(ntok - t0) : 16;
-            const int nt2 = ntok - t0 <= 16 ? 0 : ntok - t0 - 16 < 16 ? (int)(ntok - t0 - 16) : 16;
-            const int nrows[2] = {nt, nt2};
+            int nrows[2];
+            gantry_amx_pass_rows(ntok, t0, nrows);
+            const int nt = nrows[0], nt2 = nrows[1];
             gantry_amx_configure2(32, nt, nt2);
             for (int i = 0; i < 4; i++) {
                 for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
@@ -203,10 +203,10 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                         for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(tile[gi] + 64 * k), v[k]);
                     }
                     const int64_t j = b * 8 + s;
-                    gantry_amx_products(tile[0], tile[1], a + j * 512, a + 16 * cols + j * 512, 32, two_groups, nt2, c);
+                    gantry_amx_products(tile[0], tile[1], a + j * 512, a + 16 * cols + j * 512, 32, two_groups, nt2, 0, c);
                     for (int i = 0; i < 4; i++) {
                         const int gi = i & 1, ti = i >> 1;
-                        if ((gi && !two_groups) || !nrows[ti]) {
+                        if (!gantry_amx_pass_has(i, two_groups, nrows)) {
                             continue;
                         }
                         __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk[gi] + PK4K_SC + 16 * s)));
@@ -218,7 +218,7 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                 }
                 for (int i = 0; i < 4; i++) {
                     const int gi = i & 1, ti = i >> 1;
-                    if ((gi && !two_groups) || !nrows[ti]) {
+                    if (!gantry_amx_pass_has(i, two_groups, nrows)) {
                         continue;
                     }
                     for (int r = 0; r < nrows[ti]; r++) {

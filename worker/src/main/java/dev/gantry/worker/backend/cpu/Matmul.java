@@ -82,7 +82,7 @@ final class Matmul {
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
-    /** Q8_0/Q4_0/Q4_K/Q5_K weights packed for the native kernels ({@link NativeCpu#pack}), by identity. */
+    /** Q8_0/Q4_0/Q4_K/Q5_K/Q6_K weights packed for the native kernels ({@link NativeCpu#pack}), by identity. */
     private final Map<Weight, MemorySegment> packed = new IdentityHashMap<>();
 
     /** Weights repacked into column segments ({@link ColumnSegments}), by identity. */
@@ -103,12 +103,13 @@ final class Matmul {
 
     /**
      * Whether products with {@code w} would run in the native kernels on a packed copy: a Q8_0,
-     * Q4_0, Q4_K or Q5_K weight whose activations are quantized, when the selected variant packs.
+     * Q4_0, Q4_K, Q5_K or Q6_K weight whose activations are quantized, when the selected variant packs.
      */
     boolean wantsPacking(Weight w) {
         GgmlType t = w.type();
         return nativeCpu != null && precision.quantizes(t)
-                && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q5_K)
+                && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q5_K
+                        || t == GgmlType.Q6_K)
                 && w.rows() >= 16 && nativeCpu.packs();
     }
 

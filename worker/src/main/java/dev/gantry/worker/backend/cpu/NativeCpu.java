@@ -238,7 +238,7 @@ public final class NativeCpu {
     }
 
     /**
-     * Whether the selected variant multiplies Q8_0, Q4_0, Q4_K and Q5_K weights repacked at load ({@link
+     * Whether the selected variant multiplies Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights repacked at load ({@link
      * #pack}: AVX-512 and AMX), which is how they run at llama.cpp's speed.
      */
     public boolean packs() {
@@ -249,7 +249,7 @@ public final class NativeCpu {
         }
     }
 
-    /** Bytes of {@link #pack}'s copy of a Q8_0, Q4_0, Q4_K or Q5_K weight (its whole groups of 16 rows). */
+    /** Bytes of {@link #pack}'s copy of a Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weight (its whole groups of 16 rows). */
     public long packedBytes(GgmlType type, int rows, int cols) {
         try {
             return (long) packedBytes.invokeExact(type.id, (long) rows, (long) cols);
@@ -258,7 +258,7 @@ public final class NativeCpu {
         }
     }
 
-    /** Writes the packed copy of a Q8_0, Q4_0, Q4_K or Q5_K weight into {@code dst} ({@link #packedBytes} long, native memory). */
+    /** Writes the packed copy of a Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weight into {@code dst} ({@link #packedBytes} long, native memory). */
     public void pack(GgmlType type, MemorySegment w, long rowBytes, int rows, int cols, MemorySegment dst) {
         int rc;
         try {
@@ -302,7 +302,7 @@ public final class NativeCpu {
     /**
      * {@link #matmul} on a packed weight: rows [rowStart, rowEnd), rowStart a multiple of 16; the
      * rows past the weight's last whole group of 16 come from {@code w}. xd, xs: the activations'
-     * scales and block sums from {@link #quantize} (Q8_0, Q4_0), or from {@link #quantizeK} (Q4_K, Q5_K).
+     * scales and block sums from {@link #quantize} (Q8_0, Q4_0), or from {@link #quantizeK} (Q4_K, Q5_K, Q6_K).
      */
     public void matmulPacked(GgmlType type, MemorySegment packed, MemorySegment w, long rowBytes, int rowsTotal,
             int rowStart, int rowEnd, int cols, byte[] xq, float[] xd, short[] xs, int tokens, float[] out, int outStride,

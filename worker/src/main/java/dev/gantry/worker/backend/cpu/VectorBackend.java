@@ -75,7 +75,7 @@ public final class VectorBackend extends HostMemoryBackend {
     }
 
     /**
-     * Packs the Q8_0/Q4_0 weights the native kernels multiply into their layout (in native
+     * Packs the weights the native kernels multiply into their layout (in native
      * memory: the products then never read the file's copy), and repacks the other weights with
      * long rows into column segments ({@link ColumnSegments}): a copy of those tensors (the FFN down
      * projections of most models) in a mapped temporary file. A weight passed again keeps its first

@@ -276,9 +276,9 @@ class NativeCpuTest {
         }
     }
 
-    /** Q4_K and Q5_K packed at load: the bits of the row kernels (one arithmetic), alone and in a batch. */
+    /** Q4_K, Q5_K and Q6_K packed at load: the bits of the row kernels (one arithmetic), alone and in a batch. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
     void packedKQuantsHaveTheBitsOfTheRowKernels(GgmlType type) {
         for (int v : variants()) {
             cpu.select(v);

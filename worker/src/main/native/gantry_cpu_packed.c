@@ -225,8 +225,11 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
             const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, block b) at a + b * 512
             for (int64_t b = 0; b < blocks; b++) {
                 const uint8_t *blk[2] = {gp0 + packed_values_at(vb, b), gp1 + packed_values_at(vb, b)};
-                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {  // first pass: later ones find the lines cached
-                    for (int64_t o = 0; o < vb + 32; o += 64) _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                // few tokens do little work a byte, as decode: lines ahead (first pass only: later ones find them cached)
+                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {
+                    for (int64_t o = 0; o < vb + 32; o += 64) {
+                        _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                    }
                 }
                 gantry_amx_products(b_tile(type, blk[0], unpacked[0]),
                                     two_groups ? b_tile(type, blk[1], unpacked[1]) : NULL, a + b * 16 * QK,

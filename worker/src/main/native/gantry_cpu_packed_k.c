@@ -193,8 +193,11 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
             const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, chunk j) at a + j * 512
             for (int64_t b = 0; b < blocks; b++) {
                 const uint8_t *blk[2] = {gp[0] + b * pk, gp[1] + b * pk};
-                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {  // first pass: later ones find the lines cached
-                    for (int64_t o = 0; o < pk; o += 64) _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                // few tokens do little work a byte, as decode: lines ahead (first pass only: later ones find them cached)
+                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {
+                    for (int64_t o = 0; o < pk; o += 64) {
+                        _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                    }
                 }
                 for (int i = 0; i < 4; i++) {
                     for (int r = 0; r < 16; r++) isum[i][r] = _mm512_setzero_si512();

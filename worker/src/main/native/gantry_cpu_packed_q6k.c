@@ -1,8 +1,7 @@
 // Q6_K products on weights packed once, at load, for AVX-512 and AMX (variants 4, 5): Q6_K is the
 // type of the output layer and of a third of the FFN down projections in the Q4_K_M and Q5_K_M
-// files (0.33 of the 0.80 GB a Llama 3.2 1B Q4_K_M token reads), and its row kernel sums each
-// row's 256 values in lanes, then horizontally, once per row and block: compute-bound at 17 GB/s
-// a core where the packed Q4_K kernel reads 39 (docs/native-cpu.md).
+// files, and its row kernel sums each row's 256 values in lanes, then horizontally, once per row
+// and block, which bounds it by arithmetic rather than by memory (figures: docs/native-cpu.md).
 //
 // Packed layout, per group of 16 rows and 256-value block (3392 bytes; the file's 16 blocks are
 // 3360), k-row k of a 32-value sub-block s being values 32s + 4k .. 32s + 4k + 3 of all 16 rows
@@ -178,8 +177,11 @@ __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int
             const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, chunk j) at a + j * 256
             for (int64_t b = 0; b < blocks; b++) {
                 const uint8_t *blk[2] = {gp[0] + b * PQ6_BYTES, gp[1] + b * PQ6_BYTES};
-                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {  // first pass: later ones find the lines cached
-                    for (int64_t o = 0; o < PQ6_BYTES; o += 64) _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                // few tokens do little work a byte, as decode: lines ahead (first pass only: later ones find them cached)
+                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {
+                    for (int64_t o = 0; o < PQ6_BYTES; o += 64) {
+                        _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                    }
                 }
                 for (int i = 0; i < 4; i++) {
                     for (int r = 0; r < 16; r++) isum[i][r] = _mm512_setzero_si512();

@@ -107,9 +107,19 @@ static void track_buffers(void) {
     pthread_setspecific(buffers_key, (void *)1);
 }
 
+void gantry_amx_tile_into(const int8_t *xq, int64_t ntok, int64_t cols, int k, int8_t *dst) {
+    int64_t chunks = cols / k;
+    for (int64_t t = 0; t < ntok; t++) {
+        int8_t *row = dst + (t / 16) * 16 * cols + (t % 16) * k;
+        const int8_t *src = xq + t * cols;
+        for (int64_t j = 0; j < chunks; j++) {
+            memcpy(row + j * 16 * k, src + j * k, (size_t)k);
+        }
+    }
+}
+
 const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_t cols, int k) {
-    int64_t tiles = (ntok + 15) / 16, chunks = cols / k;
-    size_t bytes = (size_t)(tiles * 16 * cols);
+    size_t bytes = (size_t)((ntok + 15) / 16 * 16 * cols);
     if (a_cap < bytes) {
         free(a_buf);
         a_buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -119,13 +129,7 @@ const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_
         }
         track_buffers();
     }
-    for (int64_t t = 0; t < ntok; t++) {
-        int8_t *dst = a_buf + (t / 16) * 16 * cols + (t % 16) * k;
-        const int8_t *src = xq + t * cols;
-        for (int64_t j = 0; j < chunks; j++) {
-            memcpy(dst + j * 16 * k, src + j * k, (size_t)k);
-        }
-    }
+    gantry_amx_tile_into(xq, ntok, cols, k, a_buf);
     return a_buf;
 }
 

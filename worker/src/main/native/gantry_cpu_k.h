@@ -63,6 +63,8 @@ void gantry_amx_configure(int k, int nt);
  * without memory.
  */
 const int8_t *gantry_amx_tile_activations(const int8_t *xq, int64_t ntok, int64_t cols, int k);
+/** The same layout written into dst ([(ntok + 15) / 16 * 16][cols] bytes; the rows past ntok are not written). */
+void gantry_amx_tile_into(const int8_t *xq, int64_t ntok, int64_t cols, int k, int8_t *dst);
 /** The same with a second tile of nt2 tokens (0: none) and a second group of rows (gantry_cpu_amx.c's tiles 3 to 7). */
 void gantry_amx_configure2(int k, int nt, int nt2);
 
@@ -73,13 +75,14 @@ void gantry_amx_configure2(int k, int nt, int nt2);
 int64_t gantry_packed_q4k_bytes(int64_t rows, int64_t cols, int five);
 void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst, int five);
 void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
-                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
-                              int five);
+                              const int8_t *tiled, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                              int64_t out_stride, int five);
 /** Q6_K packed at load (gantry_cpu_packed_q6k.c): bytes, packing, and the products of groups g0 .. g1 - 1. */
 int64_t gantry_packed_q6k_bytes(int64_t rows, int64_t cols);
 void gantry_pack_q6k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst);
 void gantry_matmul_packed_q6k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
-                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride);
+                              const int8_t *tiled, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                              int64_t out_stride);
 int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t row_start, int64_t row_end,
                           int64_t cols, const int8_t *xq, const float *xd, const int16_t *xs, int64_t ntok, float *out,
                           int64_t out_stride, const float *bias);

@@ -5,7 +5,7 @@
 // in groups of 4 side by side, so that 64 bytes hold values 4k .. 4k + 3 of all 16 rows ("k-row"
 // k). That is the order in which one vpdpbusd by a broadcast group of 4 activations yields 16 rows'
 // partial sums (no horizontal sums), and the order of an AMX B tile. Values are stored unsigned,
-// as vpdpbusd and tdpbsud take them:
+// as vpdpbusd takes them:
 //   Q8_0: u8 [8 k-rows][64] = w + 128                                        (512 bytes a block)
 //   Q4_0: u8 [4][64]: byte j of pair p holds k-row 2p's value j in its low nibble and k-row
 //         2p + 1's in its high one, the stored q = w + 8                       (256 bytes a block)
@@ -13,7 +13,10 @@
 // file's, which decode reads at the memory's speed, the values 64-byte aligned, and the scales
 // in the same stream of addresses as the values. A last odd block keeps the place of its absent
 // pair.
-// The offset comes off exactly with the activations' block sums: isum = sum(u * y) - off * sum(y).
+// On AVX-512 the offset comes off exactly with the activations' block sums: isum = sum(u * y) -
+// off * sum(y). AMX takes the tiles back to signed values (one xor or subtraction per 64 bytes) and
+// multiplies with tdpbssd: its sums are isum itself, so the per-row scaling after every block is
+// one multiplication and one fma less, and the tile unit waits less on it.
 //
 // Arithmetic, the same on both paths (so a token's bits do not depend on its batch): per block the
 // exact integer isum, then acc = fma(d_x * d_w, isum, acc), block after block. Rows outside whole
@@ -182,28 +185,29 @@ __attribute__((target(P512))) static void groups_avx512(int32_t type, const uint
     }
 }
 
-// The B tile of one packed block: Q8_0's bytes in place, Q4_0's nibbles unpacked into buf.
+// The B tile of one packed block as signed bytes, the weights' own values (Q8_0's w, Q4_0's q - 8),
+// in buf: with tdpbssd the tile sums are the exact isum, and scaling them takes no block sums.
 __attribute__((target(PAMX), always_inline)) static inline const uint8_t *b_tile(int32_t type, const uint8_t *blk,
                                                                                  uint8_t *buf) {
-    if (type == TYPE_Q8_0) {
-        return blk;
-    }
     __m512i v[8];
     LOAD_KROWS(type, blk, v);
-    for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(buf + 64 * k), v[k]);
+    const __m512i off = _mm512_set1_epi8(type == TYPE_Q8_0 ? (char)0x80 : 8);
+    for (int k = 0; k < 8; k++) {
+        __m512i w = type == TYPE_Q8_0 ? _mm512_xor_si512(v[k], off) : _mm512_sub_epi8(v[k], off);
+        _mm512_storeu_si512((void *)(buf + 64 * k), w);
+    }
     return buf;
 }
 
 // Up to two groups of 16 rows by up to two tiles of 16 tokens per pass (gantry_cpu_amx.c's tiles
-// 0 to 7): four independent tdpbsud per block, so the tile unit works on one while the sums of the
+// 0 to 7): four independent tdpbssd per block, so the tile unit works on one while the sums of the
 // others are stored and scaled, and every A and B tile serves two products.
 __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t *packed, int64_t g0, int64_t g1,
-                                                      int64_t cols, const int8_t *xq, const float *xd,
-                                                      const int16_t *xs, int64_t ntok, float *out,
+                                                      int64_t cols, const int8_t *xq, const int8_t *tiled_in,
+                                                      const float *xd, const int16_t *xs, int64_t ntok, float *out,
                                                       int64_t out_stride) {
     int64_t blocks = cols / QK, vb = packed_values_bytes(type), gb = packed_group_bytes(type, blocks);
-    const int off = type == TYPE_Q8_0 ? 128 : 8;
-    const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, QK);
+    const int8_t *tiled = tiled_in ? tiled_in : gantry_amx_tile_activations(xq, ntok, cols, QK);
     if (!tiled) {
         groups_avx512(type, packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
         return;
@@ -233,7 +237,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                 }
                 gantry_amx_products(b_tile(type, blk[0], unpacked[0]),
                                     two_groups ? b_tile(type, blk[1], unpacked[1]) : NULL, a + b * 16 * QK,
-                                    a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, 0, c);
+                                    a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, 1, c);
                 for (int i = 0; i < 4; i++) {
                     const int gi = i & 1, ti = i >> 1;
                     if (!gantry_amx_pass_has(i, two_groups, nrows)) {
@@ -242,8 +246,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                     __m512 dw = scales16((gi ? gp1 : gp0) + packed_scales_at(vb, b));
                     for (int r = 0; r < nrows[ti]; r++) {
                         int64_t t = t0 + 16 * ti + r;
-                        __m512i isum = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)),
-                                                        _mm512_set1_epi32(off * xs[t * blocks + b]));
+                        __m512i isum = _mm512_loadu_si512((const void *)(c[i] + 16 * r));
                         acc[i][r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(xd[t * blocks + b]), dw),
                                                     _mm512_cvtepi32_ps(isum), acc[i][r]);
                     }
@@ -254,6 +257,28 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
     }
 }
 #endif
+
+/**
+ * Lays the activations xq [ntok][cols] out in dst as the packed products of this type take them on
+ * AMX tiles (gantry_amx_tile_activations' layout; dst: [(ntok + 15) / 16 * 16][cols] bytes), once
+ * per product instead of once per call of gantry_matmul_packed: a prefill of 128 tokens splits a
+ * product into some 8 calls, each of which would copy all the tokens again. Returns 1, or 0 (dst
+ * untouched) where those products would not take tiles: another variant, type, or fewer than
+ * AMX_MIN_TOKENS tokens.
+ */
+int32_t gantry_tile_packed(int32_t type, const int8_t *xq, int64_t ntok, int64_t cols, int8_t *dst) {
+#if defined(__x86_64__)
+    int packable = type == TYPE_Q8_0 || type == TYPE_Q4_0 || type == TYPE_Q4_K || type == TYPE_Q5_K || type == TYPE_Q6_K;
+    if (!gantry_packed_variant || !gantry_k_amx || ntok < AMX_MIN_TOKENS || !packable) {
+        return 0;
+    }
+    gantry_amx_tile_into(xq, ntok, cols, type == TYPE_Q6_K ? 16 : QK, dst);
+    return 1;
+#else
+    (void)type, (void)xq, (void)ntok, (void)cols, (void)dst;
+    return 0;
+#endif
+}
 
 /**
  * Asks Linux to take the pages of [addr, addr + len) out of this process's memory once a weight's
@@ -280,13 +305,14 @@ int32_t gantry_packs(void) {
  * out[t * out_stride + o] = dot(weight row o, activation row t) (+ bias[o]) for Q8_0/Q4_0 rows o in
  * [row_start, row_end), row_start a multiple of 16: whole groups from `packed`, the rows past the
  * last whole group of the weight (rows_total) from w by the row kernels. xs: [ntok][cols / 32] the
- * activations' block sums (gantry_quantize_q8_0's). Returns 0, -1 for another type, -2 where the
+ * activations' block sums (gantry_quantize_q8_0's). tiled: xq as gantry_tile_packed laid it out,
+ * or NULL (each call then lays out its own copy). Returns 0, -1 for another type, -2 where the
  * selected variant does not pack.
  */
 int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t *w, int64_t row_bytes,
                              int64_t rows_total, int64_t row_start, int64_t row_end, int64_t cols, const int8_t *xq,
-                             const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
-                             const float *bias) {
+                             const int8_t *tiled, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                             int64_t out_stride, const float *bias) {
     const int k = type == TYPE_Q4_K || type == TYPE_Q5_K || type == TYPE_Q6_K;
     if (type != TYPE_Q8_0 && type != TYPE_Q4_0 && !k) {
         return -1;
@@ -299,9 +325,9 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
     int64_t g1 = (row_end < whole ? row_end : whole) / 16;
     if (k) {  // xd, xs: Q8_K's scales per 256 values and sums per 16
         if (row_start < whole && type == TYPE_Q6_K) {
-            gantry_matmul_packed_q6k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
+            gantry_matmul_packed_q6k(packed, row_start / 16, g1, cols, xq, tiled, xd, xs, ntok, out, out_stride);
         } else if (row_start < whole) {
-            gantry_matmul_packed_q4k(packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride,
+            gantry_matmul_packed_q4k(packed, row_start / 16, g1, cols, xq, tiled, xd, xs, ntok, out, out_stride,
                                      type == TYPE_Q5_K);
         }
         if (row_end > whole) {
@@ -310,14 +336,14 @@ int32_t gantry_matmul_packed(int32_t type, const uint8_t *packed, const uint8_t 
         }
     } else if (row_start < whole) {
         if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
-            groups_amx(type, packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
+            groups_amx(type, packed, row_start / 16, g1, cols, xq, tiled, xd, xs, ntok, out, out_stride);
         } else {
             groups_avx512(type, packed, row_start / 16, g1, cols, xq, xd, xs, ntok, out, out_stride);
         }
     }
 #else
     (void)packed;  // nothing packs outside x86-64 (gantry_packed_variant is 0 there)
-    (void)xs;
+    (void)xs, (void)tiled;
 #endif
     if (row_end > whole && !k) {
         int64_t from = row_start > whole ? row_start : whole;

@@ -166,11 +166,11 @@ __attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, 
 // from the packed nibbles (no transposition: they are packed in tile order), the activations read
 // as laid out for tiles (gantry_amx_tile_activations).
 __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
-                                                       const int8_t *xq, const float *xd, const int16_t *xs,
-                                                       int64_t ntok, float *out, int64_t out_stride, int five) {
+                                                       const int8_t *xq, const int8_t *tiled_in, const float *xd,
+                                                       const int16_t *xs, int64_t ntok, float *out, int64_t out_stride, int five) {
     int64_t blocks = cols / QK_K;
     const int64_t pk = packed_block_bytes(five);
-    const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, 32);
+    const int8_t *tiled = tiled_in ? tiled_in : gantry_amx_tile_activations(xq, ntok, cols, 32);
     if (!tiled) {
         groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
         return;
@@ -240,10 +240,10 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
 }
 
 void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
-                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride,
-                              int five) {
+                              const int8_t *tiled, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                              int64_t out_stride, int five) {
     if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
-        groups_amx(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
+        groups_amx(packed, g0, g1, cols, xq, tiled, xd, xs, ntok, out, out_stride, five);
     } else {
         groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
     }

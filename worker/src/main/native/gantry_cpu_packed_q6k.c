@@ -150,10 +150,10 @@ __attribute__((target(PQ512))) static void groups_avx512(const uint8_t *packed, 
 // in chunks of 16 values (one scale each): per chunk four independent tdpbssd on B tiles of
 // q - 32 made from the packed bytes (already in tile order).
 __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
-                                                       const int8_t *xq, const float *xd, const int16_t *xs,
-                                                       int64_t ntok, float *out, int64_t out_stride) {
+                                                       const int8_t *xq, const int8_t *tiled_in, const float *xd,
+                                                       const int16_t *xs, int64_t ntok, float *out, int64_t out_stride) {
     int64_t blocks = cols / QK_K;
-    const int8_t *tiled = gantry_amx_tile_activations(xq, ntok, cols, 16);
+    const int8_t *tiled = tiled_in ? tiled_in : gantry_amx_tile_activations(xq, ntok, cols, 16);
     if (!tiled) {
         groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
         return;
@@ -230,9 +230,10 @@ __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int
 }
 
 void gantry_matmul_packed_q6k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
-                              const float *xd, const int16_t *xs, int64_t ntok, float *out, int64_t out_stride) {
+                              const int8_t *tiled, const float *xd, const int16_t *xs, int64_t ntok, float *out,
+                              int64_t out_stride) {
     if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
-        groups_amx(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
+        groups_amx(packed, g0, g1, cols, xq, tiled, xd, xs, ntok, out, out_stride);
     } else {
         groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
     }

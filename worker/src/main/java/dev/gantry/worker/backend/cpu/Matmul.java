@@ -8,6 +8,7 @@ import dev.gantry.worker.backend.Q8Activations;
 import dev.gantry.worker.backend.Q8KActivations;
 import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.quant.GgmlType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -79,6 +80,7 @@ final class Matmul {
     private float[] nativeD = new float[0];   // [rows][cols / 32], or [rows][cols / 256] for the K-quants
     private short[] nativeSums = new short[0]; // [rows][cols / 16]: Q8_K's 16-value sums; [rows][cols / 32] Q8_0's
     private float[] nativeQ81Sums = new float[0]; // [rows][cols / 32]: Q8_1's block sums, for Q4_1 and Q5_1
+    private MemorySegment nativeTiled = MemorySegment.NULL; // [tokens rounded up to 16][cols]: the activations as AMX tiles take them
     /** Activation rows transposed to tokens along lanes, grown on demand. */
     private float[] transposed = new float[0];
 
@@ -204,8 +206,13 @@ final class Matmul {
         }
         int n = w.rows();
         if (p != null) { // in groups of 16 rows, the packed unit (the last group may be partial)
+            if (nativeTiled.byteSize() < NativeCpu.tiledBytes(rows, cols)) { // freed with this Matmul (automatic arena)
+                long bytes = Math.max(NativeCpu.tiledBytes(rows, cols), nativeTiled.byteSize() * 3 / 2);
+                nativeTiled = Arena.ofAuto().allocate(bytes, 64);
+            }
+            MemorySegment tiled = nativeCpu.tilePacked(w.type(), xq, rows, cols, nativeTiled) ? nativeTiled : null;
             pool.parallelFor((n + 15) / 16, 1, (start, end, worker) -> nativeCpu.matmulPacked(w.type(), p, w.data(),
-                    rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, xd, xs, rows, out, n, bias));
+                    rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, tiled, xd, xs, rows, out, n, bias));
         } else if (k) {
             pool.parallelFor(n, 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
                     end, cols, xq, xd, xs, rows, out, n, bias));

@@ -49,6 +49,7 @@ public final class NativeCpu {
     private final MethodHandle packedBytes;
     private final MethodHandle pack;
     private final MethodHandle matmulPacked;
+    private final MethodHandle tilePacked;
     private final MethodHandle packs;
     private final MethodHandle release;
     private final MethodHandle readBytes;
@@ -72,7 +73,10 @@ public final class NativeCpu {
         matmulPacked = LINKER.downcallHandle(lib.findOrThrow("gantry_matmul_packed"), FunctionDescriptor.of(
                 ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                 ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
+        tilePacked = LINKER.downcallHandle(lib.findOrThrow("gantry_tile_packed"), FunctionDescriptor.of(
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                 ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), critical);
         packs = LINKER.downcallHandle(lib.findOrThrow("gantry_packs"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         release = LINKER.downcallHandle(lib.findOrThrow("gantry_release"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
@@ -307,17 +311,53 @@ public final class NativeCpu {
     public void matmulPacked(GgmlType type, MemorySegment packed, MemorySegment w, long rowBytes, int rowsTotal,
             int rowStart, int rowEnd, int cols, byte[] xq, float[] xd, short[] xs, int tokens, float[] out, int outStride,
             float[] bias) {
+        matmulPacked(type, packed, w, rowBytes, rowsTotal, rowStart, rowEnd, cols, xq, null, xd, xs, tokens, out,
+                outStride, bias);
+    }
+
+    /**
+     * {@link #matmulPacked} with the activations also laid out for AMX tiles by {@link #tilePacked}
+     * (or null): what every call of one product would otherwise copy for itself.
+     */
+    public void matmulPacked(GgmlType type, MemorySegment packed, MemorySegment w, long rowBytes, int rowsTotal,
+            int rowStart, int rowEnd, int cols, byte[] xq, MemorySegment tiled, float[] xd, short[] xs, int tokens,
+            float[] out, int outStride, float[] bias) {
         int rc;
         MemorySegment b = bias == null ? MemorySegment.NULL : MemorySegment.ofArray(bias);
+        MemorySegment a = tiled == null ? MemorySegment.NULL : tiled;
         try {
             rc = (int) matmulPacked.invokeExact(type.id, packed, w, rowBytes, (long) rowsTotal, (long) rowStart,
-                    (long) rowEnd, (long) cols, MemorySegment.ofArray(xq), MemorySegment.ofArray(xd),
+                    (long) rowEnd, (long) cols, MemorySegment.ofArray(xq), a, MemorySegment.ofArray(xd),
                     MemorySegment.ofArray(xs), (long) tokens, MemorySegment.ofArray(out), (long) outStride, b);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
         if (rc != 0) {
             throw new IllegalArgumentException("packed product of " + type + " failed (" + rc + ")");
+        }
+    }
+
+    /** Bytes {@link #tilePacked} writes for this many tokens: whole tiles of 16 token rows. */
+    public static int tiledBytes(int tokens, int cols) {
+        return (tokens + 15) / 16 * 16 * cols;
+    }
+
+    /**
+     * Lays the quantized activations xq [tokens][cols] out in {@code dst} ({@link #tiledBytes} long;
+     * native memory aligned to 64 bytes, so that no tile row straddles two cache lines)
+     * as the packed products of {@code type} read them on AMX tiles, once for all the calls of one
+     * product. False, and dst untouched, where those products take no tiles (another variant,
+     * too few tokens, a type that is not packed).
+     */
+    public boolean tilePacked(GgmlType type, byte[] xq, int tokens, int cols, MemorySegment dst) {
+        if (dst.byteSize() < tiledBytes(tokens, cols)) {
+            throw new IllegalArgumentException("tile buffer of " + dst.byteSize() + " bytes for " + tokens + " x " + cols);
+        }
+        try {
+            return (int) tilePacked.invokeExact(type.id, MemorySegment.ofArray(xq), (long) tokens, (long) cols,
+                    dst) == 1;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 

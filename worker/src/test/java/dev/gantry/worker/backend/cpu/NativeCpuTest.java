@@ -257,6 +257,8 @@ class NativeCpuTest {
                     float[] out = new float[tokens * rows];
                     cpu.matmulPacked(type, packed, data, w.rowBytes(), rows, 0, 32, cols, xq, xd, xs, tokens, out, rows, bias);
                     cpu.matmulPacked(type, packed, data, w.rowBytes(), rows, 32, rows, cols, xq, xd, xs, tokens, out, rows, bias);
+                    assertThat(tiledProduct(type, packed, data, w.rowBytes(), rows, cols, xq, xd, xs, tokens, bias))
+                            .as("%s variant %d, activations tiled once", type, v).containsExactly(out);
                     for (int t = 0; t < tokens; t++) {
                         float[] alone = new float[rows];
                         cpu.matmulPacked(type, packed, data, w.rowBytes(), rows, 0, rows, cols,
@@ -305,6 +307,8 @@ class NativeCpuTest {
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, 32, cols, xq, xd, xs, tokens, out, rows, bias);
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 32, rows, cols, xq, xd, xs, tokens, out, rows, bias);
                 assertThat(out).as("%s variant %d, %d tokens", type, v, tokens).containsExactly(rowsOut);
+                assertThat(tiledProduct(type, packed, data, rowBytes, rows, cols, xq, xd, xs, tokens, bias))
+                        .as("%s variant %d, activations tiled once", type, v).containsExactly(rowsOut);
                 float[] alone = new float[rows];
                 cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, rows, cols,
                         java.util.Arrays.copyOfRange(xq, 3 * cols, 4 * cols), java.util.Arrays.copyOfRange(xd, 3 * cols / 256, 4 * cols / 256),
@@ -313,6 +317,22 @@ class NativeCpuTest {
                         .containsExactly(java.util.Arrays.copyOfRange(rowsOut, 3 * rows, 4 * rows));
             }
         }
+    }
+
+    /**
+     * The packed product in two calls that share activations laid out once ({@link NativeCpu#tilePacked}), as
+     * {@link Matmul} makes it, the tile buffer first filled with junk: the rows past the tokens must not count.
+     */
+    private float[] tiledProduct(GgmlType type, MemorySegment packed, MemorySegment data, long rowBytes, int rows,
+            int cols, byte[] xq, float[] xd, short[] xs, int tokens, float[] bias) {
+        MemorySegment tiled = Arena.ofAuto().allocate(NativeCpu.tiledBytes(tokens, cols), 64).fill((byte) 0x5a);
+        boolean amx = cpu.tilePacked(type, xq, tokens, cols, tiled);
+        assertThat(amx).as("tiles for %d tokens on variant %d", tokens, cpu.variant()).isEqualTo(cpu.variant() == 5);
+        float[] out = new float[tokens * rows];
+        MemorySegment t = amx ? tiled : null;
+        cpu.matmulPacked(type, packed, data, rowBytes, rows, 0, 32, cols, xq, t, xd, xs, tokens, out, rows, bias);
+        cpu.matmulPacked(type, packed, data, rowBytes, rows, 32, rows, cols, xq, t, xd, xs, tokens, out, rows, bias);
+        return out;
     }
 
     private void check(GgmlType type, int variant, int rows, int cols, int tokens, SplittableRandom rnd) {

@@ -186,89 +186,197 @@ AVX512 static inline __m128 dot4(int32_t dtype, const float *q, const uint8_t *r
 }
 
 /** Positions whose K (or V) head slices one pass over a GQA group's query heads shares (16 KB of f32 rows of 64: L1). */
-enum { GROUP_BLOCK = 64 };
+enum { GROUP_BLOCK = 64, SLAB_HD = 128 };
+
+/** p[t] *= scale for t < n, 16 at a time (the same products as scale_scores); returns the largest. */
+AVX512 static float scale_scores16(float *p, int64_t n, float scale) {
+    __m512 s = _mm512_set1_ps(scale), m = _mm512_set1_ps(-INFINITY);
+    int64_t t = 0;
+    for (; t + 16 <= n; t += 16) {
+        __m512 x = _mm512_mul_ps(_mm512_loadu_ps(p + t), s);
+        _mm512_storeu_ps(p + t, x);
+        m = _mm512_max_ps(m, x);
+    }
+    if (t < n) {
+        __mmask16 k = (__mmask16)((1u << (n - t)) - 1);
+        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + t), s);
+        _mm512_mask_storeu_ps(p + t, k, x);
+        m = _mm512_mask_max_ps(m, k, m, x);
+    }
+    return _mm512_reduce_max_ps(m);
+}
+
+/**
+ * The head slices of positions t0 .. t1 - 1 (rows[t - t0]): where they lie in the cache, or, with
+ * a slab, widened to f32 into it one after another ([t1 - t0][hd]). In the cache a block's slices
+ * lie row_bytes apart, a power of two for most models, and so fall into a few sets of the L1
+ * cache, too few to keep a block's 256 lines for the group's next heads; in the slab they stay,
+ * and f16 or q8_0 are widened once per group instead of once per head (the same floats).
+ */
+AVX512 __attribute__((always_inline)) static inline void block_rows(int32_t dtype, const uint8_t *base,
+                                                                    const int32_t *slots, int64_t t0, int64_t t1,
+                                                                    int64_t row_bytes, int64_t kv_off, int64_t hd,
+                                                                    float *slab, const uint8_t **rows) {
+    int64_t vec = hd / 16 * 16;
+    for (int64_t t = t0; t < t1; t++) {
+        const uint8_t *row = head_of(dtype, base + slots[t] * row_bytes, kv_off);
+        if (!slab) {
+            rows[t - t0] = row;
+            continue;
+        }
+        float *dst = slab + (t - t0) * hd;
+        for (int64_t i = 0; i < vec; i += 16) {
+            _mm512_storeu_ps(dst + i, load16(dtype, row, i));
+        }
+        for (int64_t i = vec; i < hd; i++) {
+            dst[i] = kv_value(dtype, row, i);
+        }
+        rows[t - t0] = (const uint8_t *)dst;
+    }
+}
+
+/** Scores of the group's heads against positions t0 .. t1 - 1 (slices rows[], encoded as dtype) into p[j * n + t]. */
+AVX512 __attribute__((always_inline)) static inline void block_scores(int32_t dtype, const float *q, int64_t group,
+                                                                      const uint8_t *const *rows, int64_t t0,
+                                                                      int64_t t1, int64_t n, int64_t hd, float *p) {
+    int64_t vec = hd / 16 * 16;
+    for (int64_t j = 0; j < group; j++) {
+        const float *qj = q + j * hd;
+        float *pj = p + j * n;
+        int64_t t = t0;
+        for (; t + 4 <= t1; t += 4) {
+            const uint8_t *const *r = rows + (t - t0);
+            _mm_storeu_ps(pj + t, dot4(dtype, qj, r[0], r[1], r[2], r[3], vec));
+            for (int i = 0; i < 4 && vec < hd; i++) {
+                pj[t + i] += dot_from(dtype, qj, r[i], vec, hd);
+            }
+        }
+        for (; t < t1; t++) {
+            const uint8_t *row = rows[t - t0];
+            __m512 s = _mm512_setzero_ps();
+            for (int64_t i = 0; i < vec; i += 16) {
+                s = _mm512_fmadd_ps(_mm512_loadu_ps(qj + i), load16(dtype, row, i), s);
+            }
+            pj[t] = _mm512_reduce_add_ps(s) + dot_from(dtype, qj, row, vec, hd);
+        }
+    }
+}
+
+/**
+ * acc[j * hd + i] += p[j * n + t] * value i of rows[t - t0], t in order, for the group's heads. Where
+ * hd is 64 or 128 (constant in the copies), as many heads at once as 16 registers of sums hold: each
+ * row's strips are loaded once for them, and the fma chains, each of which waits on its last, are
+ * 16 instead of hd / 16. The same fma, in the same order, for every sum.
+ */
+AVX512 __attribute__((always_inline)) static inline void block_values(int32_t dtype, int64_t group,
+                                                                      const uint8_t *const *rows, int64_t t0,
+                                                                      int64_t t1, int64_t n, int64_t hd,
+                                                                      const float *p, float *acc) {
+    int64_t vec = hd / 16 * 16, j = 0;
+    if (hd == 64 || hd == 128) {
+        enum { REGS = 16 };
+        const int64_t strips = hd / 16, heads = REGS / strips;
+        for (; j + heads <= group; j += heads) {
+            __m512 a[REGS];
+            for (int64_t r = 0; r < REGS; r++) a[r] = _mm512_loadu_ps(acc + j * hd + 16 * r);
+            for (int64_t t = t0; t < t1; t++) {
+                const uint8_t *row = rows[t - t0];
+                for (int64_t i = 0; i < strips; i++) {
+                    __m512 x = load16(dtype, row, 16 * i);
+                    for (int64_t h = 0; h < heads; h++) {
+                        a[h * strips + i] = _mm512_fmadd_ps(_mm512_set1_ps(p[(j + h) * n + t]), x, a[h * strips + i]);
+                    }
+                }
+            }
+            for (int64_t r = 0; r < REGS; r++) _mm512_storeu_ps(acc + j * hd + 16 * r, a[r]);
+        }
+    }
+    for (; j < group; j++) {
+        const float *pj = p + j * n;
+        float *aj = acc + j * hd;
+        for (int64_t t = t0; t < t1; t++) {
+            const uint8_t *row = rows[t - t0];
+            __m512 pt = _mm512_set1_ps(pj[t]);
+            for (int64_t i = 0; i < vec; i += 16) {
+                _mm512_storeu_ps(aj + i, _mm512_fmadd_ps(pt, load16(dtype, row, i), _mm512_loadu_ps(aj + i)));
+            }
+            accumulate_from(dtype, pj[t], row, aj, vec, hd);
+        }
+    }
+}
 
 /**
  * The query heads of one GQA group at once against their shared KV head: each block of positions'
- * K slices is read from memory once and reused from L1 by every head of the group, then likewise
- * V. work: [group][n] scores, [group] inverse sums, [group][hd] accumulators.
+ * K slices is read from memory once and reused from L1 by every head of the group (from a slab of
+ * f32 rows, block_rows, where there are several heads), then likewise V. work: [group][n] scores,
+ * [group] inverse sums, [group][hd] accumulators. Inlined into copies with dtype and hd constant
+ * (attend_group_avx512): a variable one left the dtype's switch in the innermost loops and the
+ * output strips in memory, a store and reload per fma.
  */
-AVX512 static void attend_group_avx512(int32_t dtype, const float *q, int64_t group, const uint8_t *k,
-                                       const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots,
-                                       int64_t n, int64_t hd, float scale, float *work, float *out) {
+AVX512 __attribute__((always_inline)) static inline void attend_group_body(
+    int32_t dtype, const float *q, int64_t group, const uint8_t *k, const uint8_t *v, int64_t row_bytes,
+    int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale, float *work, float *out) {
     float *p = work;  // [group][n]
     float *inv = p + group * n;  // [group]
     float *acc = inv + group;  // [group][hd]
-    int64_t vec = hd / 16 * 16;
+    float slab_mem[GROUP_BLOCK * SLAB_HD] __attribute__((aligned(64)));  // [GROUP_BLOCK][hd]
+    float *slab = group > 1 && hd <= SLAB_HD ? slab_mem : NULL;
+    const uint8_t *rows[GROUP_BLOCK];
     for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
         int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
-        for (int64_t j = 0; j < group; j++) {
-            const float *qj = q + j * hd;
-            float *pj = p + j * n;
-            int64_t t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                __m128 d = dot4(dtype, qj, head_of(dtype, k + slots[t] * row_bytes, kv_off),
-                                head_of(dtype, k + slots[t + 1] * row_bytes, kv_off),
-                                head_of(dtype, k + slots[t + 2] * row_bytes, kv_off),
-                                head_of(dtype, k + slots[t + 3] * row_bytes, kv_off), vec);
-                _mm_storeu_ps(pj + t, d);
-                for (int i = 0; i < 4 && vec < hd; i++) {
-                    pj[t + i] += dot_from(dtype, qj, head_of(dtype, k + slots[t + i] * row_bytes, kv_off), vec, hd);
-                }
-            }
-            for (; t < t1; t++) {
-                const uint8_t *row = head_of(dtype, k + slots[t] * row_bytes, kv_off);
-                __m512 s = _mm512_setzero_ps();
-                for (int64_t i = 0; i < vec; i += 16) {
-                    s = _mm512_fmadd_ps(_mm512_loadu_ps(qj + i), load16(dtype, row, i), s);
-                }
-                pj[t] = _mm512_reduce_add_ps(s) + dot_from(dtype, qj, row, vec, hd);
-            }
+        block_rows(dtype, k, slots, t0, t1, row_bytes, kv_off, hd, slab, rows);
+        if (slab) {
+            block_scores(KV_F32, q, group, rows, t0, t1, n, hd, p);
+        } else {
+            block_scores(dtype, q, group, rows, t0, t1, n, hd, p);
         }
     }
     for (int64_t j = 0; j < group; j++) {
         float *pj = p + j * n;
-        inv[j] = 1.0f / softmax_numerators16(pj, n, scale_scores(pj, n, scale));
+        inv[j] = 1.0f / softmax_numerators16(pj, n, scale_scores16(pj, n, scale));
     }
     memset(acc, 0, sizeof(float) * (size_t)(group * hd));
     for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
         int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
-        for (int64_t j = 0; j < group; j++) {
-            const float *pj = p + j * n;
-            float *aj = acc + j * hd;
-            if (hd == vec && hd <= 128) {
-                // This head's output in registers for the block.
-                __m512 a[8];
-                int64_t strips = hd / 16;
-                for (int64_t i = 0; i < strips; i++) {
-                    a[i] = _mm512_loadu_ps(aj + 16 * i);
-                }
-                for (int64_t t = t0; t < t1; t++) {
-                    const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
-                    __m512 pt = _mm512_set1_ps(pj[t]);
-                    for (int64_t i = 0; i < strips; i++) {
-                        a[i] = _mm512_fmadd_ps(pt, load16(dtype, row, 16 * i), a[i]);
-                    }
-                }
-                for (int64_t i = 0; i < strips; i++) {
-                    _mm512_storeu_ps(aj + 16 * i, a[i]);
-                }
-                continue;
-            }
-            for (int64_t t = t0; t < t1; t++) {
-                const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
-                __m512 pt = _mm512_set1_ps(pj[t]);
-                for (int64_t i = 0; i < vec; i += 16) {
-                    _mm512_storeu_ps(aj + i, _mm512_fmadd_ps(pt, load16(dtype, row, i), _mm512_loadu_ps(aj + i)));
-                }
-                accumulate_from(dtype, pj[t], row, aj, vec, hd);
-            }
+        block_rows(dtype, v, slots, t0, t1, row_bytes, kv_off, hd, slab, rows);
+        if (slab) {
+            block_values(KV_F32, group, rows, t0, t1, n, hd, p, acc);
+        } else {
+            block_values(dtype, group, rows, t0, t1, n, hd, p, acc);
         }
     }
     for (int64_t j = 0; j < group; j++) {
         for (int64_t i = 0; i < hd; i++) {
             out[j * hd + i] = acc[j * hd + i] * inv[j];
         }
+    }
+}
+
+#define ATTEND_COPY(name, DTYPE, HD)                                                                         \
+    AVX512 static void name(const float *q, int64_t group, const uint8_t *k, const uint8_t *v, int64_t row_bytes, \
+                            int64_t kv_off, const int32_t *slots, int64_t n, float scale, float *work, float *out) { \
+        attend_group_body(DTYPE, q, group, k, v, row_bytes, kv_off, slots, n, HD, scale, work, out);            \
+    }
+ATTEND_COPY(attend_f32_64, KV_F32, 64)
+ATTEND_COPY(attend_f16_64, KV_F16, 64)
+ATTEND_COPY(attend_q8_64, KV_Q8_0, 64)
+ATTEND_COPY(attend_f32_128, KV_F32, 128)
+ATTEND_COPY(attend_f16_128, KV_F16, 128)
+ATTEND_COPY(attend_q8_128, KV_Q8_0, 128)
+#undef ATTEND_COPY
+
+/** attend_group_body with the common head sizes (64, 128) and each dtype in its own copy; the same arithmetic. */
+AVX512 static void attend_group_avx512(int32_t dtype, const float *q, int64_t group, const uint8_t *k,
+                                       const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots,
+                                       int64_t n, int64_t hd, float scale, float *work, float *out) {
+    typedef void (*copy_fn)(const float *, int64_t, const uint8_t *, const uint8_t *, int64_t, int64_t,
+                            const int32_t *, int64_t, float, float *, float *);
+    static const copy_fn copies[2][3] = {{attend_f32_64, attend_f16_64, attend_q8_64},
+                                         {attend_f32_128, attend_f16_128, attend_q8_128}};
+    if (hd == 64 || hd == 128) {
+        copies[hd == 128][dtype](q, group, k, v, row_bytes, kv_off, slots, n, scale, work, out);
+    } else {
+        attend_group_body(dtype, q, group, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out);
     }
 }
 

@@ -51,26 +51,35 @@ class NativeCpuTest {
     /**
      * Native attention (gantry_cpu_attn.c) on every variant against the reference, over each
      * KV-cache dtype: a decode row at position 69 with and without a 5-token prompt chunk beside
-     * it, blocks shuffled, GQA groups of 3; head dimension 64 (registers hold the output head) and,
-     * where q8_0's blocks allow, 72 (a tail past the last 16 values).
+     * it, blocks shuffled; GQA groups of 3, 4 and 5 (the AVX-512 kernel takes 4 heads of 64 values
+     * or 2 of 128 together, the rest one by one); head dimension 64 and 128 (copies of the kernel
+     * for each) and, where q8_0's blocks allow, 72 (a tail past the last 16 values). The decode
+     * row has the same bits alone (a call per head) as beside the prompt chunk (a call per group).
      */
     @ParameterizedTest
     @EnumSource(dev.gantry.worker.backend.KvCacheDtype.class)
     void attentionMatchesTheReferenceOnEveryVariant(dev.gantry.worker.backend.KvCacheDtype dtype) {
         for (int v : variants()) {
             cpu.select(v);
-            for (int headDim : dtype == dev.gantry.worker.backend.KvCacheDtype.Q8_0 ? new int[] {64} : new int[] {64, 72}) {
-                for (boolean alone : new boolean[] {false, true}) {
-                    attentionAgainstReference(v, dtype, headDim, alone);
+            int[] headDims = dtype == dev.gantry.worker.backend.KvCacheDtype.Q8_0 ? new int[] {64, 128} : new int[] {64, 72, 128};
+            for (int headDim : headDims) {
+                for (int group : new int[] {3, 4, 5}) {
+                    long seed = v * 1000L + headDim * 10L + group;
+                    float[] alone = attentionAgainstReference(v, dtype, headDim, group, true, seed);
+                    float[] beside = attentionAgainstReference(v, dtype, headDim, group, false, seed);
+                    assertThat(alone).as("variant %d, %s, head dim %d, group %d: the decode row alone and beside a prompt",
+                            v, dtype, headDim, group).containsExactly(java.util.Arrays.copyOf(beside, alone.length));
                 }
             }
         }
     }
 
-    private void attentionAgainstReference(int v, dev.gantry.worker.backend.KvCacheDtype dtype, int headDim, boolean alone) {
-        SplittableRandom rnd = new SplittableRandom();
-        int heads = 6;
+    /** The native backend's output, checked against the reference's. */
+    private float[] attentionAgainstReference(int v, dev.gantry.worker.backend.KvCacheDtype dtype, int headDim, int group,
+            boolean alone, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
         int kvHeads = 2;
+        int heads = group * kvHeads;
         int bs = 8;
         // Six rows: (row, KV head) items for every thread, the query heads of a group taken
         // together; one row alone: a call per (row, head), a group of one.
@@ -79,13 +88,13 @@ class NativeCpuTest {
         int[][] tables = alone ? new int[][] {{9, 2, 7, 0, 5, 11, 3, 1, 10}}
                 : new int[][] {{9, 2, 7, 0, 5, 11, 3, 1, 10}, {4}};
         var batch = new dev.gantry.worker.backend.AttentionBatch(queryStart, contextLen, tables);
-        float[] q = new float[queryStart[queryStart.length - 1] * heads * headDim]; // [rows][heads * headDim]
-        for (int i = 0; i < q.length; i++) {
-            q[i] = (float) rnd.nextGaussian();
-        }
         float[] kv = new float[12 * bs * kvHeads * headDim]; // [slots][kvDim], K and V alike
         for (int i = 0; i < kv.length; i++) {
             kv[i] = (float) rnd.nextGaussian();
+        }
+        float[] q = new float[queryStart[queryStart.length - 1] * heads * headDim]; // [rows][heads * headDim]
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) rnd.nextGaussian();
         }
         int[] slots = new int[12 * bs];
         for (int i = 0; i < slots.length; i++) {
@@ -111,9 +120,10 @@ class NativeCpuTest {
             }
         }
         for (int i = 0; i < q.length; i++) {
-            assertThat(Math.abs(outs[1][i] - outs[0][i])).as("variant %d, %s, head dim %d, alone %s, value %d", v,
-                    dtype, headDim, alone, i).isLessThan(2e-5f * 4);
+            assertThat(Math.abs(outs[1][i] - outs[0][i])).as("variant %d, %s, head dim %d, group %d, alone %s, value %d", v,
+                    dtype, headDim, group, alone, i).isLessThan(2e-5f * 4);
         }
+        return outs[1];
     }
 
     @Test

@@ -95,12 +95,25 @@ __attribute__((target(PK512))) static inline __m512 block_float(__m512 acc, floa
     return _mm512_fmadd_ps(neg, _mm512_cvtepi32_ps(msum), acc);
 }
 
-// msum of one token over 16 rows: sum over sub-blocks of mn * (the token's two 16-value sums).
-__attribute__((target(PK512))) static inline __m512i block_msum(const uint8_t *blk, const int16_t *bs) {
+// The block's 8 mins of the 16 rows as 4 pairs of 16-bit values (lane r of pair p: mn[2p][r] in the
+// low half, mn[2p + 1][r] in the high one): operands of vpdpwssd, which multiplies a pair of
+// sub-blocks at a time where vpmulld took one (two uops, on one port) and a broadcast.
+__attribute__((target(PK512))) static inline void block_min_pairs(const uint8_t *blk, __m512i mp[4]) {
+    for (int p = 0; p < 4; p++) {
+        __m512i lo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + PK4K_MN + 32 * p)));
+        __m512i hi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + PK4K_MN + 32 * p + 16)));
+        mp[p] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    }
+}
+
+// msum of one token over 16 rows: sum over sub-blocks of mn * (the token's two 16-value sums), exact
+// (a sub-block's sum is at most 32 * 128 in magnitude: a 16-bit operand).
+__attribute__((target(PK512))) static inline __m512i block_msum(const __m512i mp[4], const int16_t *bs) {
     __m512i msum = _mm512_setzero_si512();
-    for (int s = 0; s < 8; s++) {
-        __m512i mn = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + PK4K_MN + 16 * s)));
-        msum = _mm512_add_epi32(msum, _mm512_mullo_epi32(mn, _mm512_set1_epi32(bs[2 * s] + bs[2 * s + 1])));
+    for (int p = 0; p < 4; p++) {
+        int32_t lo = bs[4 * p] + bs[4 * p + 1], hi = bs[4 * p + 2] + bs[4 * p + 3];
+        int32_t pair = (int32_t)(((uint32_t)hi << 16) | (uint16_t)lo);
+        msum = _mm512_dpwssd_epi32(msum, mp[p], _mm512_set1_epi32(pair));
     }
     return msum;
 }
@@ -133,9 +146,11 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
                 isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(gantry_krows_dot(v, y), sc));
             }
         }
+        __m512i mp[4];
+        block_min_pairs(g, mp);
         for (int t = 0; t < NT; t++) {
             int64_t tok = t0 + t;
-            acc[t] = block_float(acc[t], xd[tok * blocks + b], g, isum[t], block_msum(g, xs + tok * (cols / 16) + b * 16));
+            acc[t] = block_float(acc[t], xd[tok * blocks + b], g, isum[t], block_msum(mp, xs + tok * (cols / 16) + b * 16));
         }
     }
     for (int t = 0; t < NT; t++) {
@@ -222,6 +237,9 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                         }
                     }
                 }
+                __m512i mp[2][4];
+                block_min_pairs(blk[0], mp[0]);
+                block_min_pairs(blk[1], mp[1]);
                 for (int i = 0; i < 4; i++) {
                     const int gi = i & 1, ti = i >> 1;
                     if (!gantry_amx_pass_has(i, two_groups, nrows)) {
@@ -230,7 +248,7 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                     for (int r = 0; r < nrows[ti]; r++) {
                         int64_t tok = t0 + 16 * ti + r;
                         acc[i][r] = block_float(acc[i][r], xd[tok * blocks + b], blk[gi], isum[i][r],
-                                                block_msum(blk[gi], xs + tok * (cols / 16) + b * 16));
+                                                block_msum(mp[gi], xs + tok * (cols / 16) + b * 16));
                     }
                 }
             }

@@ -263,33 +263,61 @@ AVX512 __attribute__((always_inline)) static inline void block_scores(int32_t dt
 }
 
 /**
+ * acc[i] += p[j * n + t] * value i of rows[t - t0] (acc: [JN][HD]) for JN heads j, t in order: each
+ * row's strips loaded once for them, the sums in registers (JN * HD / 16 of them, at most 16).
+ */
+AVX512 __attribute__((always_inline)) static inline void values_heads(int32_t dtype, const uint8_t *const *rows,
+                                                                      int64_t t0, int64_t t1, int64_t n,
+                                                                      const int64_t HD, const float *p, float *acc,
+                                                                      const int JN) {
+    const int64_t strips = HD / 16;
+    __m512 a[16];
+    for (int64_t r = 0; r < JN * strips; r++) a[r] = _mm512_loadu_ps(acc + 16 * r);
+    for (int64_t t = t0; t < t1; t++) {
+        const uint8_t *row = rows[t - t0];
+        for (int64_t i = 0; i < strips; i++) {
+            __m512 x = load16(dtype, row, 16 * i);
+            for (int h = 0; h < JN; h++) {
+                a[h * strips + i] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * n + t]), x, a[h * strips + i]);
+            }
+        }
+    }
+    for (int64_t r = 0; r < JN * strips; r++) _mm512_storeu_ps(acc + 16 * r, a[r]);
+}
+
+/**
  * acc[j * hd + i] += p[j * n + t] * value i of rows[t - t0], t in order, for the group's heads. Where
- * hd is 64 or 128 (constant in the copies), as many heads at once as 16 registers of sums hold: each
- * row's strips are loaded once for them, and the fma chains, each of which waits on its last, are
- * 16 instead of hd / 16. The same fma, in the same order, for every sum.
+ * hd is 64 or 128 (constant in the copies), as many heads at once as 16 registers of sums hold
+ * (values_heads): the fma chains, each of which waits on its last, are up to 16 instead of hd / 16.
+ * The same fma, in the same order, for every sum.
  */
 AVX512 __attribute__((always_inline)) static inline void block_values(int32_t dtype, int64_t group,
                                                                       const uint8_t *const *rows, int64_t t0,
                                                                       int64_t t1, int64_t n, int64_t hd,
                                                                       const float *p, float *acc) {
     int64_t vec = hd / 16 * 16, j = 0;
-    if (hd == 64 || hd == 128) {
-        enum { REGS = 16 };
-        const int64_t strips = hd / 16, heads = REGS / strips;
-        for (; j + heads <= group; j += heads) {
-            __m512 a[REGS];
-            for (int64_t r = 0; r < REGS; r++) a[r] = _mm512_loadu_ps(acc + j * hd + 16 * r);
-            for (int64_t t = t0; t < t1; t++) {
-                const uint8_t *row = rows[t - t0];
-                for (int64_t i = 0; i < strips; i++) {
-                    __m512 x = load16(dtype, row, 16 * i);
-                    for (int64_t h = 0; h < heads; h++) {
-                        a[h * strips + i] = _mm512_fmadd_ps(_mm512_set1_ps(p[(j + h) * n + t]), x, a[h * strips + i]);
-                    }
-                }
+    if (hd == 64) {
+        for (; j < group; j += 4) {
+            const float *pj = p + j * n;
+            float *aj = acc + j * hd;
+            switch (group - j) {
+                case 1: values_heads(dtype, rows, t0, t1, n, 64, pj, aj, 1); break;
+                case 2: values_heads(dtype, rows, t0, t1, n, 64, pj, aj, 2); break;
+                case 3: values_heads(dtype, rows, t0, t1, n, 64, pj, aj, 3); break;
+                default: values_heads(dtype, rows, t0, t1, n, 64, pj, aj, 4); break;
             }
-            for (int64_t r = 0; r < REGS; r++) _mm512_storeu_ps(acc + j * hd + 16 * r, a[r]);
         }
+        return;
+    }
+    if (hd == 128) {
+        for (; j < group; j += 2) {
+            if (group - j == 1) {
+                values_heads(dtype, rows, t0, t1, n, 128, p + j * n, acc + j * hd, 1);
+            } else {
+                values_heads(dtype, rows, t0, t1, n, 128, p + j * n, acc + j * hd, 2);
+            }
+        }
+        return;
     }
     for (; j < group; j++) {
         const float *pj = p + j * n;

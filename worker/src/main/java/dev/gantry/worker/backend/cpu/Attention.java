@@ -65,9 +65,11 @@ final class Attention {
         MemorySegment values = kv.values(layer);
         KvCacheDtype dtype = kv.dtype();
         long rowBytes = kv.rowBytes();
-        if (lib != null && numTokens * kvHeads >= 2 * pool.size()) {
-            // Enough (row, KV head) items for every thread: each item attends the query heads of one
-            // GQA group together, reading each cached row once for them (the same bits as head by head).
+        if (lib != null && numTokens * kvHeads >= pool.size()) {
+            // A (row, KV head) item for every thread: each item attends the query heads of one GQA
+            // group together, reading each cached row once for them (the same bits as head by head).
+            // One decode row of a model with 3 KV heads on 2 threads is 3 such items rather than 9
+            // heads: the uneven split costs less than reading the rows three times.
             pool.parallelFor(numTokens * kvHeads, 1, (start, end, worker) -> {
                 for (int item = start; item < end; item++) {
                     int row = item / kvHeads;

@@ -82,7 +82,7 @@ class NativeCpuTest {
         int heads = group * kvHeads;
         int bs = 8;
         // Six rows: (row, KV head) items for every thread, the query heads of a group taken
-        // together; one row alone: a call per (row, head), a group of one.
+        // together; one row alone on 3 threads: a call per (row, head), a group of one.
         int[] queryStart = alone ? new int[] {0, 1} : new int[] {0, 1, 6};
         int[] contextLen = alone ? new int[] {70} : new int[] {70, 5};
         int[][] tables = alone ? new int[][] {{9, 2, 7, 0, 5, 11, 3, 1, 10}}
@@ -102,7 +102,8 @@ class NativeCpuTest {
         }
         float[][] outs = new float[2][];
         dev.gantry.worker.backend.Backend[] backends = {new dev.gantry.worker.backend.ReferenceBackend(),
-            new VectorBackend(2, dev.gantry.worker.backend.ActivationPrecision.F32, cpu)};
+            // alone: 2 (row, KV head) items for 3 threads, so a call per (row, head)
+            new VectorBackend(alone ? 3 : 2, dev.gantry.worker.backend.ActivationPrecision.F32, cpu)};
         for (int b = 0; b < 2; b++) {
             var be = backends[b];
             try (var cache = be.allocateKv(1, 12, bs, kvHeads * headDim, dtype)) {

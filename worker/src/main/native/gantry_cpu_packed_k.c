@@ -84,15 +84,20 @@ void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t 
     } while (0)
 
 // The float part of a block for one token over 16 rows: ACCUMULATE, ACCUMULATE_MIN in 16 lanes.
-__attribute__((target(PK512))) static inline __m512 block_float(__m512 acc, float dx, const uint8_t *blk, __m512i isum,
-                                                               __m512i msum) {
-    const __m512i sign = _mm512_set1_epi32((int32_t)0x80000000);
+// d, ndmin: the rows' d and -dmin (dx * -dmin is -(dx * dmin), bit for bit).
+__attribute__((target(PK512))) static inline __m512 block_float(__m512 acc, float dx, __m512 d, __m512 ndmin,
+                                                               __m512i isum, __m512i msum) {
     __m512 dxv = _mm512_set1_ps(dx);
-    acc = _mm512_fmadd_ps(_mm512_mul_ps(dxv, _mm512_loadu_ps((const float *)(blk + PK4K_D))), _mm512_cvtepi32_ps(isum),
-                          acc);
-    __m512 neg = _mm512_castsi512_ps(_mm512_xor_si512(
-        _mm512_castps_si512(_mm512_mul_ps(dxv, _mm512_loadu_ps((const float *)(blk + PK4K_DMIN)))), sign));
-    return _mm512_fmadd_ps(neg, _mm512_cvtepi32_ps(msum), acc);
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(dxv, d), _mm512_cvtepi32_ps(isum), acc);
+    return _mm512_fmadd_ps(_mm512_mul_ps(dxv, ndmin), _mm512_cvtepi32_ps(msum), acc);
+}
+
+__attribute__((target(PK512))) static inline __m512 block_d(const uint8_t *blk) {
+    return _mm512_loadu_ps((const float *)(blk + PK4K_D));
+}
+
+__attribute__((target(PK512))) static inline __m512 block_ndmin(const uint8_t *blk) {
+    return _mm512_sub_ps(_mm512_setzero_ps(), _mm512_loadu_ps((const float *)(blk + PK4K_DMIN)));
 }
 
 // The block's 8 mins of the 16 rows as 4 pairs of 16-bit values (lane r of pair p: mn[2p][r] in the
@@ -106,14 +111,27 @@ __attribute__((target(PK512))) static inline void block_min_pairs(const uint8_t 
     }
 }
 
-// msum of one token over 16 rows: sum over sub-blocks of mn * (the token's two 16-value sums), exact
-// (a sub-block's sum is at most 32 * 128 in magnitude: a 16-bit operand).
-__attribute__((target(PK512))) static inline __m512i block_msum(const __m512i mp[4], const int16_t *bs) {
+// Per token and block, its 8 sub-block sums (each two 16-value sums of xs) as 4 pairs of 16-bit
+// values in one 32-bit word each, vpdpwssd's other operand: made once per call, where every
+// group of rows made them again for every token (scalar loads, adds and a broadcast per pair).
+// pairs: [ntok][blocks][4].
+static void sub_block_pairs(const int16_t *xs, int64_t ntok, int64_t blocks, int32_t *pairs) {
+    for (int64_t i = 0; i < ntok * blocks; i++) {
+        const int16_t *bs = xs + i * 16;
+        for (int p = 0; p < 4; p++) {
+            int32_t lo = bs[4 * p] + bs[4 * p + 1], hi = bs[4 * p + 2] + bs[4 * p + 3];
+            pairs[i * 4 + p] = (int32_t)(((uint32_t)hi << 16) | (uint16_t)lo);
+        }
+    }
+}
+
+// msum of one token over 16 rows: sum over sub-blocks of mn * (the token's sub-block sum), exact
+// (a sub-block's sum is at most 32 * 128 in magnitude: a 16-bit operand). pair: the token's 4
+// words for the block (sub_block_pairs).
+__attribute__((target(PK512))) static inline __m512i block_msum(const __m512i mp[4], const int32_t *pair) {
     __m512i msum = _mm512_setzero_si512();
     for (int p = 0; p < 4; p++) {
-        int32_t lo = bs[4 * p] + bs[4 * p + 1], hi = bs[4 * p + 2] + bs[4 * p + 3];
-        int32_t pair = (int32_t)(((uint32_t)hi << 16) | (uint16_t)lo);
-        msum = _mm512_dpwssd_epi32(msum, mp[p], _mm512_set1_epi32(pair));
+        msum = _mm512_dpwssd_epi32(msum, mp[p], _mm512_set1_epi32(pair[p]));
     }
     return msum;
 }
@@ -121,7 +139,7 @@ __attribute__((target(PK512))) static inline __m512i block_msum(const __m512i mp
 // One group by NT (1..4) tokens on AVX-512: 16 rows' sums per vpdpbusd, no horizontal sums.
 __attribute__((target(PK512), always_inline)) static inline void group_avx512(const uint8_t *g, int64_t blocks,
                                                                              int64_t cols, const int8_t *xq,
-                                                                             const float *xd, const int16_t *xs,
+                                                                             const float *xd, const int32_t *pairs,
                                                                              int64_t t0, const int NT, float *out,
                                                                              int64_t out_stride, const int five) {
     const int64_t pk = packed_block_bytes(five);
@@ -148,9 +166,10 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
         }
         __m512i mp[4];
         block_min_pairs(g, mp);
+        const __m512 d = block_d(g), ndmin = block_ndmin(g);
         for (int t = 0; t < NT; t++) {
             int64_t tok = t0 + t;
-            acc[t] = block_float(acc[t], xd[tok * blocks + b], g, isum[t], block_msum(mp, xs + tok * (cols / 16) + b * 16));
+            acc[t] = block_float(acc[t], xd[tok * blocks + b], d, ndmin, isum[t], block_msum(mp, pairs + (tok * blocks + b) * 4));
         }
     }
     for (int t = 0; t < NT; t++) {
@@ -159,19 +178,19 @@ __attribute__((target(PK512), always_inline)) static inline void group_avx512(co
 }
 
 __attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
-                                                          const int8_t *xq, const float *xd, const int16_t *xs,
+                                                          const int8_t *xq, const float *xd, const int32_t *pairs,
                                                           int64_t ntok, float *out, int64_t out_stride, int five) {
     int64_t blocks = cols / QK_K;
     for (int64_t g = g0; g < g1; g++) {
         const uint8_t *gp = packed + g * blocks * packed_block_bytes(five);
         int64_t t = 0;
         for (; t + 4 <= ntok; t += 4) {
-            if (five) group_avx512(gp, blocks, cols, xq, xd, xs, t, 4, out + g * 16, out_stride, 1);
-            else group_avx512(gp, blocks, cols, xq, xd, xs, t, 4, out + g * 16, out_stride, 0);
+            if (five) group_avx512(gp, blocks, cols, xq, xd, pairs, t, 4, out + g * 16, out_stride, 1);
+            else group_avx512(gp, blocks, cols, xq, xd, pairs, t, 4, out + g * 16, out_stride, 0);
         }
         for (; t < ntok; t++) {
-            if (five) group_avx512(gp, blocks, cols, xq, xd, xs, t, 1, out + g * 16, out_stride, 1);
-            else group_avx512(gp, blocks, cols, xq, xd, xs, t, 1, out + g * 16, out_stride, 0);
+            if (five) group_avx512(gp, blocks, cols, xq, xd, pairs, t, 1, out + g * 16, out_stride, 1);
+            else group_avx512(gp, blocks, cols, xq, xd, pairs, t, 1, out + g * 16, out_stride, 0);
         }
     }
 }
@@ -182,12 +201,13 @@ __attribute__((target(PK512))) static void groups_avx512(const uint8_t *packed, 
 // as laid out for tiles (gantry_amx_tile_activations).
 __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols,
                                                        const int8_t *xq, const int8_t *tiled_in, const float *xd,
-                                                       const int16_t *xs, int64_t ntok, float *out, int64_t out_stride, int five) {
+                                                       const int32_t *pairs, int64_t ntok, float *out, int64_t out_stride,
+                                                       int five) {
     int64_t blocks = cols / QK_K;
     const int64_t pk = packed_block_bytes(five);
     const int8_t *tiled = tiled_in ? tiled_in : gantry_amx_tile_activations(xq, ntok, cols, 32);
     if (!tiled) {
-        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
+        groups_avx512(packed, g0, g1, cols, xq, xd, pairs, ntok, out, out_stride, five);
         return;
     }
     uint8_t tile[2][512];
@@ -240,6 +260,8 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                 __m512i mp[2][4];
                 block_min_pairs(blk[0], mp[0]);
                 block_min_pairs(blk[1], mp[1]);
+                const __m512 d[2] = {block_d(blk[0]), block_d(blk[1])};
+                const __m512 ndmin[2] = {block_ndmin(blk[0]), block_ndmin(blk[1])};
                 for (int i = 0; i < 4; i++) {
                     const int gi = i & 1, ti = i >> 1;
                     if (!gantry_amx_pass_has(i, two_groups, nrows)) {
@@ -247,8 +269,8 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                     }
                     for (int r = 0; r < nrows[ti]; r++) {
                         int64_t tok = t0 + 16 * ti + r;
-                        acc[i][r] = block_float(acc[i][r], xd[tok * blocks + b], blk[gi], isum[i][r],
-                                                block_msum(mp[gi], xs + tok * (cols / 16) + b * 16));
+                        acc[i][r] = block_float(acc[i][r], xd[tok * blocks + b], d[gi], ndmin[gi], isum[i][r],
+                                                block_msum(mp[gi], pairs + (tok * blocks + b) * 4));
                     }
                 }
             }
@@ -260,10 +282,29 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
 void gantry_matmul_packed_q4k(const uint8_t *packed, int64_t g0, int64_t g1, int64_t cols, const int8_t *xq,
                               const int8_t *tiled, const float *xd, const int16_t *xs, int64_t ntok, float *out,
                               int64_t out_stride, int five) {
-    if (gantry_k_amx && ntok >= AMX_MIN_TOKENS) {
-        groups_amx(packed, g0, g1, cols, xq, tiled, xd, xs, ntok, out, out_stride, five);
-    } else {
-        groups_avx512(packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride, five);
+    enum { STACK_PAIRS = 4096 };
+    int32_t stack_pairs[STACK_PAIRS];
+    const int64_t blocks = cols / QK_K, per_token = blocks * 4;
+    int32_t *pairs = ntok * per_token <= STACK_PAIRS ? stack_pairs : malloc(sizeof(int32_t) * (size_t)(ntok * per_token));
+    int64_t slice = ntok;  // tokens per pass over the rows: all of them, or as many as the stack holds without memory
+    if (!pairs) {
+        pairs = stack_pairs;
+        slice = STACK_PAIRS / per_token > 0 ? STACK_PAIRS / per_token : 1;
+        tiled = NULL;
+    }
+    for (int64_t t = 0; t < ntok; t += slice) {
+        int64_t n = ntok - t < slice ? ntok - t : slice;
+        sub_block_pairs(xs + t * (cols / 16), n, blocks, pairs);
+        const int8_t *x = xq + t * cols;
+        const float *d = xd + t * blocks;
+        if (gantry_k_amx && n >= AMX_MIN_TOKENS) {
+            groups_amx(packed, g0, g1, cols, x, tiled, d, pairs, n, out + t * out_stride, out_stride, five);
+        } else {
+            groups_avx512(packed, g0, g1, cols, x, d, pairs, n, out + t * out_stride, out_stride, five);
+        }
+    }
+    if (pairs != stack_pairs) {
+        free(pairs);
     }
 }
 #endif

@@ -100,9 +100,9 @@ enum { PREFETCH_AHEAD = 2048 };
  * a_stride; B unsigned bytes, or signed ones (signed_b: Q6_K's q - 32). Independent products, so
  * the tile unit runs one while the others' sums are stored.
  */
-__attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_products(
+__attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_compute(
     const void *b0, const void *b1, const void *a0, const void *a1, int a_stride, int two_groups, int nt2,
-    int signed_b, int32_t (*c)[256]) {
+    int signed_b) {
 #define DPB(c, a, b) do { if (signed_b) _tile_dpbssd(c, a, b); else _tile_dpbsud(c, a, b); } while (0)
     _tile_loadd(1, b0, 64);
     _tile_loadd(0, a0, a_stride);
@@ -123,10 +123,23 @@ __attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void g
         }
     }
 #undef DPB
+}
+
+/** The sums of gantry_amx_compute's products into c. */
+__attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_store_sums(
+    int two_groups, int nt2, int32_t (*c)[256]) {
     _tile_stored(2, c[0], 64);
     if (two_groups) _tile_stored(5, c[1], 64);
     if (nt2) _tile_stored(6, c[2], 64);
     if (nt2 && two_groups) _tile_stored(7, c[3], 64);
+}
+
+/** gantry_amx_compute, then gantry_amx_store_sums. */
+__attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_products(
+    const void *b0, const void *b1, const void *a0, const void *a1, int a_stride, int two_groups, int nt2,
+    int signed_b, int32_t (*c)[256]) {
+    gantry_amx_compute(b0, b1, a0, a1, a_stride, two_groups, nt2, signed_b);
+    gantry_amx_store_sums(two_groups, nt2, c);
 }
 
 /**

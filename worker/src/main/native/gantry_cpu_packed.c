@@ -212,7 +212,7 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
         groups_avx512(type, packed, g0, g1, cols, xq, xd, xs, ntok, out, out_stride);
         return;
     }
-    uint8_t unpacked[2][512];
+    uint8_t unpacked[2][2][512];  // [block % 2][group]: B tiles
     int32_t c[4][256];      // [token tile * 2 + group][16 tokens][16 rows] exact sums of one block
     __m512 acc[4][16];      // [token tile * 2 + group][token]: 16 rows
     for (int64_t g = g0; g < g1; g += 2) {
@@ -227,29 +227,41 @@ __attribute__((target(PAMX))) static void groups_amx(int32_t type, const uint8_t
                 for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
             }
             const int8_t *a = tiled + t0 * cols;  // tile (t0 / 16, block b) at a + b * 512
-            for (int64_t b = 0; b < blocks; b++) {
-                const uint8_t *blk[2] = {gp0 + packed_values_at(vb, b), gp1 + packed_values_at(vb, b)};
-                // few tokens do little work a byte, as decode: lines ahead (first pass only: later ones find them cached)
-                for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {
-                    for (int64_t o = 0; o < vb + 32; o += 64) {
-                        _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+            // With one tile of tokens (B=16 decode), block b's tile products run while AVX-512
+            // scales block b - 1's sums, read before b's are stored (lag 1; see gantry_cpu_packed_k.c).
+            const int lag = nt2 == 0;
+            for (int64_t b = 0; b <= blocks; b++) {
+                if (b < blocks) {
+                    const uint8_t *blk[2] = {gp0 + packed_values_at(vb, b), gp1 + packed_values_at(vb, b)};
+                    // few tokens do little work a byte, as decode: lines ahead (first pass only: later ones find them cached)
+                    for (int gi = 0; gi <= two_groups && t0 == 0; gi++) {
+                        for (int64_t o = 0; o < vb + 32; o += 64) {
+                            _mm_prefetch((const char *)blk[gi] + PREFETCH_AHEAD + o, _MM_HINT_T0);
+                        }
+                    }
+                    gantry_amx_compute(b_tile(type, blk[0], unpacked[b & 1][0]),
+                                       two_groups ? b_tile(type, blk[1], unpacked[b & 1][1]) : NULL, a + b * 16 * QK,
+                                       a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, 1);
+                    if (!lag) {
+                        gantry_amx_store_sums(two_groups, nt2, c);
                     }
                 }
-                gantry_amx_products(b_tile(type, blk[0], unpacked[0]),
-                                    two_groups ? b_tile(type, blk[1], unpacked[1]) : NULL, a + b * 16 * QK,
-                                    a + 16 * cols + b * 16 * QK, QK, two_groups, nt2, 1, c);
-                for (int i = 0; i < 4; i++) {
+                const int64_t k = b - lag;  // the block whose sums are scaled now
+                for (int i = 0; i < 4 && k >= 0 && k < blocks; i++) {
                     const int gi = i & 1, ti = i >> 1;
                     if (!gantry_amx_pass_has(i, two_groups, nrows)) {
                         continue;
                     }
-                    __m512 dw = scales16((gi ? gp1 : gp0) + packed_scales_at(vb, b));
+                    __m512 dw = scales16((gi ? gp1 : gp0) + packed_scales_at(vb, k));
                     for (int r = 0; r < nrows[ti]; r++) {
                         int64_t t = t0 + 16 * ti + r;
                         __m512i isum = _mm512_loadu_si512((const void *)(c[i] + 16 * r));
-                        acc[i][r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(xd[t * blocks + b]), dw),
+                        acc[i][r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(xd[t * blocks + k]), dw),
                                                     _mm512_cvtepi32_ps(isum), acc[i][r]);
                     }
+                }
+                if (lag && b < blocks) {
+                    gantry_amx_store_sums(two_groups, nt2, c);
                 }
             }
             gantry_amx_store(out, out_stride, t0, g, two_groups, nrows, acc);

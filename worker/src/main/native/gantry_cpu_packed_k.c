@@ -210,8 +210,8 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
         groups_avx512(packed, g0, g1, cols, xq, xd, pairs, ntok, out, out_stride, five);
         return;
     }
-    uint8_t tile[2][512];
-    int32_t c[4][256];    // [token tile * 2 + group][16 tokens][16 rows] exact sums of one sub-block
+    uint8_t tile[2][2][512];  // [sub-block % 2][group]: B tiles
+    int32_t c[4][256];        // [token tile * 2 + group][16 tokens][16 rows] exact sums of one sub-block
     __m512i isum[4][16];  // [token tile * 2 + group][token]: 16 rows' isum of the block
     __m512 acc[4][16];
     for (int64_t g = g0; g < g1; g += 2) {
@@ -222,6 +222,7 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
             gantry_amx_pass_rows(ntok, t0, nrows);
             const int nt = nrows[0], nt2 = nrows[1];
             gantry_amx_configure2(32, nt, nt2);
+            const int lag = nt2 == 0;
             for (int i = 0; i < 4; i++) {
                 for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
             }
@@ -237,24 +238,40 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                 for (int i = 0; i < 4; i++) {
                     for (int r = 0; r < 16; r++) isum[i][r] = _mm512_setzero_si512();
                 }
-                for (int s = 0; s < 8; s++) {
-                    for (int gi = 0; gi <= two_groups; gi++) {
-                        __m512i v[8];
-                        SUB_KROWS(blk[gi], s, v, five);
-                        for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(tile[gi] + 64 * k), v[k]);
+                // With one tile of tokens (B=16 decode), sub-block s's tile products run while
+                // AVX-512 scales sub-block s - 1's sums, which are read before s's are stored (lag
+                // 1): loads after a tile store in program order waited for it, and with it for the
+                // products, so the two units took turns (Q4_K 16 tokens: +14%). With two tiles the
+                // sums are scaled as soon as stored (lag 0), which was as fast or faster.
+                for (int s = 0; s <= 8; s++) {
+                    if (s < 8) {
+                        for (int gi = 0; gi <= two_groups; gi++) {
+                            __m512i v[8];
+                            SUB_KROWS(blk[gi], s, v, five);
+                            for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)(tile[s & 1][gi] + 64 * k), v[k]);
+                        }
+                        const int64_t j = b * 8 + s;
+                        gantry_amx_compute(tile[s & 1][0], tile[s & 1][1], a + j * 512, a + 16 * cols + j * 512, 32,
+                                           two_groups, nt2, 0);
+                        if (!lag) {
+                            gantry_amx_store_sums(two_groups, nt2, c);
+                        }
                     }
-                    const int64_t j = b * 8 + s;
-                    gantry_amx_products(tile[0], tile[1], a + j * 512, a + 16 * cols + j * 512, 32, two_groups, nt2, 0, c);
-                    for (int i = 0; i < 4; i++) {
+                    const int k = s - lag;  // the sub-block whose sums are scaled now
+                    for (int i = 0; i < 4 && k >= 0 && k < 8; i++) {
                         const int gi = i & 1, ti = i >> 1;
                         if (!gantry_amx_pass_has(i, two_groups, nrows)) {
                             continue;
                         }
-                        __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk[gi] + PK4K_SC + 16 * s)));
+                        __m512i sc = _mm512_cvtepu8_epi32(
+                            _mm_loadu_si128((const __m128i *)(blk[gi] + PK4K_SC + 16 * k)));
                         for (int r = 0; r < nrows[ti]; r++) {
                             isum[i][r] = _mm512_add_epi32(
                                 isum[i][r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)), sc));
                         }
+                    }
+                    if (lag && s < 8) {
+                        gantry_amx_store_sums(two_groups, nt2, c);
                     }
                 }
                 __m512i mp[2][4];

@@ -159,7 +159,7 @@ __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int
         return;
     }
     const __m512i bias = _mm512_set1_epi8(32);
-    uint8_t tile[2][2][256];  // [group][values 0..15 or 16..31 of the sub-block]: 4 k-rows of 64 bytes
+    uint8_t tile[2][2][2][256];  // [sub-block % 2][group][values 0..15 or 16..31 of it]: 4 k-rows of 64 bytes
     int32_t c[4][256];        // [token tile * 2 + group][16 tokens][16 rows] exact sums of one chunk
     __m512i isum[4][16];
     __m512 acc[4][16];
@@ -171,6 +171,7 @@ __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int
             gantry_amx_pass_rows(ntok, t0, nrows);
             const int nt = nrows[0], nt2 = nrows[1];
             gantry_amx_configure2(16, nt, nt2);
+            const int lag = nt2 == 0;
             for (int i = 0; i < 4; i++) {
                 for (int r = 0; r < 16; r++) acc[i][r] = _mm512_setzero_ps();
             }
@@ -186,30 +187,42 @@ __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int
                 for (int i = 0; i < 4; i++) {
                     for (int r = 0; r < 16; r++) isum[i][r] = _mm512_setzero_si512();
                 }
-                for (int s = 0; s < 8; s++) {
-                    for (int gi = 0; gi <= two_groups; gi++) {
-                        __m512i v[8];
-                        q6k_krows(blk[gi], s, v);
-                        for (int k = 0; k < 8; k++) {
-                            _mm512_storeu_si512((void *)(tile[gi][k / 4] + 64 * (k % 4)), _mm512_sub_epi8(v[k], bias));
+                // With one tile of tokens, chunk ch's tile products run while AVX-512 scales chunk
+                // ch - 1's sums (lag 1; see gantry_cpu_packed_k.c), with two the sums are scaled as
+                // soon as they are stored (lag 0: the tile unit has enough to do meanwhile).
+                for (int ch = 0; ch <= 16; ch++) {
+                    if (ch < 16) {
+                        const int s = ch / 2, half = ch % 2;
+                        for (int gi = 0; gi <= two_groups && half == 0; gi++) {
+                            __m512i v[8];
+                            q6k_krows(blk[gi], s, v);
+                            for (int k = 0; k < 8; k++) {
+                                _mm512_storeu_si512((void *)(tile[s & 1][gi][k / 4] + 64 * (k % 4)),
+                                                    _mm512_sub_epi8(v[k], bias));
+                            }
+                        }
+                        const int64_t j = b * 16 + ch;
+                        gantry_amx_compute(tile[s & 1][0][half], tile[s & 1][1][half], a + j * 256,
+                                           a + 16 * cols + j * 256, 16, two_groups, nt2, 1);
+                        if (!lag) {
+                            gantry_amx_store_sums(two_groups, nt2, c);
                         }
                     }
-                    for (int half = 0; half < 2; half++) {
-                        const int64_t j = b * 16 + 2 * s + half;
-                        gantry_amx_products(tile[0][half], tile[1][half], a + j * 256, a + 16 * cols + j * 256, 16,
-                                            two_groups, nt2, 1, c);
-                        for (int i = 0; i < 4; i++) {
-                            const int gi = i & 1, ti = i >> 1;
-                            if (!gantry_amx_pass_has(i, two_groups, nrows)) {
-                                continue;
-                            }
-                            __m512i sc = _mm512_cvtepi8_epi32(
-                                _mm_loadu_si128((const __m128i *)(blk[gi] + PQ6_SC + 16 * (2 * s + half))));
-                            for (int r = 0; r < nrows[ti]; r++) {
-                                isum[i][r] = _mm512_add_epi32(
-                                    isum[i][r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)), sc));
-                            }
+                    const int k = ch - lag;  // the chunk whose sums are scaled now
+                    for (int i = 0; i < 4 && k >= 0 && k < 16; i++) {
+                        const int gi = i & 1, ti = i >> 1;
+                        if (!gantry_amx_pass_has(i, two_groups, nrows)) {
+                            continue;
                         }
+                        __m512i sc = _mm512_cvtepi8_epi32(
+                            _mm_loadu_si128((const __m128i *)(blk[gi] + PQ6_SC + 16 * k)));
+                        for (int r = 0; r < nrows[ti]; r++) {
+                            isum[i][r] = _mm512_add_epi32(
+                                isum[i][r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)), sc));
+                        }
+                    }
+                    if (lag && ch < 16) {
+                        gantry_amx_store_sums(two_groups, nt2, c);
                     }
                 }
                 for (int i = 0; i < 4; i++) {

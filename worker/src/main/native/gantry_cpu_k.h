@@ -172,6 +172,23 @@ static inline int gantry_amx_pass_has(int i, int two_groups, const int nrows[2])
 }
 
 /**
+ * isum[ti * 2 + gi][r] += c[ti * 2 + gi][r] * sc[gi] (16 rows' int32 scales of one chunk) for the
+ * groups and token tiles of the pass: the K-quants' exact integer scaling of one chunk's tile sums.
+ */
+__attribute__((target("avx512f"), always_inline)) static inline void gantry_amx_scale_sums(
+    __m512i isum[4][16], int32_t (*c)[256], const __m512i sc[2], int two_groups, const int nrows[2]) {
+    for (int i = 0; i < 4; i++) {
+        if (!gantry_amx_pass_has(i, two_groups, nrows)) {
+            continue;
+        }
+        for (int r = 0; r < nrows[i >> 1]; r++) {
+            isum[i][r] = _mm512_add_epi32(
+                isum[i][r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)), sc[i & 1]));
+        }
+    }
+}
+
+/**
  * Writes the float results of such a pass: acc[ti * 2 + gi][r] (16 rows) for token t0 + 16 ti + r
  * and rows (g + gi) * 16 .. + 15, for the groups and token tiles present (nrows: tokens per tile).
  */

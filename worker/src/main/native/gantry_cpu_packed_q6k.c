@@ -209,17 +209,11 @@ __attribute__((target(PQAMX))) static void groups_amx(const uint8_t *packed, int
                         }
                     }
                     const int k = ch - lag;  // the chunk whose sums are scaled now
-                    for (int i = 0; i < 4 && k >= 0 && k < 16; i++) {
-                        const int gi = i & 1, ti = i >> 1;
-                        if (!gantry_amx_pass_has(i, two_groups, nrows)) {
-                            continue;
-                        }
-                        __m512i sc = _mm512_cvtepi8_epi32(
-                            _mm_loadu_si128((const __m128i *)(blk[gi] + PQ6_SC + 16 * k)));
-                        for (int r = 0; r < nrows[ti]; r++) {
-                            isum[i][r] = _mm512_add_epi32(
-                                isum[i][r], _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(c[i] + 16 * r)), sc));
-                        }
+                    if (k >= 0 && k < 16) {
+                        const __m512i sc[2] = {
+                            _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk[0] + PQ6_SC + 16 * k))),
+                            _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk[1] + PQ6_SC + 16 * k)))};
+                        gantry_amx_scale_sums(isum, c, sc, two_groups, nrows);
                     }
                     if (lag && ch < 16) {
                         gantry_amx_store_sums(two_groups, nt2, c);

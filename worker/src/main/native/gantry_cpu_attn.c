@@ -1,8 +1,9 @@
 // Decode-and-prefill attention of one (token row, query head) over the paged KV cache, reading K
 // and V where they lie in the off-heap cache (HostKvStorage) as f32, f16 or q8_0 (KvCacheDtype)
 // and widening them to floats in registers: f16 with F16C's vcvtph2ps, q8_0 bytes with vpmovsxbd.
-// The Java side (cpu/Attention.java) walks the (row, head) pairs on its threads and calls this
-// once per pair; Attention's Vector API code is the fallback, ReferenceBackend the truth.
+// The Java side (cpu/Attention.java) walks the (row, KV head) items on its threads and calls
+// gantry_attend_group once per item (or, with fewer items than threads, gantry_attend_head once
+// per (row, head)); Attention's Vector API code is the fallback, ReferenceBackend the truth.
 #include <stddef.h>
 
 #include "gantry_cpu.h"

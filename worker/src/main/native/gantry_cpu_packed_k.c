@@ -241,8 +241,8 @@ __attribute__((target(PKAMX))) static void groups_amx(const uint8_t *packed, int
                 // With one tile of tokens (B=16 decode), sub-block s's tile products run while
                 // AVX-512 scales sub-block s - 1's sums, which are read before s's are stored (lag
                 // 1): loads after a tile store in program order waited for it, and with it for the
-                // products, so the two units took turns (Q4_K 16 tokens: +14%). With two tiles the
-                // sums are scaled as soon as stored (lag 0), which was as fast or faster.
+                // products, so the two units took turns (figures: docs/native-cpu.md). With two
+                // tiles the sums are scaled as soon as stored (lag 0), which was as fast or faster.
                 for (int s = 0; s <= 8; s++) {
                     if (s < 8) {
                         for (int gi = 0; gi <= two_groups; gi++) {

@@ -144,20 +144,25 @@ __attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void g
 
 /**
  * The exact integer sums of 16 packed rows with 32 activations y: k-row k (values 4k .. 4k + 3
- * of the 16 rows, unsigned bytes) against activations 4k .. 4k + 3, in two vpdpbusd chains (the
- * sums are exact: any order gives the same integers) so that one chain's latency does not bound
- * a decode that has little else to overlap.
+ * of the 16 rows, unsigned bytes) against activations 4k .. 4k + 3, in four vpdpbusd chains of
+ * two (the sums are exact: any order gives the same integers). With two chains of four the
+ * chains' latency bounded the batched products on AMD Zen 4, where no AMX takes prefill and B=16
+ * (figures in docs/native-cpu.md).
  */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline __m512i gantry_krows_dot(
     const __m512i v[8], const int8_t *y) {
-    __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
-    for (int k = 0; k < 8; k += 2) {
-        int32_t y4[2];
-        memcpy(y4, y + 4 * k, 8);
-        even = _mm512_dpbusd_epi32(even, v[k], _mm512_set1_epi32(y4[0]));
-        odd = _mm512_dpbusd_epi32(odd, v[k + 1], _mm512_set1_epi32(y4[1]));
+    __m512i a[4];
+    for (int k = 0; k < 4; k++) {
+        int32_t y4;
+        memcpy(&y4, y + 4 * k, 4);
+        a[k] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v[k], _mm512_set1_epi32(y4));
     }
-    return _mm512_add_epi32(even, odd);
+    for (int k = 4; k < 8; k++) {
+        int32_t y4;
+        memcpy(&y4, y + 4 * k, 4);
+        a[k - 4] = _mm512_dpbusd_epi32(a[k - 4], v[k], _mm512_set1_epi32(y4));
+    }
+    return _mm512_add_epi32(_mm512_add_epi32(a[0], a[1]), _mm512_add_epi32(a[2], a[3]));
 }
 
 /** The tokens of the two tiles of a pass from token t0: nrows[0] (1..16) and nrows[1] (0..16). */

@@ -187,7 +187,7 @@ AVX512 static inline __m128 dot4(int32_t dtype, const float *q, const uint8_t *r
 }
 
 /** Positions whose K (or V) head slices one pass over a GQA group's query heads shares (16 KB of f32 rows of 64: L1). */
-enum { GROUP_BLOCK = 64, SLAB_HD = 128 };
+enum { GROUP_BLOCK = 64, SLAB_HD = 128, SLICES_AHEAD = 16 };
 
 /** p[t] *= scale for t < n, 16 at a time (the same products as scale_scores); returns the largest. */
 AVX512 static float scale_scores16(float *p, int64_t n, float scale) {
@@ -207,20 +207,36 @@ AVX512 static float scale_scores16(float *p, int64_t n, float scale) {
     return _mm512_reduce_max_ps(m);
 }
 
+/** Bytes of one head's slice of a cached row. */
+static inline int64_t slice_bytes(int32_t dtype, int64_t hd) {
+    return dtype == KV_F32 ? 4 * hd : dtype == KV_F16 ? 2 * hd : hd / Q8 * Q8_BYTES;
+}
+
 /**
  * The head slices of positions t0 .. t1 - 1 (rows[t - t0]): where they lie in the cache, or, with
  * a slab, widened to f32 into it one after another ([t1 - t0][hd]). In the cache a block's slices
  * lie row_bytes apart, a power of two for most models, and so fall into a few sets of the L1
  * cache, too few to keep a block's 256 lines for the group's next heads; in the slab they stay,
- * and f16 or q8_0 are widened once per group instead of once per head (the same floats).
+ * and f16 or q8_0 are widened once per group instead of once per head (the same floats). The
+ * slices SLICES_AHEAD positions on (of n) are asked for meanwhile: rows row_bytes apart are a
+ * stride the hardware prefetchers follow poorly, and a decode's walk over its context, whose rows
+ * the weights streamed since the last token have evicted, waited on each.
  */
 AVX512 __attribute__((always_inline)) static inline void block_rows(int32_t dtype, const uint8_t *base,
                                                                     const int32_t *slots, int64_t t0, int64_t t1,
-                                                                    int64_t row_bytes, int64_t kv_off, int64_t hd,
-                                                                    float *slab, const uint8_t **rows) {
+                                                                    int64_t n, int64_t row_bytes, int64_t kv_off,
+                                                                    int64_t hd, float *slab, const uint8_t **rows) {
     int64_t vec = hd / 16 * 16;
+    const int64_t slice = slice_bytes(dtype, hd);
     for (int64_t t = t0; t < t1; t++) {
         const uint8_t *row = head_of(dtype, base + slots[t] * row_bytes, kv_off);
+        if (t + SLICES_AHEAD < n) {
+            const char *ahead = (const char *)head_of(dtype, base + slots[t + SLICES_AHEAD] * row_bytes, kv_off);
+            for (int64_t o = 0; o < slice; o += 64) {
+                _mm_prefetch(ahead + o, _MM_HINT_T0);
+            }
+            _mm_prefetch(ahead + slice - 1, _MM_HINT_T0);
+        }
         if (!slab) {
             rows[t - t0] = row;
             continue;
@@ -353,7 +369,7 @@ AVX512 __attribute__((always_inline)) static inline void attend_group_body(
     const uint8_t *rows[GROUP_BLOCK];
     for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
         int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
-        block_rows(dtype, k, slots, t0, t1, row_bytes, kv_off, hd, slab, rows);
+        block_rows(dtype, k, slots, t0, t1, n, row_bytes, kv_off, hd, slab, rows);
         if (slab) {
             block_scores(KV_F32, q, group, rows, t0, t1, n, hd, p);
         } else {
@@ -367,7 +383,7 @@ AVX512 __attribute__((always_inline)) static inline void attend_group_body(
     memset(acc, 0, sizeof(float) * (size_t)(group * hd));
     for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
         int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
-        block_rows(dtype, v, slots, t0, t1, row_bytes, kv_off, hd, slab, rows);
+        block_rows(dtype, v, slots, t0, t1, n, row_bytes, kv_off, hd, slab, rows);
         if (slab) {
             block_values(KV_F32, group, rows, t0, t1, n, hd, p, acc);
         } else {

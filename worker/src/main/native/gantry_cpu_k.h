@@ -134,14 +134,6 @@ __attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void g
     if (nt2 && two_groups) _tile_stored(7, c[3], 64);
 }
 
-/** gantry_amx_compute, then gantry_amx_store_sums. */
-__attribute__((target("amx-tile,amx-int8"), always_inline)) static inline void gantry_amx_products(
-    const void *b0, const void *b1, const void *a0, const void *a1, int a_stride, int two_groups, int nt2,
-    int signed_b, int32_t (*c)[256]) {
-    gantry_amx_compute(b0, b1, a0, a1, a_stride, two_groups, nt2, signed_b);
-    gantry_amx_store_sums(two_groups, nt2, c);
-}
-
 /**
  * The exact integer sums of 16 packed rows with 32 activations y: k-row k (values 4k .. 4k + 3
  * of the 16 rows, unsigned bytes) against activations 4k .. 4k + 3, in four vpdpbusd chains of

@@ -11,9 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -114,14 +116,32 @@ final class OpenLoad implements AutoCloseable {
             int number = sent.getAndIncrement();
             RequestSpec spec = RequestSpec.of(prompts.prompt(number, PROMPT_WORDS), OUTPUT_TOKENS, PROMPT_WORDS);
             inFlight.incrementAndGet();
-            requests.submit(() -> send(spec));
+            requests.submit(() -> send(spec, () -> { }));
         }
     }
 
-    private void send(RequestSpec spec) {
+    /**
+     * Sends one request now, beside the open-loop arrivals, asking for {@code outputTokens}; its
+     * sample joins the others when it ends.
+     *
+     * @param firstToken counted down once, when the request's first text arrives (it is streaming)
+     */
+    void sendNow(int outputTokens, CountDownLatch firstToken) {
+        int number = sent.getAndIncrement();
+        RequestSpec spec = RequestSpec.of(prompts.prompt(number, PROMPT_WORDS), outputTokens, PROMPT_WORDS);
+        AtomicBoolean first = new AtomicBoolean();
+        inFlight.incrementAndGet();
+        requests.submit(() -> send(spec, () -> {
+            if (first.compareAndSet(false, true)) {
+                firstToken.countDown();
+            }
+        }));
+    }
+
+    private void send(RequestSpec spec, Runnable onToken) {
         double sentMs = nowMs();
         try {
-            RequestResult r = client.send(spec, () -> { });
+            RequestResult r = client.send(spec, onToken);
             double ttft = r.ttftNanos() < 0 ? -1 : r.ttftNanos() / 1e6;
             int status = r.ok() ? 200 : r.error().httpStatus() > 0 ? r.error().httpStatus() : -1;
             Sample s = new Sample(sentMs, ttft, sentMs + r.e2eNanos() / 1e6, status,

@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -25,6 +27,9 @@ class S10FaultsIT {
     static Cluster cluster;
     static final String NAME = "faults";
     static final String HOST = "faults.gantry-e2e.local";
+    /** Streams long enough (several seconds on one core) that the kill surely lands in them. */
+    static final int LONG_STREAMS = 4;
+    static final int LONG_STREAM_TOKENS = 600;
 
     @BeforeAll
     static void install() {
@@ -58,24 +63,40 @@ class S10FaultsIT {
         try (OpenLoad load = new OpenLoad("http://" + cluster.ingress, HOST, null, 10, 600, Duration.ofMinutes(4))) {
             load.rate(2.5);
             Llmd.sleep(Duration.ofSeconds(20));
-            // SIGKILL of the worker's process, as the OOM killer would: no drain, no goodbye.
-            String victim = before.getFirst();
-            String container = Llmd.json(cluster.kubectl("get", "pod", victim, "-n", Llmd.NAMESPACE, "-o", "json"))
-                    .at("/status/containerStatuses/0/containerID").asText().replaceFirst("^containerd://", "");
-            // Mid-stream: the victim has requests running when it is killed.
-            String victimIp = Llmd.json(cluster.kubectl("get", "pod", victim, "-n", Llmd.NAMESPACE, "-o", "json"))
-                    .at("/status/podIP").asText();
-            for (int i = 0; i < 100 && Http.counter(metrics("http://" + victimIp + ":8000"), "vllm:num_requests_running") < 1; i++) {
-                Llmd.sleep(Duration.ofMillis(200));
+            // Mid-stream for sure: the load's own requests last a fraction of a second, so one seen
+            // running may be done before the kill lands. So, with the load paused and its requests
+            // drained, four long streams go through the ingress; once all four stream, the worker
+            // serving the most of them is the victim, and the load resumes the moment it is killed.
+            Map<String, JsonNode> pods = new LinkedHashMap<>();
+            for (String pod : before) {
+                pods.put(pod, Llmd.json(cluster.kubectl("get", "pod", pod, "-n", Llmd.NAMESPACE, "-o", "json")));
             }
-            runningAtKill = Http.counter(metrics("http://" + victimIp + ":8000"), "vllm:num_requests_running");
+            load.rate(0);
+            for (int i = 0; i < 600 && load.inFlight() > 0; i++) {
+                Llmd.sleep(Duration.ofMillis(100));
+            }
+            CountDownLatch streaming = new CountDownLatch(LONG_STREAMS);
+            for (int i = 0; i < LONG_STREAMS; i++) {
+                load.sendNow(LONG_STREAM_TOKENS, streaming);
+            }
+            assertThat(streaming.await(2, TimeUnit.MINUTES)).as("the long streams all streaming").isTrue();
+            Map<String, Double> running = new LinkedHashMap<>();
+            pods.forEach((pod, json) -> running.put(pod, Http.counter(
+                    metrics("http://" + json.at("/status/podIP").asText() + ":8000"), "vllm:num_requests_running")));
+            String killed = running.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+            runningAtKill = running.get(killed);
+            System.out.println("e2e: worker killed: requests running per worker before the kill: " + running);
+            // SIGKILL of the worker's process, as the OOM killer would: no drain, no goodbye.
+            String container = pods.get(killed).at("/status/containerStatuses/0/containerID").asText()
+                    .replaceFirst("^containerd://", "");
+            load.rate(2.5);
             killedAtMs = load.nowMs();
             cluster.ctr("tasks", "kill", "--signal", "SIGKILL", container);
             // The kubelet restarts the container in its pod (the pod's restart policy); once the
             // model is loaded again, both workers are Ready.
             llmd.await("the killed worker restarted and both Ready again", Duration.ofMinutes(4),
-                    s -> restarts(victim) > 0 && Llmd.isTrue(s, "Ready") && llmd.readyPodIps().size() == 2);
-            restarts = restarts(victim);
+                    s -> restarts(killed) > 0 && Llmd.isTrue(s, "Ready") && llmd.readyPodIps().size() == 2);
+            restarts = restarts(killed);
             Llmd.sleep(Duration.ofSeconds(15));
             load.rate(0);
             load.close();
@@ -98,7 +119,7 @@ class S10FaultsIT {
 
         // What was on the killed worker fails, within seconds of the kill; nothing else does.
         assertThat(runningAtKill).as("requests running on the worker when it was killed").isPositive();
-        assertThat(failed).as("the streams cut by the kill").isNotEmpty().allSatisfy(s -> {
+        assertThat(failed).as("the streams cut by the kill").hasSizeGreaterThanOrEqualTo((int) runningAtKill).allSatisfy(s -> {
             assertThat(s.sentMs()).as("sent before the kill or within the moment the endpoints take to follow")
                     .isLessThan(killedAtMs + 5_000);
             assertThat(s.endMs()).as("ended promptly after the kill, not at a timeout").isLessThan(killedAtMs + 15_000);

@@ -100,6 +100,18 @@ public interface Backend extends AutoCloseable {
     void matmul(Weight w, Weight bias, Buffer x, int rows, Buffer out);
 
     /**
+     * The products of one input with several weights of its width (a layer's Q, K and V; gate and
+     * up): outs[i] as {@link #matmul}{@code (ws[i], biases[i], x, rows, outs[i])}, with the same
+     * results. A backend may prepare x once for all of them and run them as one parallel job.
+     * biases: one per weight, each null or a row as matmul's.
+     */
+    default void matmuls(Weight[] ws, Weight[] biases, Buffer x, int rows, Buffer[] outs) {
+        for (int i = 0; i < ws.length; i++) {
+            matmul(ws[i], biases[i], x, rows, outs[i]);
+        }
+    }
+
+    /**
      * Rotates, in place, each of the {@code heads} heads of each row: x: [rows][heads * headDim], row
      * r at position {@code positions[r]} (see {@link RopeTable}).
      */

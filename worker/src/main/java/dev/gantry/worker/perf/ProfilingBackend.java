@@ -120,6 +120,17 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void matmuls(Weight[] ws, Weight[] biases, Buffer x, int rows, Buffer[] outs) {
+        long t = System.nanoTime();
+        inner.matmuls(ws, biases, x, rows, outs);
+        StringBuilder op = new StringBuilder("matmul ");
+        for (int i = 0; i < ws.length; i++) {
+            op.append(i == 0 ? "" : "+").append(weightKind(ws[i].name()));
+        }
+        record(op.toString(), t);
+    }
+
+    @Override
     public void rope(Buffer x, int rows, int heads, int headDim, int[] positions, RopeTable rope) {
         long t = System.nanoTime();
         inner.rope(x, rows, heads, headDim, positions, rope);

@@ -169,6 +169,55 @@ public abstract class BackendContractTest {
         assertClose(got, want, bound, want.length, "matmul " + type);
     }
 
+    static Stream<Arguments> matmulsCases() {
+        List<Arguments> cases = new ArrayList<>();
+        // A Q4_K_M layer's Q, K and V (V in Q6_K); Q, K, V with biases (Qwen); gate and up; weights
+        // whose activations are quantized differently, or not at all; a weight of fewer than 16 rows.
+        List<List<GgmlType>> sets = List.of(List.of(GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K),
+                List.of(GgmlType.Q8_0, GgmlType.Q8_0, GgmlType.Q8_0), List.of(GgmlType.Q4_0, GgmlType.Q4_0),
+                List.of(GgmlType.Q5_K, GgmlType.Q6_K), List.of(GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0),
+                List.of(GgmlType.Q4_1, GgmlType.Q5_1), List.of(GgmlType.F32, GgmlType.Q8_0));
+        for (List<GgmlType> types : sets) {
+            for (int rows : new int[] {1, 3, 16}) {
+                cases.add(Arguments.of(types, rows, types.get(0) == GgmlType.Q8_0));
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} over {1} rows, biases {2}")
+    @MethodSource("matmulsCases")
+    public void matmulsGiveWhatMatmulGivesExactly(List<GgmlType> types, int rows, boolean biases) {
+        Random rng = rng(types, rows, biases);
+        int cols = 512; // whole blocks of every type
+        int[] outRows = {40, 7, 33};
+        Weight[] ws = new Weight[types.size()];
+        Weight[] bs = new Weight[types.size()];
+        List<Weight> all = new ArrayList<>();
+        for (int i = 0; i < ws.length; i++) {
+            ws[i] = TestTensors.weight(arena, rng, types.get(i), outRows[i], cols, "w" + i);
+            all.add(ws[i]);
+            if (biases) {
+                bs[i] = TestTensors.weight(arena, rng, GgmlType.F32, 1, outRows[i], "b" + i);
+                all.add(bs[i]);
+            }
+        }
+        backend.prepare(all);
+        Buffer x = put(backend, floats(rng, rows * cols, 1)); // [rows][cols]
+        Buffer[] outs = new Buffer[ws.length];
+        for (int i = 0; i < ws.length; i++) {
+            outs[i] = backend.allocate((long) rows * outRows[i]);
+        }
+        backend.matmuls(ws, bs, x, rows, outs);
+        for (int i = 0; i < ws.length; i++) {
+            Buffer alone = backend.allocate((long) rows * outRows[i]);
+            backend.matmul(ws[i], bs[i], x, rows, alone);
+            assertThat(get(backend, outs[i], rows * outRows[i]))
+                    .as("%s, weight %d of %s", types.get(i), i, types)
+                    .containsExactly(get(backend, alone, rows * outRows[i]));
+        }
+    }
+
     /** Each value rounded to the nearest binary16 (ties to even), back as a float. */
     private static float[] toHalf(float[] a) {
         float[] h = new float[a.length];

@@ -151,8 +151,8 @@ final class Matmul {
             throw new IllegalArgumentException(w.name() + ": " + w.cols() + " columns are not whole blocks of "
                     + w.type());
         }
-        if (precision.quantizes(w.type()) && nativeCpu != null && NativeCpu.supports(w.type())) {
-            nativeProduct(w, bias, x, rows, out);
+        if (runsNative(w)) {
+            nativeProducts(new Weight[] {w}, new float[][] {bias}, x, rows, new float[][] {out});
         } else if (precision.quantizes(w.type())) {
             quantizedActivations(w, bias, x, rows, out);
         } else if (rows == 1) {
@@ -170,56 +170,123 @@ final class Matmul {
         }
     }
 
+    /** How the native kernels take a weight type's activations: Q8_K, Q8_1 (with block sums), or Q8_0. */
+    private enum NativeInput { K, OFFSETS, PLAIN }
+
+    private static NativeInput nativeInput(GgmlType type) {
+        return NativeCpu.isK(type) ? NativeInput.K : NativeCpu.hasOffsets(type) ? NativeInput.OFFSETS : NativeInput.PLAIN;
+    }
+
+    private boolean runsNative(Weight w) {
+        return nativeCpu != null && precision.quantizes(w.type()) && NativeCpu.supports(w.type());
+    }
+
     /**
-     * The product with 8-bit activations in the native kernels ({@link NativeCpu}): the rows are
-     * quantized once, then each thread multiplies a range of weight rows into every token row.
+     * outs[i] = the product of x with ws[i] (+ biases[i]) for every i, as {@link #run} for each:
+     * where all of them run in the native kernels on activations quantized alike (Q, K and V; gate
+     * and up), x is quantized once and the products are one parallel loop, so a decode step pays
+     * one loop's start and end in place of three, and the threads balance over all the rows.
      */
-    private void nativeProduct(Weight w, float[] bias, float[] x, int rows, float[] out) {
-        int cols = w.cols();
+    void runShared(Weight[] ws, float[][] biases, float[] x, int rows, float[][] outs) {
+        boolean shared = rows > 0;
+        for (Weight w : ws) {
+            shared &= runsNative(w) && w.cols() == ws[0].cols() && w.cols() % w.type().blockSize == 0
+                    && nativeInput(w.type()) == nativeInput(ws[0].type());
+        }
+        if (!shared) {
+            for (int i = 0; i < ws.length; i++) {
+                run(ws[i], biases[i], x, rows, outs[i]);
+            }
+            return;
+        }
+        nativeProducts(ws, biases, x, rows, outs);
+    }
+
+    /**
+     * Products with 8-bit activations in the native kernels ({@link NativeCpu}): the rows are
+     * quantized once, then each thread multiplies ranges of 16 weight rows (a packed group) into
+     * every token row, over the weights one after another.
+     */
+    private void nativeProducts(Weight[] ws, float[][] biases, float[] x, int rows, float[][] outs) {
+        int cols = ws[0].cols();
+        NativeInput input = nativeInput(ws[0].type());
         if (nativeQ.length < rows * cols) {
             nativeQ = new byte[Math.max(rows * cols, nativeQ.length * 3 / 2)];
             nativeD = new float[nativeQ.length / Q8Activations.BLOCK];
         }
         byte[] xq = nativeQ;
         float[] xd = nativeD;
-        long rowBytes = w.rowBytes();
-        boolean k = NativeCpu.isK(w.type());
-        MemorySegment p = packed.get(w);
-        if (k || p != null) { // block sums: Q8_K's per 16 values, Q8_0's per 32 (the packed kernels')
-            int sums = rows * cols / (k ? 16 : Q8Activations.BLOCK);
+        MemorySegment[] p = new MemorySegment[ws.length];
+        boolean anyPacked = false;
+        boolean oneLayout = true; // AMX tiles of Q6_K pair 16 values, the others 32
+        GgmlType tileType = null;
+        for (int i = 0; i < ws.length; i++) {
+            p[i] = packed.get(ws[i]);
+            if (p[i] != null) {
+                anyPacked = true;
+                oneLayout &= tileType == null || (tileType == GgmlType.Q6_K) == (ws[i].type() == GgmlType.Q6_K);
+                tileType = ws[i].type();
+            }
+        }
+        if (input == NativeInput.K || anyPacked) { // block sums: Q8_K's per 16 values, Q8_0's per 32 (the packed kernels')
+            int sums = rows * cols / (input == NativeInput.K ? 16 : Q8Activations.BLOCK);
             if (nativeSums.length < sums) {
                 nativeSums = new short[nativeQ.length / 16];
             }
         }
         short[] xs = nativeSums;
         float[] x1 = null;
-        if (k) {
-            nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
-        } else if (NativeCpu.hasOffsets(w.type())) {
-            if (nativeQ81Sums.length < rows * cols / Q8Activations.BLOCK) {
-                nativeQ81Sums = new float[nativeD.length];
+        switch (input) {
+            case K -> nativeCpu.quantizeK(x, rows, cols, xq, xd, xs);
+            case OFFSETS -> {
+                if (nativeQ81Sums.length < rows * cols / Q8Activations.BLOCK) {
+                    nativeQ81Sums = new float[nativeD.length];
+                }
+                x1 = nativeQ81Sums;
+                nativeCpu.quantizeQ8_1(x, rows, cols, xq, xd, x1);
             }
-            x1 = nativeQ81Sums;
-            nativeCpu.quantizeQ8_1(x, rows, cols, xq, xd, x1);
-        } else {
-            nativeCpu.quantize(x, rows, cols, xq, xd, p != null ? xs : null);
+            case PLAIN -> nativeCpu.quantize(x, rows, cols, xq, xd, anyPacked ? xs : null);
         }
-        int n = w.rows();
-        if (p != null) { // in groups of 16 rows, the packed unit (the last group may be partial)
+        MemorySegment tiled = null; // laid out once for every packed weight, where they share the layout
+        if (anyPacked && oneLayout) {
             if (nativeTiled.byteSize() < NativeCpu.tiledBytes(rows, cols)) { // freed with this Matmul (automatic arena)
                 long bytes = Math.max(NativeCpu.tiledBytes(rows, cols), nativeTiled.byteSize() * 3 / 2);
                 nativeTiled = Arena.ofAuto().allocate(bytes, 64);
             }
-            MemorySegment tiled = nativeCpu.tilePacked(w.type(), xq, rows, cols, nativeTiled) ? nativeTiled : null;
-            pool.parallelFor((n + 15) / 16, 1, (start, end, worker) -> nativeCpu.matmulPacked(w.type(), p, w.data(),
-                    rowBytes, n, start * 16, Math.min(n, end * 16), cols, xq, tiled, xd, xs, rows, out, n, bias));
-        } else if (k) {
-            pool.parallelFor(n, 16, (start, end, worker) -> nativeCpu.matmulK(w.type(), w.data(), rowBytes, start,
-                    end, cols, xq, xd, xs, rows, out, n, bias));
+            tiled = nativeCpu.tilePacked(tileType, xq, rows, cols, nativeTiled) ? nativeTiled : null;
+        }
+        // Units of 16 output rows, weight after weight: a packed group, or 16 rows of a weight read as it is.
+        int[] firstUnit = new int[ws.length + 1];
+        for (int i = 0; i < ws.length; i++) {
+            firstUnit[i + 1] = firstUnit[i] + (ws[i].rows() + 15) / 16;
+        }
+        MemorySegment tiles = tiled;
+        float[] q81 = x1;
+        pool.parallelFor(firstUnit[ws.length], 1, (start, end, worker) -> {
+            for (int i = 0; i < ws.length; i++) {
+                int from = Math.max(start, firstUnit[i]) - firstUnit[i];
+                int to = Math.min(end, firstUnit[i + 1]) - firstUnit[i];
+                if (from < to) {
+                    nativeRows(ws[i], p[i], biases[i], from * 16, Math.min(ws[i].rows(), to * 16), xq, tiles, xd, xs,
+                            q81, rows, outs[i]);
+                }
+            }
+        });
+    }
+
+    /** Output rows rowStart .. rowEnd-1 of the product with w (packed as p, or null), for every token row. */
+    private void nativeRows(Weight w, MemorySegment p, float[] bias, int rowStart, int rowEnd, byte[] xq,
+            MemorySegment tiled, float[] xd, short[] xs, float[] x1, int rows, float[] out) {
+        int n = w.rows();
+        if (p != null) {
+            nativeCpu.matmulPacked(w.type(), p, w.data(), w.rowBytes(), n, rowStart, rowEnd, w.cols(), xq, tiled, xd,
+                    xs, rows, out, n, bias);
+        } else if (NativeCpu.isK(w.type())) {
+            nativeCpu.matmulK(w.type(), w.data(), w.rowBytes(), rowStart, rowEnd, w.cols(), xq, xd, xs, rows, out, n,
+                    bias);
         } else {
-            float[] sums = x1;
-            pool.parallelFor(n, 16, (start, end, worker) ->
-                    nativeCpu.matmul(w.type(), w.data(), rowBytes, start, end, cols, xq, xd, sums, rows, out, n, bias));
+            nativeCpu.matmul(w.type(), w.data(), w.rowBytes(), rowStart, rowEnd, w.cols(), xq, xd, x1, rows, out, n,
+                    bias);
         }
     }
 

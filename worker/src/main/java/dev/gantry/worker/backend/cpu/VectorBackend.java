@@ -175,6 +175,17 @@ public final class VectorBackend extends HostMemoryBackend {
     }
 
     @Override
+    public void matmuls(Weight[] ws, Weight[] biases, Buffer x, int rows, Buffer[] outs) {
+        float[][] b = new float[ws.length][];
+        float[][] o = new float[ws.length][];
+        for (int i = 0; i < ws.length; i++) {
+            b[i] = biases[i] == null ? null : RowDequant.vector(biases[i]);
+            o[i] = HostBuffer.of(outs[i]);
+        }
+        matmul.runShared(ws, b, HostBuffer.of(x), rows, o);
+    }
+
+    @Override
     public void rope(Buffer x, int rows, int heads, int headDim, int[] positions, RopeTable table) {
         rope.run(HostBuffer.of(x), rows, heads, headDim, positions, table);
     }

@@ -36,6 +36,8 @@ public final class LlamaForward {
     private final Buffer up;     // [maxTokens][ffn]
     private final Buffer last;   // [maxLogitRows][dim]  rows that need logits
     private final Buffer logits; // [maxLogitRows][vocab]
+    private final Buffer[] qkv;     // q, k, v: the outputs of one call with a layer's Q, K and V weights
+    private final Buffer[] gateUp;  // gate, up
 
     /**
      * @param maxTokens    the most tokens in one batch (the engine's token budget per step)
@@ -60,6 +62,8 @@ public final class LlamaForward {
         up = backend.allocate((long) maxTokens * c.ffnDim());
         last = backend.allocate((long) maxLogitRows * c.dim());
         logits = backend.allocate((long) maxLogitRows * c.vocabSize());
+        qkv = new Buffer[] {q, k, v};
+        gateUp = new Buffer[] {gate, up};
     }
 
     /** The most tokens one batch may hold. */
@@ -155,9 +159,8 @@ public final class LlamaForward {
             LlamaWeights.Layer L = w.layers()[l];
 
             backend.rmsNorm(x, L.attnNorm(), n, c.dim(), c.rmsEps(), xb);
-            backend.matmul(L.wq(), L.bq(), xb, n, q);
-            backend.matmul(L.wk(), L.bk(), xb, n, k);
-            backend.matmul(L.wv(), L.bv(), xb, n, v);
+            backend.matmuls(L.qkv(), L.qkvBiases(), xb, n, qkv); // q, k, v
+
             backend.rope(q, n, c.heads(), c.headDim(), batch.positions(), rope);
             backend.rope(k, n, c.kvHeads(), c.headDim(), batch.positions(), rope);
             backend.storeKv(kv, l, k, v, n, batch.slots());
@@ -166,8 +169,7 @@ public final class LlamaForward {
             backend.add(x, xb2, (long) n * c.dim());
 
             backend.rmsNorm(x, L.ffnNorm(), n, c.dim(), c.rmsEps(), xb);
-            backend.matmul(L.gate(), null, xb, n, gate);
-            backend.matmul(L.up(), null, xb, n, up);
+            backend.matmuls(L.gateUp(), L.noBiases(), xb, n, gateUp); // gate, up
             backend.swiglu(gate, up, n, c.ffnDim(), gate);
             backend.matmul(L.down(), null, gate, n, xb2);
             backend.add(x, xb2, (long) n * c.dim());

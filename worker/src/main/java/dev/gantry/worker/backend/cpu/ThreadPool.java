@@ -21,6 +21,13 @@ final class ThreadPool implements AutoCloseable {
         void run(int start, int end, int worker);
     }
 
+    /**
+     * Whether chunks shrink as a loop runs out (each takes {@code remaining / (2 * threads)}, at
+     * least the grain), so that the threads finish together: the last chunk of a fixed split
+     * leaves the other threads idle for half a chunk on average.
+     */
+    static final boolean GUIDED = !"false".equals(System.getProperty("gantry.pool.guided"));
+
     /** How long an idle worker keeps polling for the next job before it parks. */
     private static final long SPIN_NANOS = 50_000;
 
@@ -66,7 +73,8 @@ final class ThreadPool implements AutoCloseable {
             task.run(0, n, 0);
             return;
         }
-        Job job = new Job(task, n, chunk, chunks, Thread.currentThread());
+        Job job = GUIDED ? new Job(task, n, Math.max(1, grain), threads, Thread.currentThread())
+                : new Job(task, n, chunk, 0, Thread.currentThread());
         current = job;
         // Dekker-style with Worker.parked: either the worker sees the new job before parking, or we see it parked.
         for (Worker w : workers) {
@@ -107,33 +115,43 @@ final class ThreadPool implements AutoCloseable {
     private static final class Job {
         final RangeTask task;
         final int n;
+        /** The fixed chunk, or with {@link #split} > 0 the smallest one. */
         final int chunk;
-        final int chunks;
+        /** Threads of a guided loop, whose chunks are (what remains) / (2 * split); 0 for fixed chunks. */
+        final int split;
         final Thread owner;
         final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger done = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger(); // indices done
         final AtomicReference<Throwable> error = new AtomicReference<>();
         volatile boolean ownerParked;
 
-        Job(RangeTask task, int n, int chunk, int chunks, Thread owner) {
+        Job(RangeTask task, int n, int chunk, int split, Thread owner) {
             this.task = task;
             this.n = n;
             this.chunk = chunk;
-            this.chunks = chunks;
+            this.split = split;
             this.owner = owner;
         }
 
         void work(int worker) {
-            int c;
-            while ((c = next.getAndIncrement()) < chunks) {
+            while (true) {
+                int start = next.get();
+                if (start >= n) {
+                    return;
+                }
+                int size = split == 0 ? chunk : Math.max(chunk, (n - start) / (2 * split));
+                int end = Math.min(n, start + size);
+                if (!next.compareAndSet(start, end)) {
+                    continue;
+                }
                 try {
                     if (error.get() == null) {
-                        task.run(c * chunk, Math.min(n, (c + 1) * chunk), worker);
+                        task.run(start, end, worker);
                     }
                 } catch (Throwable t) {
                     error.compareAndSet(null, t);
                 }
-                if (done.incrementAndGet() == chunks && ownerParked) {
+                if (done.addAndGet(end - start) == n && ownerParked) {
                     LockSupport.unpark(owner);
                 }
             }
@@ -141,13 +159,13 @@ final class ThreadPool implements AutoCloseable {
 
         void awaitDone() {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
-            while (done.get() < chunks) {
+            while (done.get() < n) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
                     continue;
                 }
                 ownerParked = true;
-                if (done.get() < chunks) {
+                if (done.get() < n) {
                     LockSupport.park(this);
                 }
                 ownerParked = false;

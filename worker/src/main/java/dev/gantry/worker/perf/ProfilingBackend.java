@@ -14,7 +14,8 @@ import java.util.TreeMap;
 
 /**
  * A backend that times every call of the one it wraps, by op, and matrix products by which
- * weight they multiply ({@code matmul attn_q}, {@code matmul ffn_down}, {@code matmul output}),
+ * weight they multiply ({@code matmul ffn_down}, {@code matmul output}; products of one input in one
+ * call together: {@code matmul attn_q+attn_k+attn_v}, {@code matmul ffn_gate+ffn_up}),
  * to show where a forward pass spends its time. Backend calls return only when their result is
  * complete, so wall time per call is the op's time; the clock reads cost tens of nanoseconds
  * against ops of tens of microseconds and more.

@@ -89,7 +89,10 @@ class OpenLoopIT {
             assertThat(level.path("ttft_ms").path("p50").asDouble()).as("TTFT p50, arrivals spread over %.1f ms", spreadMs)
                     .isLessThanOrEqualTo(200 * 1.10 + spreadMs + 10); // 32 streams and the stub share the cores
             assertThat(level.path("tpot_ms").path("mean").asDouble()).isCloseTo(20, withPercentage(5));
-            assertThat(level.path("itl_ms").path("p50").asDouble()).isCloseTo(20, withPercentage(5));
+            // The mean of the gaps, not their median: with 32 streams on two shared cores chunks
+            // sometimes arrive two at once (a gap of ~0, then ~40 ms), which moves the median
+            // (14.6 ms in one CI run) but not the mean, which every gap measured adds up to.
+            assertThat(level.path("itl_ms").path("mean").asDouble()).isCloseTo(20, withPercentage(5));
         }
     }
 

@@ -55,9 +55,10 @@ final class ThreadPool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code task} over {@code 0 .. n-1} in chunks of at least {@code grain} indices (about
-     * four chunks per thread when n is large, for balance) and returns when every chunk is done.
-     * A loop of one chunk runs on the caller alone. The first exception of a chunk is rethrown.
+     * Runs {@code task} over {@code 0 .. n-1} in chunks of at least {@code grain} indices (see
+     * {@link #GUIDED}; with fixed chunks about four per thread when n is large) and returns when
+     * every chunk is done. A loop that would be one fixed chunk runs on the caller alone. The first
+     * exception of a chunk is rethrown.
      */
     synchronized void parallelFor(int n, int grain, RangeTask task) {
         if (n <= 0) {

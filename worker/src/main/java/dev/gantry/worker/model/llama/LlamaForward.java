@@ -4,6 +4,7 @@ import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeTable;
+import dev.gantry.worker.backend.Weight;
 
 /**
  * The batched forward pass of a Llama-family transformer: one call runs a flat batch of tokens
@@ -38,6 +39,11 @@ public final class LlamaForward {
     private final Buffer logits; // [maxLogitRows][vocab]
     private final Buffer[] qkv;     // q, k, v: the outputs of one call with a layer's Q, K and V weights
     private final Buffer[] gateUp;  // gate, up
+    // Per layer, the weights of those calls, built once: [layer][3] Q, K, V and their biases; [layer][2] gate, up.
+    private final Weight[][] qkvWeights;
+    private final Weight[][] qkvBiases;
+    private final Weight[][] gateUpWeights;
+    private static final Weight[] NO_BIASES = new Weight[2];
 
     /**
      * @param maxTokens    the most tokens in one batch (the engine's token budget per step)
@@ -64,6 +70,15 @@ public final class LlamaForward {
         logits = backend.allocate((long) maxLogitRows * c.vocabSize());
         qkv = new Buffer[] {q, k, v};
         gateUp = new Buffer[] {gate, up};
+        LlamaWeights.Layer[] ls = weights.layers();
+        qkvWeights = new Weight[ls.length][];
+        qkvBiases = new Weight[ls.length][];
+        gateUpWeights = new Weight[ls.length][];
+        for (int l = 0; l < ls.length; l++) {
+            qkvWeights[l] = new Weight[] {ls[l].wq(), ls[l].wk(), ls[l].wv()};
+            qkvBiases[l] = new Weight[] {ls[l].bq(), ls[l].bk(), ls[l].bv()};
+            gateUpWeights[l] = new Weight[] {ls[l].gate(), ls[l].up()};
+        }
     }
 
     /** The most tokens one batch may hold. */
@@ -159,8 +174,7 @@ public final class LlamaForward {
             LlamaWeights.Layer L = w.layers()[l];
 
             backend.rmsNorm(x, L.attnNorm(), n, c.dim(), c.rmsEps(), xb);
-            backend.matmuls(L.qkv(), L.qkvBiases(), xb, n, qkv); // q, k, v
-
+            backend.matmuls(qkvWeights[l], qkvBiases[l], xb, n, qkv); // q, k, v
             backend.rope(q, n, c.heads(), c.headDim(), batch.positions(), rope);
             backend.rope(k, n, c.kvHeads(), c.headDim(), batch.positions(), rope);
             backend.storeKv(kv, l, k, v, n, batch.slots());
@@ -169,7 +183,7 @@ public final class LlamaForward {
             backend.add(x, xb2, (long) n * c.dim());
 
             backend.rmsNorm(x, L.ffnNorm(), n, c.dim(), c.rmsEps(), xb);
-            backend.matmuls(L.gateUp(), L.noBiases(), xb, n, gateUp); // gate, up
+            backend.matmuls(gateUpWeights[l], NO_BIASES, xb, n, gateUp); // gate, up
             backend.swiglu(gate, up, n, c.ffnDim(), gate);
             backend.matmul(L.down(), null, gate, n, xb2);
             backend.add(x, xb2, (long) n * c.dim());

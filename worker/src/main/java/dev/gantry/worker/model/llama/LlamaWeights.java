@@ -34,27 +34,7 @@ public record LlamaWeights(
             Weight ffnNorm,   // [dim]
             Weight gate,      // [ffn][dim]
             Weight up,        // [ffn][dim]
-            Weight down) {    // [dim][ffn]
-
-        /** The weights that multiply the attention's normed input: Q, K, V (one backend call). */
-        public Weight[] qkv() {
-            return new Weight[] {wq, wk, wv};
-        }
-
-        public Weight[] qkvBiases() {
-            return new Weight[] {bq, bk, bv};
-        }
-
-        /** The weights that multiply the FFN's normed input: gate, up (one backend call). */
-        public Weight[] gateUp() {
-            return new Weight[] {gate, up};
-        }
-
-        /** Two nulls: gate and up have no biases. */
-        public Weight[] noBiases() {
-            return new Weight[2];
-        }
-    }
+            Weight down) {}   // [dim][ffn]
 
     public static LlamaWeights from(GgufFile gguf, LlamaConfig c) {
         Loader l = new Loader(gguf);

@@ -3,18 +3,20 @@
 // 32 values per instruction, then a horizontal sum), and AMX needs them unpacked and transposed
 // into tiles for every call; packed, 16 rows lie side by side and both go straight.
 //
-// Packed layout, per group of 16 rows and 256-value block (2432 bytes; the file's 16 blocks are
+// Packed layout, per group of 16 rows and 256-value block (2368 bytes; the file's 16 blocks are
 // 2304): for each sub-block s (32 values) 4 pairs of 64 bytes, pair p holding k-rows 2p (low
 // nibbles) and 2p + 1 (high), k-row k being values 4k .. 4k + 3 of the sub-block of all 16 rows
 // (row n at bytes 4n .. 4n + 3) [2048 bytes]; then u8 sc[8][16], u8 mn[8][16] (the sub-blocks'
-// 6-bit scales and mins per row), float d[16], float dmin[16].
+// 6-bit scales and mins per row), f16 d[16], f16 dmin[16] as in the file (vcvtph2ps makes them
+// the floats of every other kernel exactly; as floats they took 64 bytes more of a block that
+// decode streams from memory).
 //
 // Arithmetic: gantry_cpu_k.h's, exactly (exact isum and msum per block, then ACCUMULATE and
 // ACCUMULATE_MIN), so these products have the bits of every other variant's.
 #define _GNU_SOURCE
 #include "gantry_cpu_k.h"
 
-enum { PK4K_QS = 2048, PK4K_SC = 2048, PK4K_MN = 2176, PK4K_D = 2304, PK4K_DMIN = 2368, PK4K_BYTES = 2432 };
+enum { PK4K_QS = 2048, PK4K_SC = 2048, PK4K_MN = 2176, PK4K_D = 2304, PK4K_DMIN = 2336, PK4K_BYTES = 2368 };
 // Q5_K: the same, then the fifth bits [512 bytes]: per sub-block s and k-row k a 64-bit word at
 // PK5K_HIGH + (8s + k) * 8 whose bit i is bit 4 of byte i of the k-row (AVX-512's byte masks).
 enum { PK5K_HIGH = PK4K_BYTES, PK5K_BYTES = PK4K_BYTES + 512 };
@@ -42,9 +44,8 @@ void gantry_pack_q4k(const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t 
                     out[PK4K_SC + 16 * s + n] = sc[s];
                     out[PK4K_MN + 16 * s + n] = mn[s];
                 }
-                float d = f16_to_f32(load_u16(blk)), dmin = f16_to_f32(load_u16(blk + 2));
-                memcpy(out + PK4K_D + 4 * n, &d, 4);
-                memcpy(out + PK4K_DMIN + 4 * n, &dmin, 4);
+                memcpy(out + PK4K_D + 2 * n, blk, 2);  // the f16 d and dmin, as stored
+                memcpy(out + PK4K_DMIN + 2 * n, blk + 2, 2);
                 for (int s = 0; s < 8; s++) {
                     for (int l = 0; l < 32; l++) {
                         uint8_t byte = blk[qs_at + 32 * (s / 2) + l];
@@ -93,11 +94,11 @@ __attribute__((target(PK512))) static inline __m512 block_float(__m512 acc, floa
 }
 
 __attribute__((target(PK512))) static inline __m512 block_d(const uint8_t *blk) {
-    return _mm512_loadu_ps((const float *)(blk + PK4K_D));
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + PK4K_D)));
 }
 
 __attribute__((target(PK512))) static inline __m512 block_ndmin(const uint8_t *blk) {
-    return _mm512_sub_ps(_mm512_setzero_ps(), _mm512_loadu_ps((const float *)(blk + PK4K_DMIN)));
+    return _mm512_sub_ps(_mm512_setzero_ps(), _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + PK4K_DMIN))));
 }
 
 // The block's 8 mins of the 16 rows as 4 pairs of 16-bit values (lane r of pair p: mn[2p][r] in the

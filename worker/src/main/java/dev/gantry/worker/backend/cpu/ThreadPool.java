@@ -28,15 +28,35 @@ final class ThreadPool implements AutoCloseable {
      */
     static final boolean GUIDED = !"false".equals(System.getProperty("gantry.pool.guided"));
 
-    /** How long an idle worker keeps polling for the next job before it parks. */
-    private static final long SPIN_NANOS = 50_000;
+    /** How long an idle worker (or a caller waiting for the workers) polls before it starts yielding. */
+    static final long SPIN_NANOS = Long.getLong("gantry.pool.spinMicros", 50) * 1000;
 
+    /**
+     * How long it then polls between {@link Thread#yield}s before it parks. Waking a parked thread
+     * costs a system call and, on a virtual machine whose vCPU went idle, a wait for the host
+     * (117 us on average on the 2-vCPU build machine), and a forward pass leaves gaps longer than
+     * the spin between many of its loops (serial steps, sampling between decode steps): with
+     * parking after the spin, 44% of a batched decode's loops started with the worker parked
+     * (docs/native-cpu.md). A yielding thread stays ready without holding its core from other
+     * runnable threads (the HTTP server's, another process's), and parks once the model is idle.
+     */
+    static final long YIELD_NANOS = Long.getLong("gantry.pool.yieldMicros", 20_000) * 1000;
+
+    private final long spinNanos;
+    private final long yieldNanos;
     private final Worker[] workers;
     private volatile Job current;
     private volatile boolean closed;
 
     /** @param threads threads that run loops, the caller included (so {@code threads - 1} are started) */
     ThreadPool(int threads, String name) {
+        this(threads, name, SPIN_NANOS, YIELD_NANOS);
+    }
+
+    /** With an idle thread's spinning and yielding times (tests: 0 to park at once). */
+    ThreadPool(int threads, String name, long spinNanos, long yieldNanos) {
+        this.spinNanos = spinNanos;
+        this.yieldNanos = yieldNanos;
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, not " + threads);
         }
@@ -113,7 +133,29 @@ final class ThreadPool implements AutoCloseable {
         }
     }
 
-    private static final class Job {
+    /** One poll of a thread waiting {@code waited} ns: spins, then yields; false once it should park. */
+    private boolean pause(long waited) {
+        if (waited < spinNanos) {
+            Thread.onSpinWait();
+            return true;
+        }
+        if (waited < spinNanos + yieldNanos) {
+            Thread.yield();
+            return true;
+        }
+        return false;
+    }
+
+    /** Workers parked right now (tests: an idle pool must not keep its threads busy). */
+    int parkedWorkers() {
+        int n = 0;
+        for (Worker w : workers) {
+            n += w.parked ? 1 : 0;
+        }
+        return n;
+    }
+
+    private final class Job {
         final RangeTask task;
         final int n;
         /** The fixed chunk, or with {@link #split} > 0 the smallest one. */
@@ -159,10 +201,9 @@ final class ThreadPool implements AutoCloseable {
         }
 
         void awaitDone() {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long waitingSince = System.nanoTime();
             while (done.get() < n) {
-                if (System.nanoTime() < spinUntil) {
-                    Thread.onSpinWait();
+                if (pause(System.nanoTime() - waitingSince)) {
                     continue;
                 }
                 ownerParked = true;
@@ -193,9 +234,7 @@ final class ThreadPool implements AutoCloseable {
                     seen = job;
                     job.work(index);
                     idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
-                } else {
+                } else if (!pause(System.nanoTime() - idleSince)) {
                     parked = true;
                     Job again = current;
                     if ((again == null || again == seen) && !closed) {

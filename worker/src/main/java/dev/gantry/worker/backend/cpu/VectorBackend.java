@@ -226,16 +226,20 @@ public final class VectorBackend extends HostMemoryBackend {
 
     @Override
     public void add(Buffer x, Buffer y, long n) {
+        // x, y: [n]; a prompt's residual (rows * dim floats) in pieces of MIN_PARALLEL_FLOATS, a multiple of every L
         float[] xs = HostBuffer.of(x);
         float[] ys = HostBuffer.of(y);
         int count = Math.toIntExact(n);
-        int i = 0;
-        for (int bound = F.loopBound(count); i < bound; i += L) {
-            FloatVector.fromArray(F, xs, i).add(FloatVector.fromArray(F, ys, i)).intoArray(xs, i);
-        }
-        for (; i < count; i++) {
-            xs[i] += ys[i];
-        }
+        pool.parallelFor((count + MIN_PARALLEL_FLOATS - 1) / MIN_PARALLEL_FLOATS, 1, (start, end, worker) -> {
+            int i = start * MIN_PARALLEL_FLOATS;
+            int stop = Math.min(count, end * MIN_PARALLEL_FLOATS);
+            for (int bound = i + F.loopBound(stop - i); i < bound; i += L) {
+                FloatVector.fromArray(F, xs, i).add(FloatVector.fromArray(F, ys, i)).intoArray(xs, i);
+            }
+            for (; i < stop; i++) {
+                xs[i] += ys[i];
+            }
+        });
     }
 
     /** Rows per chunk so that a chunk is worth handing to another thread. */

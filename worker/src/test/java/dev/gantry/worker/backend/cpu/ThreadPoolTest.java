@@ -42,19 +42,39 @@ class ThreadPoolTest {
 
     @Test
     void manyShortLoopsInARowAllFinish() {
-        // A lost wake-up would hang here, so bound the time.
+        // A lost wake-up would hang here, so bound the time. Idle threads park at once in the
+        // second pool, so that its loops start with the workers parked.
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            try (ThreadPool pool = new ThreadPool(3, "pool-test")) {
-                AtomicInteger sum = new AtomicInteger();
-                for (int k = 0; k < 5000; k++) {
-                    pool.parallelFor(12, 1, (start, end, worker) -> sum.addAndGet(end - start));
-                    if (k % 1000 == 0) {
-                        Thread.sleep(1); // let workers fall asleep between some loops
+            for (long idle : new long[] {ThreadPool.YIELD_NANOS, 0}) {
+                try (ThreadPool pool = new ThreadPool(3, "pool-test", idle == 0 ? 0 : ThreadPool.SPIN_NANOS, idle)) {
+                    AtomicInteger sum = new AtomicInteger();
+                    for (int k = 0; k < 5000; k++) {
+                        pool.parallelFor(12, 1, (start, end, worker) -> sum.addAndGet(end - start));
+                        if (k % 1000 == 0) {
+                            Thread.sleep(1); // let workers fall asleep between some loops
+                        }
                     }
+                    assertThat(sum.get()).isEqualTo(5000 * 12);
                 }
-                assertThat(sum.get()).isEqualTo(5000 * 12);
             }
         });
+    }
+
+    @Test
+    void idleWorkersParkOnceTheirYieldingTimeIsOver() throws InterruptedException {
+        // The workers spin, then yield, for a short time after a loop, and must not keep a core busy after that.
+        try (ThreadPool pool = new ThreadPool(3, "pool-test", 50_000, 5_000_000)) {
+            AtomicInteger count = new AtomicInteger();
+            pool.parallelFor(1000, 1, (start, end, worker) -> count.addAndGet(end - start));
+            assertThat(count.get()).isEqualTo(1000);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (pool.parkedWorkers() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(pool.parkedWorkers()).as("workers parked 10 s after the loop").isEqualTo(2);
+            pool.parallelFor(1000, 1, (start, end, worker) -> count.addAndGet(end - start)); // and wake again
+            assertThat(count.get()).isEqualTo(2000);
+        }
     }
 
     @Test

@@ -32,7 +32,7 @@ build() {
   # -ffp-contract=off: the K-quant kernels fix their float arithmetic (gantry_cpu_k.c, ACCUMULATE).
   # No -march=native: the jar must run on any CPU of the architecture; the SIMD code paths carry
   # their own target attributes and are chosen at run time.
-  "$compiler" -O3 -std=c11 -fPIC -shared -Wall -Wextra -Werror -fno-math-errno -ffp-contract=off -o "$lib" "$src"/gantry_cpu.c "$src"/gantry_cpu_k.c "$src"/gantry_cpu_amx.c "$src"/gantry_cpu_packed.c "$src"/gantry_cpu_packed_k.c "$src"/gantry_cpu_packed_q6k.c "$src"/gantry_cpu_quant.c "$src"/gantry_cpu_attn.c -lm
+  "$compiler" -O3 -std=c11 -fPIC -shared -Wall -Wextra -Werror -fno-math-errno -ffp-contract=off -o "$lib" "$src"/gantry_cpu.c "$src"/gantry_cpu_k.c "$src"/gantry_cpu_amx.c "$src"/gantry_cpu_packed.c "$src"/gantry_cpu_packed_k.c "$src"/gantry_cpu_packed_q6k.c "$src"/gantry_cpu_quant.c "$src"/gantry_cpu_attn.c "$src"/gantry_cpu_attn_vec.c -lm
   echo "native: $("$compiler" --version | head -1) built $lib"
 }
 build "$cc" "$arch"

@@ -1,72 +1,25 @@
-// Decode-and-prefill attention of one (token row, query head) over the paged KV cache, reading K
-// and V where they lie in the off-heap cache (HostKvStorage) as f32, f16 or q8_0 (KvCacheDtype)
-// and widening them to floats in registers: f16 with F16C's vcvtph2ps, q8_0 bytes with vpmovsxbd.
-// The Java side (cpu/Attention.java) walks the (row, KV head) items on its threads and calls
-// gantry_attend_group once per item (or, with fewer items than threads, gantry_attend_head once
-// per (row, head)); Attention's Vector API code is the fallback, ReferenceBackend the truth.
+// Decode-and-prefill attention of a tile of a sequence's consecutive rows (the query heads of one
+// GQA group for each) over the paged KV cache, reading K and V where they lie in the off-heap
+// cache (HostKvStorage) as f32, f16 or q8_0 (KvCacheDtype) and widening them to floats: on
+// AVX-512 here (f16 with F16C's vcvtph2ps, q8_0 bytes with vpmovsxbd), on every other variant in
+// gantry_cpu_attn_vec.c.
+// The Java side (cpu/Attention.java) walks the (KV head, tile of a sequence's rows) items on its
+// threads and calls gantry_attend_rows once per item (or, with fewer items than threads, once per
+// (row, head): a tile of one row, a group of one); Attention's Vector API code is the fallback,
+// ReferenceBackend the truth.
 #include <stddef.h>
 
 #include "gantry_cpu.h"
+#include "gantry_cpu_attn.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-enum { KV_F32 = 0, KV_F16 = 1, KV_Q8_0 = 2 };
-enum { Q8 = 32, Q8_BYTES = 34 };
-
 int32_t gantry_cpu_variant(void);
 
-/** Value i of a cached row at byte row (head offset already applied: for q8_0, off is in blocks of 32). */
-static inline float kv_value(int32_t dtype, const uint8_t *row, int64_t i) {
-    switch (dtype) {
-        case KV_F32: {
-            float f;
-            memcpy(&f, row + 4 * i, 4);
-            return f;
-        }
-        case KV_F16: {
-            uint16_t h;
-            memcpy(&h, row + 2 * i, 2);
-            return f16_to_f32(h);
-        }
-        default: {
-            const uint8_t *b = row + (i / Q8) * Q8_BYTES;
-            uint16_t h;
-            memcpy(&h, b, 2);
-            return f16_to_f32(h) * (float)(int8_t)b[2 + i % Q8];
-        }
-    }
-}
-
-/** The head's slice of a cached row: kv_off values into it. */
-static inline const uint8_t *head_of(int32_t dtype, const uint8_t *row, int64_t kv_off) {
-    switch (dtype) {
-        case KV_F32: return row + 4 * kv_off;
-        case KV_F16: return row + 2 * kv_off;
-        default: return row + (kv_off / Q8) * Q8_BYTES;
-    }
-}
-
-/** p[t] = exp(p[t] - max) for t < n; returns their sum. */
-static float softmax_numerators(float *p, int64_t n, float max) {
-    float sum = 0;
-    for (int64_t t = 0; t < n; t++) {
-        p[t] = expf(p[t] - max);
-        sum += p[t];
-    }
-    return sum;
-}
-
-/** p[t] *= scale for t < n; returns the largest. */
-static float scale_scores(float *p, int64_t n, float scale) {
-    float max = -INFINITY;
-    for (int64_t t = 0; t < n; t++) {
-        p[t] *= scale;
-        max = p[t] > max ? p[t] : max;
-    }
-    return max;
-}
+#if defined(__x86_64__)
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
 
 /** The sum of q[i] times value i of a cached head slice, for i in [from, hd): the tail past the vectors. */
 static inline float dot_from(int32_t dtype, const float *q, const uint8_t *row, int64_t from, int64_t hd) {
@@ -84,28 +37,6 @@ static inline void accumulate_from(int32_t dtype, float pt, const uint8_t *row, 
         acc[i] += pt * kv_value(dtype, row, i);
     }
 }
-
-static void attend_scalar(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v, int64_t row_bytes,
-                          int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale, float *work,
-                          float *out) {
-    float *acc = work + hd;  // [hd]
-    float *p = work + 2 * hd;  // [n]
-    for (int64_t t = 0; t < n; t++) {
-        p[t] = dot_from(dtype, q, head_of(dtype, k + slots[t] * row_bytes, kv_off), 0, hd);
-    }
-    float inv = 1.0f / softmax_numerators(p, n, scale_scores(p, n, scale));
-    memset(acc, 0, sizeof(float) * (size_t)hd);
-    for (int64_t t = 0; t < n; t++) {
-        accumulate_from(dtype, p[t], head_of(dtype, v + slots[t] * row_bytes, kv_off), acc, 0, hd);
-    }
-    for (int64_t i = 0; i < hd; i++) {
-        out[i] = acc[i] * inv;
-    }
-}
-
-#if defined(__x86_64__)
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
-#define AVX2 __attribute__((target("avx2,f16c,fma")))
 
 /**
  * e^x for x <= 0 (scores less their max), 16 lanes: x = n ln2 + r with |r| <= ln2/2, e^r by a
@@ -351,56 +282,73 @@ AVX512 __attribute__((always_inline)) static inline void block_values(int32_t dt
 }
 
 /**
- * The query heads of one GQA group at once against their shared KV head: each block of positions'
- * K slices is read from memory once and reused from L1 by every head of the group (from a slab of
- * f32 rows, block_rows, where there are several heads), then likewise V. work: [group][n] scores,
- * [group] inverse sums, [group][hd] accumulators. Inlined into copies with dtype and hd constant
- * (attend_group_avx512): a variable one left the dtype's switch in the innermost loops and the
+ * The query heads of one GQA group at once against their shared KV head, for `tile` consecutive
+ * rows of one sequence (row r's context is n0 + r positions; its queries at q + r * stride, its
+ * outputs at out + r * stride): each block of positions' K slices is read from memory once and
+ * reused from L1 by every head of every row of the tile (from a slab of f32 rows, block_rows,
+ * where there are several), then likewise V. A prompt's rows read the same slices; a tile of 4
+ * reads them a quarter as often. Each row's arithmetic is that of the row alone (the same blocks,
+ * its own bound within the last one), so its bits do not depend on the tile it is in. work:
+ * [tile * group][n] scores (n: the last row's context), [tile * group] inverse sums,
+ * [tile * group][hd] accumulators. Inlined into copies with dtype and hd constant
+ * (attend_tile_avx512): a variable one left the dtype's switch in the innermost loops and the
  * output strips in memory, a store and reload per fma.
  */
-AVX512 __attribute__((always_inline)) static inline void attend_group_body(
-    int32_t dtype, const float *q, int64_t group, const uint8_t *k, const uint8_t *v, int64_t row_bytes,
-    int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale, float *work, float *out) {
-    float *p = work;  // [group][n]
-    float *inv = p + group * n;  // [group]
-    float *acc = inv + group;  // [group][hd]
+AVX512 __attribute__((always_inline)) static inline void attend_tile_body(
+    int32_t dtype, const float *q, int64_t stride, int64_t tile, int64_t group, const uint8_t *k, const uint8_t *v,
+    int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n0, int64_t hd, float scale, float *work,
+    float *out) {
+    const int64_t n = n0 + tile - 1;  // every position the tile reads
+    const int64_t heads = tile * group;
+    float *p = work;  // [tile * group][n]: row r's head j at (r * group + j) * n
+    float *inv = p + heads * n;  // [tile * group]
+    float *acc = inv + heads;  // [tile * group][hd]
     float slab_mem[GROUP_BLOCK * SLAB_HD] __attribute__((aligned(64)));  // [GROUP_BLOCK][hd]
-    float *slab = group > 1 && hd <= SLAB_HD ? slab_mem : NULL;
+    float *slab = heads > 1 && hd <= SLAB_HD ? slab_mem : NULL;
     const uint8_t *rows[GROUP_BLOCK];
     for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
         int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
         block_rows(dtype, k, slots, t0, t1, n, row_bytes, kv_off, hd, slab, rows);
-        if (slab) {
-            block_scores(KV_F32, q, group, rows, t0, t1, n, hd, p);
-        } else {
-            block_scores(dtype, q, group, rows, t0, t1, n, hd, p);
+        for (int64_t r = 0; r < tile; r++) {
+            int64_t tr = t1 < n0 + r ? t1 : n0 + r;  // row r's own bound
+            if (slab) {
+                block_scores(KV_F32, q + r * stride, group, rows, t0, tr, n, hd, p + r * group * n);
+            } else {
+                block_scores(dtype, q + r * stride, group, rows, t0, tr, n, hd, p + r * group * n);
+            }
         }
     }
-    for (int64_t j = 0; j < group; j++) {
-        float *pj = p + j * n;
-        inv[j] = 1.0f / softmax_numerators16(pj, n, scale_scores16(pj, n, scale));
+    for (int64_t h = 0; h < heads; h++) {
+        float *ph = p + h * n;
+        int64_t nh = n0 + h / group;
+        inv[h] = 1.0f / softmax_numerators16(ph, nh, scale_scores16(ph, nh, scale));
     }
-    memset(acc, 0, sizeof(float) * (size_t)(group * hd));
+    memset(acc, 0, sizeof(float) * (size_t)(heads * hd));
     for (int64_t t0 = 0; t0 < n; t0 += GROUP_BLOCK) {
         int64_t t1 = t0 + GROUP_BLOCK < n ? t0 + GROUP_BLOCK : n;
         block_rows(dtype, v, slots, t0, t1, n, row_bytes, kv_off, hd, slab, rows);
-        if (slab) {
-            block_values(KV_F32, group, rows, t0, t1, n, hd, p, acc);
-        } else {
-            block_values(dtype, group, rows, t0, t1, n, hd, p, acc);
+        for (int64_t r = 0; r < tile; r++) {
+            int64_t tr = t1 < n0 + r ? t1 : n0 + r;
+            if (slab) {
+                block_values(KV_F32, group, rows, t0, tr, n, hd, p + r * group * n, acc + r * group * hd);
+            } else {
+                block_values(dtype, group, rows, t0, tr, n, hd, p + r * group * n, acc + r * group * hd);
+            }
         }
     }
-    for (int64_t j = 0; j < group; j++) {
+    for (int64_t h = 0; h < heads; h++) {
+        float *o = out + (h / group) * stride + (h % group) * hd;
         for (int64_t i = 0; i < hd; i++) {
-            out[j * hd + i] = acc[j * hd + i] * inv[j];
+            o[i] = acc[h * hd + i] * inv[h];
         }
     }
 }
 
-#define ATTEND_COPY(name, DTYPE, HD)                                                                         \
-    AVX512 static void name(const float *q, int64_t group, const uint8_t *k, const uint8_t *v, int64_t row_bytes, \
-                            int64_t kv_off, const int32_t *slots, int64_t n, float scale, float *work, float *out) { \
-        attend_group_body(DTYPE, q, group, k, v, row_bytes, kv_off, slots, n, HD, scale, work, out);            \
+#define ATTEND_COPY(name, DTYPE, HD)                                                                            \
+    AVX512 static void name(const float *q, int64_t stride, int64_t tile, int64_t group, const uint8_t *k,      \
+                            const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n0, \
+                            float scale, float *work, float *out) {                                             \
+        attend_tile_body(DTYPE, q, stride, tile, group, k, v, row_bytes, kv_off, slots, n0, HD, scale, work, out); \
     }
 ATTEND_COPY(attend_f32_64, KV_F32, 64)
 ATTEND_COPY(attend_f16_64, KV_F16, 64)
@@ -410,131 +358,62 @@ ATTEND_COPY(attend_f16_128, KV_F16, 128)
 ATTEND_COPY(attend_q8_128, KV_Q8_0, 128)
 #undef ATTEND_COPY
 
-/** attend_group_body with the common head sizes (64, 128) and each dtype in its own copy; the same arithmetic. */
-AVX512 static void attend_group_avx512(int32_t dtype, const float *q, int64_t group, const uint8_t *k,
-                                       const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots,
-                                       int64_t n, int64_t hd, float scale, float *work, float *out) {
-    typedef void (*copy_fn)(const float *, int64_t, const uint8_t *, const uint8_t *, int64_t, int64_t,
-                            const int32_t *, int64_t, float, float *, float *);
+/** attend_tile_body with the common head sizes (64, 128) and each dtype in its own copy; the same arithmetic. */
+AVX512 static void attend_tile_avx512(int32_t dtype, const float *q, int64_t stride, int64_t tile, int64_t group,
+                                      const uint8_t *k, const uint8_t *v, int64_t row_bytes, int64_t kv_off,
+                                      const int32_t *slots, int64_t n0, int64_t hd, float scale, float *work,
+                                      float *out) {
+    typedef void (*copy_fn)(const float *, int64_t, int64_t, int64_t, const uint8_t *, const uint8_t *, int64_t,
+                            int64_t, const int32_t *, int64_t, float, float *, float *);
     static const copy_fn copies[2][3] = {{attend_f32_64, attend_f16_64, attend_q8_64},
                                          {attend_f32_128, attend_f16_128, attend_q8_128}};
     if (hd == 64 || hd == 128) {
-        copies[hd == 128][dtype](q, group, k, v, row_bytes, kv_off, slots, n, scale, work, out);
+        copies[hd == 128][dtype](q, stride, tile, group, k, v, row_bytes, kv_off, slots, n0, scale, work, out);
     } else {
-        attend_group_body(dtype, q, group, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out);
+        attend_tile_body(dtype, q, stride, tile, group, k, v, row_bytes, kv_off, slots, n0, hd, scale, work, out);
     }
 }
 
-/** One query head: a group of one (the same arithmetic, so the same bits as within a larger group). */
-AVX512 static void attend_avx512(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v,
-                                 int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd,
-                                 float scale, float *work, float *out) {
-    attend_group_avx512(dtype, q, 1, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out);
-}
-
-/** 8 values of a cached head slice from value i (i a multiple of 8), widened to floats. */
-AVX2 static inline __m256 load8(int32_t dtype, const uint8_t *row, int64_t i) {
-    switch (dtype) {
-        case KV_F32: return _mm256_loadu_ps((const float *)(row + 4 * i));
-        case KV_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
-        default: {
-            const uint8_t *b = row + (i / Q8) * Q8_BYTES;
-            uint16_t h;
-            memcpy(&h, b, 2);
-            int64_t bits;
-            memcpy(&bits, b + 2 + i % Q8, 8);
-            __m256i x = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bits));
-            return _mm256_mul_ps(_mm256_set1_ps(f16_to_f32(h)), _mm256_cvtepi32_ps(x));
-        }
-    }
-}
-
-AVX2 static float hsum8(__m256 x) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-AVX2 static void attend_avx2(int32_t dtype, const float *q, const uint8_t *k, const uint8_t *v, int64_t row_bytes,
-                             int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale, float *work,
-                             float *out) {
-    float *acc = work + hd;
-    float *p = work + 2 * hd;
-    int64_t vec = hd / 8 * 8;
-    for (int64_t t = 0; t < n; t++) {
-        const uint8_t *row = head_of(dtype, k + slots[t] * row_bytes, kv_off);
-        __m256 s = _mm256_setzero_ps();
-        for (int64_t i = 0; i < vec; i += 8) {
-            s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(dtype, row, i), s);
-        }
-        p[t] = hsum8(s) + dot_from(dtype, q, row, vec, hd);
-    }
-    float inv = 1.0f / softmax_numerators(p, n, scale_scores(p, n, scale));
-    memset(acc, 0, sizeof(float) * (size_t)hd);
-    for (int64_t t = 0; t < n; t++) {
-        const uint8_t *row = head_of(dtype, v + slots[t] * row_bytes, kv_off);
-        __m256 pt = _mm256_set1_ps(p[t]);
-        for (int64_t i = 0; i < vec; i += 8) {
-            _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(pt, load8(dtype, row, i), _mm256_loadu_ps(acc + i)));
-        }
-        accumulate_from(dtype, p[t], row, acc, vec, hd);
-    }
-    for (int64_t i = 0; i < hd; i++) {
-        out[i] = acc[i] * inv;
-    }
-}
 #endif
 
 /**
- * out[o_off .. o_off + hd) = softmax_t(q . K[slots[t]] * scale) . V[slots[t]] over t < n, for the
- * query head at q[q_off ..) and the KV head whose values start at kv_off within each cached row
- * (row_bytes apart, encoded as dtype). work: at least 2 * hd + n floats of scratch. Returns 0, or
- * -1 for an unknown dtype or a q8_0 head not on a 32-value boundary.
+ * Attention of the {@code group} query heads that share one KV head, for {@code tile} consecutive
+ * rows of one sequence: row r's heads at q[q_off + r * stride + j * hd ..) for j < group, into out
+ * at o_off + r * stride + j * hd, each softmax_t(q . K[slots[t]] * scale) . V[slots[t]] over the
+ * first n0 + r positions of slots[] (K and V rows row_bytes apart, encoded as dtype, the KV head's
+ * values from value kv_off of each). Each block of positions' slices is read once for all the
+ * tile's heads; each row's bits are those of the row alone (on a given variant). work: at least
+ * tile * group * (n + hd + 1) + 2 * hd + n floats, n = n0 + tile - 1. Returns 0, or -1 for an
+ * unknown dtype, a q8_0 head not on a 32-value boundary, a tile, group or context below 1, or
+ * (without AVX-512) a head of more than ATTN_VEC_SLAB_FLOATS (4096) values.
  */
-int32_t gantry_attend_head(int32_t dtype, const float *q, int64_t q_off, const uint8_t *k, const uint8_t *v,
-                           int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n, int64_t hd, float scale,
-                           float *work, float *out, int64_t o_off) {
-    if (dtype < KV_F32 || dtype > KV_Q8_0 || (dtype == KV_Q8_0 && (kv_off % Q8 != 0 || hd % Q8 != 0))) {
+int32_t gantry_attend_rows(int32_t dtype, const float *q, int64_t q_off, int64_t stride, int64_t tile,
+                           int64_t group, const uint8_t *k, const uint8_t *v, int64_t row_bytes, int64_t kv_off,
+                           const int32_t *slots, int64_t n0, int64_t hd, float scale, float *work, float *out,
+                           int64_t o_off) {
+    if (dtype < KV_F32 || dtype > KV_Q8_0 || group < 1 || tile < 1 || n0 < 1
+        || (dtype == KV_Q8_0 && (kv_off % Q8 != 0 || hd % Q8 != 0))) {
         return -1;
     }
 #if defined(__x86_64__)
     int32_t variant = gantry_cpu_variant();
     if (variant == 4 || variant == 5) {
-        attend_avx512(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+        attend_tile_avx512(dtype, q + q_off, stride, tile, group, k, v, row_bytes, kv_off, slots, n0, hd, scale,
+                           work, out + o_off);
         return 0;
     }
+#endif
+    if (hd > ATTN_VEC_SLAB_FLOATS) {
+        return -1;
+    }
+#if defined(__x86_64__)
     if (variant >= 1 && variant <= 3) {
-        attend_avx2(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
+        gantry_attend_tile_avx2(dtype, q + q_off, stride, tile, group, k, v, row_bytes, kv_off, slots, n0, hd, scale,
+                                work, out + o_off);
         return 0;
     }
 #endif
-    attend_scalar(dtype, q + q_off, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
-    return 0;
-}
-
-/**
- * The {@code group} query heads that share one KV head, at q[q_off + j * hd ..) for j < group,
- * into out[o_off + j * hd ..); otherwise as gantry_attend_head. On AVX-512 the group's heads read
- * each cached row once between them; elsewhere they run one after the other. work: at least
- * group * (n + hd + 1) + 2 * hd + n floats. Returns 0, or -1 as gantry_attend_head.
- */
-int32_t gantry_attend_group(int32_t dtype, const float *q, int64_t q_off, int64_t group, const uint8_t *k,
-                            const uint8_t *v, int64_t row_bytes, int64_t kv_off, const int32_t *slots, int64_t n,
-                            int64_t hd, float scale, float *work, float *out, int64_t o_off) {
-    if (dtype < KV_F32 || dtype > KV_Q8_0 || group < 1 || (dtype == KV_Q8_0 && (kv_off % Q8 != 0 || hd % Q8 != 0))) {
-        return -1;
-    }
-#if defined(__x86_64__)
-    int32_t variant = gantry_cpu_variant();
-    if (variant == 4 || variant == 5) {
-        attend_group_avx512(dtype, q + q_off, group, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out + o_off);
-        return 0;
-    }
-#endif
-    for (int64_t j = 0; j < group; j++) {
-        gantry_attend_head(dtype, q, q_off + j * hd, k, v, row_bytes, kv_off, slots, n, hd, scale, work, out,
-                           o_off + j * hd);
-    }
+    gantry_attend_tile_vec(dtype, q + q_off, stride, tile, group, k, v, row_bytes, kv_off, slots, n0, hd, scale, work,
+                           out + o_off);
     return 0;
 }

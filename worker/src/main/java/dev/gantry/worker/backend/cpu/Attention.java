@@ -18,10 +18,11 @@ import jdk.incubator.vector.VectorOperators;
  * context: scores q.k for every position into scratch (and their max), then exp(score - max) in
  * place with their sum, then out = sum_t p_t * V_t / sum.
  *
- * <p>With the native library, {@code gantry_attend_group} (gantry_cpu_attn.c) widens f16 and
- * q8_0 values to floats in registers; where there are enough (row, KV head) items for the threads,
- * one call takes the query heads of a GQA group together (each cached row read once for them),
- * else one call takes one (row, head) pair: the same bits either way. Without it the
+ * <p>With the native library, {@code gantry_attend_rows} (gantry_cpu_attn.c) widens f16 and
+ * q8_0 values to floats in registers; where there are enough (KV head, tile) items for the
+ * threads, one call takes the query heads of a GQA group for a tile of a sequence's consecutive
+ * rows together (each cached row read once for them all), else one call takes one (row, head)
+ * pair: the same bits either way. Without it the
  * Vector API reads an f32 cache in place (the second pass in vector-wide strips of the head, one
  * register accumulator per strip) and decodes f16/q8_0 rows into scratch first.
  */
@@ -65,24 +66,19 @@ final class Attention {
         MemorySegment values = kv.values(layer);
         KvCacheDtype dtype = kv.dtype();
         long rowBytes = kv.rowBytes();
-        if (lib != null && numTokens * kvHeads >= pool.size()) {
-            // A (row, KV head) item for every thread: each item attends the query heads of one GQA
-            // group together, reading each cached row once for them (the same bits as head by head).
-            // One decode row of a model with 3 KV heads on 2 threads is 3 such items rather than 9
-            // heads: the uneven split costs less than reading the rows three times.
-            pool.parallelFor(numTokens * kvHeads, 1, (start, end, worker) -> {
-                for (int item = start; item < end; item++) {
-                    int row = item / kvHeads;
-                    int g = item % kvHeads;
-                    int s = seqOf[row];
-                    int n = batch.contextLen()[s] - batch.queryLen(s) + (row - batch.queryStart()[s]) + 1;
-                    // [group][n] scores, [group] sums, [group][headDim] accumulators (+ a head's own scratch)
-                    float[] work = scratch.floats(worker, group * (n + headDim + 1) + 2 * headDim + n);
-                    lib.attendGroup(dtype, q, (row * heads + g * group) * headDim, group, keys, values, rowBytes,
-                            g * headDim, slots[s], n, headDim, scale, work, out);
-                }
-            });
-            return;
+        if (lib != null) {
+            // Tiles of a sequence's consecutive rows, as many as keep an item for every thread.
+            int tileRows = Math.max(1, TILE_HEADS / group);
+            int numTiles = tiles(batch, tileRows);
+            while (tileRows > 1 && numTiles * kvHeads < pool.size()) {
+                tileRows /= 2;
+                numTiles = tiles(batch, tileRows);
+            }
+            if (numTiles * kvHeads >= pool.size()) {
+                attendTiles(q, keys, values, dtype, rowBytes, batch, slots, tileRows, numTiles, heads, kvHeads, headDim,
+                        scale, out);
+                return;
+            }
         }
         // Work items differ in cost (context length), so take small chunks for balance.
         pool.parallelFor(numTokens * heads, 1, (start, end, worker) -> {
@@ -107,6 +103,65 @@ final class Attention {
                 } else {
                     headDecoded(dtype, q, qOff, keys, values, rowBytes, slots[s], n, kvOff, headDim, scale, work, out);
                 }
+            }
+        });
+    }
+
+    /** Query heads per native call, over a tile's rows: 16 make the most of each cached row read (4 rows of a 4-head group). */
+    private static final int TILE_HEADS = 16;
+
+    /** How many tiles of up to {@code tileRows} consecutive rows the batch's sequences make. */
+    private static int tiles(AttentionBatch batch, int tileRows) {
+        int n = 0;
+        for (int s = 0; s < batch.numSeqs(); s++) {
+            n += (batch.queryLen(s) + tileRows - 1) / tileRows;
+        }
+        return n;
+    }
+
+    /**
+     * The native path: one item per (KV head, tile), each attending the query heads of one GQA
+     * group for the tile's rows together, reading each cached row once for all of them (each row
+     * gets the same bits whatever tile it is in, so a prompt's rows do not depend on its chunking
+     * or on what shares the step). Items run KV head by KV head: a prompt's consecutive tiles
+     * read the same slices of the cache, which then stay in the cores' L2 rather than being
+     * evicted by the other heads' between one tile and the next. One decode row of a model with
+     * 3 KV heads on 2 threads is 3 such items rather than 9 heads: the uneven split costs less
+     * than reading the rows three times.
+     */
+    private void attendTiles(float[] q, MemorySegment keys, MemorySegment values, KvCacheDtype dtype, long rowBytes,
+            AttentionBatch batch, int[][] slots, int tileRows, int numTiles, int heads, int kvHeads, int headDim,
+            float scale, float[] out) {
+        int group = heads / kvHeads;
+        // [numTiles] sequence, first row and rows of each tile
+        int[] tileSeq = new int[numTiles];
+        int[] tileStart = new int[numTiles];
+        int[] tileLen = new int[numTiles];
+        int t = 0;
+        for (int s = 0; s < batch.numSeqs(); s++) {
+            for (int r = batch.queryStart()[s]; r < batch.queryStart()[s + 1]; r += tileRows) {
+                tileSeq[t] = s;
+                tileStart[t] = r;
+                tileLen[t] = Math.min(tileRows, batch.queryStart()[s + 1] - r);
+                t++;
+            }
+        }
+        int stride = heads * headDim;
+        // Work items differ in cost (context length), so take small chunks for balance.
+        pool.parallelFor(numTiles * kvHeads, 1, (start, end, worker) -> {
+            for (int item = start; item < end; item++) {
+                int tile = item % numTiles;
+                int g = item / numTiles;
+                int s = tileSeq[tile];
+                int row = tileStart[tile];
+                int rows = tileLen[tile];
+                // the context of the tile's first row; its last row's is n0 + rows - 1
+                int n0 = batch.contextLen()[s] - batch.queryLen(s) + (row - batch.queryStart()[s]) + 1;
+                int n = n0 + rows - 1;
+                // [rows * group][n] scores, [rows * group] sums, [rows * group][headDim] accumulators (+ a head's own scratch)
+                float[] work = scratch.floats(worker, rows * group * (n + headDim + 1) + 2 * headDim + n);
+                lib.attendRows(dtype, q, row * stride + g * group * headDim, stride, rows, group, keys, values,
+                        rowBytes, g * headDim, slots[s], n0, headDim, scale, work, out);
             }
         });
     }

@@ -55,7 +55,7 @@ public final class NativeCpu {
     private final MethodHandle readBytes;
     private final MethodHandle variant;
     private final MethodHandle select;
-    private final MethodHandle attendGroup;
+    private final MethodHandle attendRows;
 
     private NativeCpu(SymbolLookup lib) {
         var critical = Linker.Option.critical(true);
@@ -97,11 +97,12 @@ public final class NativeCpu {
         variant = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_variant"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         select = LINKER.downcallHandle(lib.findOrThrow("gantry_cpu_select"),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        attendGroup = LINKER.downcallHandle(lib.findOrThrow("gantry_attend_group"), FunctionDescriptor.of(
+        attendRows = LINKER.downcallHandle(lib.findOrThrow("gantry_attend_rows"), FunctionDescriptor.of(
                 ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), critical);
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), critical);
     }
 
     /**
@@ -114,11 +115,24 @@ public final class NativeCpu {
     void attendGroup(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, int group, MemorySegment keys,
             MemorySegment values, long rowBytes, int kvOff, int[] slots, int n, int headDim, float scale, float[] work,
             float[] out) {
+        attendRows(dtype, q, qOff, 0, 1, group, keys, values, rowBytes, kvOff, slots, n, headDim, scale, work, out);
+    }
+
+    /**
+     * {@link #attendGroup} for {@code tile} consecutive rows of one sequence at once, each cached
+     * row read once for all of them (each row's bits those of the row alone): row r's heads start
+     * at qOff + r * stride in q and out, and attend to the first n0 + r positions of slots. work:
+     * at least tile * group * (n + headDim + 1) + 2 * headDim + n floats, n = n0 + tile - 1.
+     */
+    void attendRows(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, int stride, int tile, int group,
+            MemorySegment keys, MemorySegment values, long rowBytes, int kvOff, int[] slots, int n0, int headDim,
+            float scale, float[] work, float[] out) {
         int rc;
         try {
-            rc = (int) attendGroup.invokeExact(dtype.ordinal(), MemorySegment.ofArray(q), (long) qOff, (long) group, keys,
-                    values, rowBytes, (long) kvOff, MemorySegment.ofArray(slots), (long) n, (long) headDim, scale,
-                    MemorySegment.ofArray(work), MemorySegment.ofArray(out), (long) qOff);
+            rc = (int) attendRows.invokeExact(dtype.ordinal(), MemorySegment.ofArray(q), (long) qOff, (long) stride,
+                    (long) tile, (long) group, keys, values, rowBytes, (long) kvOff, MemorySegment.ofArray(slots),
+                    (long) n0, (long) headDim, scale, MemorySegment.ofArray(work), MemorySegment.ofArray(out),
+                    (long) qOff);
         } catch (Throwable e) {
             throw new IllegalStateException("native attention failed", e);
         }

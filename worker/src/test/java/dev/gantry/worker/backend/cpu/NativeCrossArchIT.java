@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The native kernels on aarch64, where no JDK of ours runs: {@code src/test/native/check_variants.c}
- * (every variant the CPU runs against the plain C one, on random weights of every quantized type)
+ * (every variant the CPU runs against the plain C one, on random weights of every quantized type;
+ * attention on every variant against its own reference in doubles)
  * cross-compiled with Debian's gcc-aarch64-linux-gnu and run under qemu-user, whose default CPU has
  * the dot product; and the same program on this machine for its x86-64 variants. Also checks that
  * the jar carries the aarch64 library the build cross-compiled. Skipped, saying why, without the
@@ -33,7 +34,8 @@ class NativeCrossArchIT {
         assumeTrue(onPath("gcc"), "no gcc");
         Path exe = compile("gcc", "check-x86_64");
         String out = run(List.of(exe.toString()));
-        assertThat(out).contains("Q5_K variant 0: reference").doesNotContain("FAILED");
+        assertThat(out).contains("Q5_K variant 0: reference", "attention dtype 2 variant 0: max difference")
+                .doesNotContain("FAILED");
     }
 
     @Test
@@ -46,6 +48,9 @@ class NativeCrossArchIT {
         // variant 6: NEON with the dot product, for every type (the K-quants in plain C, bit for bit)
         for (String type : List.of("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K")) {
             assertThat(out).contains(type + " variant 6: max difference");
+        }
+        for (int dtype = 0; dtype < 3; dtype++) { // f32, f16, q8_0 caches: the generic-vector attention in NEON
+            assertThat(out).contains("attention dtype " + dtype + " variant 6: max difference");
         }
         assertThat(out).doesNotContain("FAILED");
         assertThat(NativeCrossArchIT.class.getResource("/dev/gantry/worker/native/linux-aarch64/libgantry_cpu.so"))

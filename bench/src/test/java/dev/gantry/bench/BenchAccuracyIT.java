@@ -26,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * records when it really flushed each token. The ITL tail is checked against the gaps the stub
  * really produced (within 5 % and {@value #CLIENT_TAIL_MS} ms), and throughput against the latencies the tool
  * measured (a closed loop of c clients completes c / E2E requests a second), so that neither
- * depends on how late the machine ran.
+ * depends on how late the machine ran. Beyond that, the bounds allow the longest stall of this
+ * JVM's threads measured during the run ({@link StallWatch}), which the client may suffer after
+ * the stub has sent.
  */
 class BenchAccuracyIT {
 
@@ -45,19 +47,20 @@ class BenchAccuracyIT {
 
     @Test
     void sweepReportsTheInjectedLatenciesAndTheThroughputTheyAllow() throws Exception {
-        try (var stub = new StubOpenAiServer()) {
+        try (var stub = new StubOpenAiServer(); var stalls = new StallWatch()) {
             stub.answerWith(stub.streaming(Duration.ofMillis(TTFT_MS), Duration.ofMillis(ITL_MS), TOKENS));
             Path json = dir.resolve("sweep.json");
             CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "stub", "--concurrency", "1,4",
                     "--num-requests", "8", "--warmup", "2", "--input-len", "32", "--output-len", "16",
                     "--json", json.toString());
+            double stallMs = stalls.longestStallMs();
 
             System.out.println(run.out());
             assertThat(run.exit()).as(run.err()).isZero();
             JsonNode levels = CliRun.readJson(json).path("levels");
             assertThat(levels).hasSize(2);
             for (JsonNode level : levels) {
-                assertLevelMatchesInjection(level, Sent.of(stub));
+                assertLevelMatchesInjection(level, Sent.of(stub), stallMs);
             }
             assertThat(run.out()).contains("c=1", "c=4", "TTFT p99 (ms)", "output throughput (tok/s)");
             assertThat(run.err()).contains("c=4  [####################]  8/8 requests");
@@ -71,11 +74,12 @@ class BenchAccuracyIT {
      */
     @Test
     void interTokenTailMatchesTheGapsTheServerActuallyProduced() throws Exception {
-        try (var stub = new StubOpenAiServer()) {
+        try (var stub = new StubOpenAiServer(); var stalls = new StallWatch()) {
             stub.answerWith(stub.streaming(Duration.ofMillis(TTFT_MS), Duration.ofMillis(ITL_MS), TOKENS));
             Path json = dir.resolve("tail.json");
             CliRun run = CliRun.of("serve", "--url", stub.url(), "--model", "stub", "--concurrency", "4",
                     "--num-requests", "16", "--warmup", "0", "--output-len", "16", "--json", json.toString());
+            double stallMs = stalls.longestStallMs();
 
             assertThat(run.exit()).as(run.err()).isZero();
             JsonNode itl = CliRun.readJson(json).path("levels").get(0).path("itl_ms");
@@ -83,53 +87,30 @@ class BenchAccuracyIT {
                     .flatMapToDouble(flushed -> Arrays.stream(gapsMillis(flushed))).toArray();
             Percentiles sent = Percentiles.of(truth);
             assertThat(itl.path("count").asInt()).isEqualTo(truth.length);
-            assertMatchesSent(itl.path("p90").asDouble(), sent.percentile(90), "ITL p90");
-            assertMatchesSent(itl.path("p95").asDouble(), sent.percentile(95), "ITL p95");
-            assertMatchesSent(itl.path("p99").asDouble(), sent.percentile(99), "ITL p99");
+            assertMatchesSent(itl.path("p90").asDouble(), sent.percentile(90), stallMs, "ITL p90");
+            assertMatchesSent(itl.path("p95").asDouble(), sent.percentile(95), stallMs, "ITL p95");
+            assertMatchesSent(itl.path("p99").asDouble(), sent.percentile(99), stallMs, "ITL p99");
         }
     }
 
     @Test
     void chatRoleChunkDoesNotCountAsTheFirstToken() throws Exception {
-        try (var stub = new StubOpenAiServer()) {
+        try (var stub = new StubOpenAiServer(); var stalls = new StallWatch()) {
             stub.answerWith(stub.streaming(Duration.ofMillis(TTFT_MS), Duration.ofMillis(ITL_MS), TOKENS));
             Path json = dir.resolve("chat.json");
             CliRun run = CliRun.of("serve", "--url", stub.url() + "/v1", "--model", "stub", "--endpoint", "chat",
                     "--concurrency", "2", "--num-requests", "6", "--warmup", "2", "--output-len", "16",
                     "--json", json.toString());
+            double stallMs = stalls.longestStallMs();
 
             assertThat(run.exit()).as(run.err()).isZero();
-            assertLevelMatchesInjection(CliRun.readJson(json).path("levels").get(0), Sent.of(stub));
+            assertLevelMatchesInjection(CliRun.readJson(json).path("levels").get(0), Sent.of(stub), stallMs);
             assertThat(stub.requests()).allSatisfy(r -> assertThat(r.path("messages").get(0).path("role").asText())
                     .isEqualTo("user"));
         }
     }
 
-    /**
-     * What the stub really sent, over all its responses (warm-ups and every level included): first
-     * token, time per output token and last token after each request arrived. On a busy machine the
-     * stub itself runs late, and a figure the tool reports may exceed the injected one by that much.
-     */
-    private record Sent(Percentiles ttft, Percentiles tpot, Percentiles e2e) {
-        static Sent of(StubOpenAiServer stub) {
-            List<long[]> all = stub.emissions();
-            double[] ttft = all.stream().mapToDouble(f -> f[0] / 1e6).toArray();
-            double[] tpot = all.stream().filter(f -> f.length > 1) // not the one-token warm-up probes
-                    .mapToDouble(f -> (f[f.length - 1] - f[0]) / 1e6 / (f.length - 1)).toArray();
-            double[] e2e = all.stream().mapToDouble(f -> f[f.length - 1] / 1e6).toArray();
-            return new Sent(Percentiles.of(ttft), Percentiles.of(tpot), Percentiles.of(e2e));
-        }
-
-        Percentiles of(String name) {
-            return switch (name) {
-                case "ttft_ms" -> ttft;
-                case "tpot_ms" -> tpot;
-                default -> e2e;
-            };
-        }
-    }
-
-    private static void assertLevelMatchesInjection(JsonNode level, Sent sent) {
+    private static void assertLevelMatchesInjection(JsonNode level, Sent sent, double stallMs) {
         int c = level.path("concurrency").asInt();
         assertThat(level.path("failed").asInt()).isZero();
         assertThat(level.path("completed").asInt()).isEqualTo(level.path("requested").asInt());
@@ -139,16 +120,16 @@ class BenchAccuracyIT {
             double injected = name.equals("ttft_ms") ? TTFT_MS : name.equals("tpot_ms") ? ITL_MS : E2E_MS;
             JsonNode d = level.path(name);
             Percentiles truth = sent.of(name);
-            assertWithinSent(d.path("mean").asDouble(), injected, truth.mean(), CLIENT_MS, name + " mean of " + d);
-            assertWithinSent(d.path("p50").asDouble(), injected, truth.percentile(50), CLIENT_MS, name + " p50 of " + d);
+            assertWithinSent(d.path("mean").asDouble(), injected, truth.mean(), CLIENT_MS, stallMs, name + " mean of " + d);
+            assertWithinSent(d.path("p50").asDouble(), injected, truth.percentile(50), CLIENT_MS, stallMs, name + " p50 of " + d);
             for (int p : new int[] {90, 95, 99}) {
                 assertWithinSent(d.path("p" + p).asDouble(), injected, truth.percentile(p), CLIENT_TAIL_MS,
-                        name + " p" + p + " of " + d);
+                        stallMs, name + " p" + p + " of " + d);
             }
         }
         JsonNode itl = level.path("itl_ms");
         assertThat(itl.path("count").asInt()).isEqualTo(level.path("completed").asInt() * (TOKENS - 1));
-        assertWithinSent(itl.path("mean").asDouble(), ITL_MS, sent.tpot().mean(), CLIENT_MS, "ITL mean of " + itl);
+        assertWithinSent(itl.path("mean").asDouble(), ITL_MS, sent.tpot().mean(), CLIENT_MS, stallMs, "ITL mean of " + itl);
 
         // A closed loop of c clients, each finishing a request every E2E: c / E2E requests a second,
         // with E2E as measured; and never more than the injected latencies allow.
@@ -160,10 +141,12 @@ class BenchAccuracyIT {
 
     /**
      * Within 5 % and {@value #CLIENT_TAIL_MS} ms of the gaps the stub really produced: what is left is
-     * the client's own wake-ups, either way (a gap read late makes the next one short).
+     * the client's own wake-ups, either way (a gap read late makes the next one short), and the
+     * longest stall of this JVM's threads measured during the run ({@link StallWatch}).
      */
-    private static void assertMatchesSent(double actual, double sent, String figure) {
-        assertThat(actual).as(figure).isCloseTo(sent, within(sent * 0.05 + CLIENT_TAIL_MS));
+    private static void assertMatchesSent(double actual, double sent, double stallMs, String figure) {
+        assertThat(actual).as(figure + " (threads stalled up to " + stallMs + " ms)")
+                .isCloseTo(sent, within(sent * 0.05 + CLIENT_TAIL_MS + stallMs));
     }
 
     /**
@@ -171,11 +154,16 @@ class BenchAccuracyIT {
      * read late shortens the time per output token after it): an instrument that under-measures
      * is wrong however busy the machine; not above what the stub really sent (the larger of that
      * and the injected time) by more than 5 % and clientMs ({@value #CLIENT_MS} ms for means and
-     * medians, {@value #CLIENT_TAIL_MS} for P90 and beyond).
+     * medians, {@value #CLIENT_TAIL_MS} for P90 and beyond). A stall of the whole JVM (stub and
+     * client share it, and CI's cores under a quota hold it for 100 ms and more) may delay what the
+     * client reads beyond what the stub sent by as long as it lasted, and shorten the time per
+     * output token after a late first token by that over the remaining tokens.
      */
-    private static void assertWithinSent(double actual, double injected, double sent, double clientMs, String figure) {
-        assertThat(actual).as(figure + " (stub sent " + sent + ")")
-                .isBetween(injected * 0.95 - clientMs, Math.max(injected, sent) * 1.05 + clientMs);
+    private static void assertWithinSent(double actual, double injected, double sent, double clientMs, double stallMs,
+            String figure) {
+        assertThat(actual).as(figure + " (stub sent " + sent + ", threads stalled up to " + stallMs + " ms)")
+                .isBetween(injected * 0.95 - clientMs - stallMs / (TOKENS - 1),
+                        Math.max(injected, sent) * 1.05 + clientMs + stallMs);
     }
 
     private static double[] gapsMillis(long[] flushedNanos) {

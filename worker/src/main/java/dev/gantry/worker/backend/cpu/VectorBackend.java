@@ -87,6 +87,11 @@ public final class VectorBackend extends HostMemoryBackend {
         weights.stream().filter(matmul::wantsPacking).forEach(w -> packedBytes += matmul.pack(w, packedWeights));
         List<Weight> todo = weights.stream().filter(w -> !matmul.hasSegments(w) && !matmul.wantsPacking(w)).toList();
         ColumnSegments.repackAll(todo, segments).forEach(matmul::useSegments);
+        // A new token's embedding row is most often a page the process has not touched yet: a page
+        // fault in the middle of a step (a read from the disk where the page cache lost the page,
+        // e.g. after the packed weights' file pages were handed back). Mapped in now, as llama.cpp
+        // maps the whole file at load.
+        weights.stream().filter(w -> w.readByToken() && w.data().isMapped()).forEach(w -> w.data().load());
     }
 
     @Override

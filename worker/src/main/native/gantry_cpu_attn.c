@@ -300,9 +300,8 @@ AVX512 __attribute__((always_inline)) static inline void attend_tile_body(
     float *out) {
     const int64_t n = n0 + tile - 1;  // every position the tile reads
     const int64_t heads = tile * group;
-    float *p = work;  // [tile * group][n]: row r's head j at (r * group + j) * n
-    float *inv = p + heads * n;  // [tile * group]
-    float *acc = inv + heads;  // [tile * group][hd]
+    float *p, *inv, *acc;  // [heads][n], [heads], [heads][hd]
+    attn_work(work, heads, n, &p, &inv, &acc);
     float slab_mem[GROUP_BLOCK * SLAB_HD] __attribute__((aligned(64)));  // [GROUP_BLOCK][hd]
     float *slab = heads > 1 && hd <= SLAB_HD ? slab_mem : NULL;
     const uint8_t *rows[GROUP_BLOCK];
@@ -383,7 +382,7 @@ AVX512 static void attend_tile_avx512(int32_t dtype, const float *q, int64_t str
  * first n0 + r positions of slots[] (K and V rows row_bytes apart, encoded as dtype, the KV head's
  * values from value kv_off of each). Each block of positions' slices is read once for all the
  * tile's heads; each row's bits are those of the row alone (on a given variant). work: at least
- * tile * group * (n + hd + 1) + 2 * hd + n floats, n = n0 + tile - 1. Returns 0, or -1 for an
+ * tile * group * (n + hd + 1) floats, n = n0 + tile - 1 (attn_work). Returns 0, or -1 for an
  * unknown dtype, a q8_0 head not on a 32-value boundary, a tile, group or context below 1, or
  * (without AVX-512) a head of more than ATTN_VEC_SLAB_FLOATS (4096) values.
  */

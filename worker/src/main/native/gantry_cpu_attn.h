@@ -42,6 +42,17 @@ static inline const uint8_t *head_of(int32_t dtype, const uint8_t *row, int64_t 
     }
 }
 
+/**
+ * gantry_attend_rows' work, split: p [heads][n] scores (row r's head j at (r * group + j) * n), inv
+ * [heads] inverse sums, acc [heads][hd] accumulators; heads = tile * group, n = n0 + tile - 1.
+ * tile * group * (n + hd + 1) floats in all.
+ */
+static inline void attn_work(float *work, int64_t heads, int64_t n, float **p, float **inv, float **acc) {
+    *p = work;
+    *inv = work + heads * n;
+    *acc = *inv + heads;
+}
+
 /** f32 values of the generic-vector kernels' slab (16 KB, in L1): their largest head too. */
 enum { ATTN_VEC_SLAB_FLOATS = 4096 };
 

@@ -139,9 +139,8 @@ INLINE static inline void N(tile_body)(int32_t dtype, const float *q, int64_t st
                                        float *out) {
     const int64_t n = n0 + tile - 1;  // every position the tile reads
     const int64_t heads = tile * group;
-    float *p = work;  // [tile * group][n]: row r's head j at (r * group + j) * n
-    float *inv = p + heads * n;  // [tile * group]
-    float *acc = inv + heads;  // [tile * group][hd]
+    float *p, *inv, *acc;  // [heads][n], [heads], [heads][hd]
+    attn_work(work, heads, n, &p, &inv, &acc);
     float slab[ATTN_VEC_SLAB_FLOATS];  // [block][hd]: 64 positions of a head of 64, in L1 for the tile's heads
     const int64_t block = ATTN_VEC_SLAB_FLOATS / hd;
     for (int64_t t0 = 0; t0 < n; t0 += block) {

@@ -91,9 +91,9 @@ final class Attention {
                 int qOff = (row * heads + h) * headDim;
                 int kvOff = (h / group) * headDim;
                 if (lib != null) {
-                    float[] work = scratch.floats(worker, (n + headDim + 1) + 2 * headDim + n);
-                    lib.attendGroup(dtype, q, qOff, 1, keys, values, rowBytes, kvOff, slots[s], n, headDim, scale, work,
-                            out);
+                    float[] work = scratch.floats(worker, NativeCpu.attendWorkFloats(1, 1, n, headDim));
+                    lib.attendRows(dtype, q, qOff, 0, 1, 1, keys, values, rowBytes, kvOff, slots[s], n, headDim, scale,
+                            work, out);
                     continue;
                 }
                 // [2 * headDim] row and accumulator scratch, then [n] scores, then probabilities (unnormalized)
@@ -157,9 +157,7 @@ final class Attention {
                 int rows = tileLen[tile];
                 // the context of the tile's first row; its last row's is n0 + rows - 1
                 int n0 = batch.contextLen()[s] - batch.queryLen(s) + (row - batch.queryStart()[s]) + 1;
-                int n = n0 + rows - 1;
-                // [rows * group][n] scores, [rows * group] sums, [rows * group][headDim] accumulators (+ a head's own scratch)
-                float[] work = scratch.floats(worker, rows * group * (n + headDim + 1) + 2 * headDim + n);
+                float[] work = scratch.floats(worker, NativeCpu.attendWorkFloats(rows, group, n0, headDim));
                 lib.attendRows(dtype, q, row * stride + g * group * headDim, stride, rows, group, keys, values,
                         rowBytes, g * headDim, slots[s], n0, headDim, scale, work, out);
             }

@@ -107,22 +107,12 @@ public final class NativeCpu {
 
     /**
      * Attention of the {@code group} query heads sharing one KV head (a group of one: a single
-     * head, with the same bits): q[qOff + j * headDim ..+ headDim) into out at the same offsets, for
-     * j < group, against the cached rows {@code slots[0 .. n)} of one layer (K and V:
+     * head, with the same bits) for {@code tile} consecutive rows of one sequence at once, each
+     * cached row read once for all of them (each row's bits those of the row alone): row r's heads
+     * are q[qOff + r * stride + j * headDim ..+ headDim) for j < group, into out at the same
+     * offsets, against the first n0 + r of the cached rows {@code slots} of one layer (K and V:
      * [slots][rowBytes] of {@code dtype}), the KV head's values starting at value {@code kvOff} of
-     * each row. work: at least group * (n + headDim + 1) + 2 * headDim + n floats.
-     */
-    void attendGroup(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, int group, MemorySegment keys,
-            MemorySegment values, long rowBytes, int kvOff, int[] slots, int n, int headDim, float scale, float[] work,
-            float[] out) {
-        attendRows(dtype, q, qOff, 0, 1, group, keys, values, rowBytes, kvOff, slots, n, headDim, scale, work, out);
-    }
-
-    /**
-     * {@link #attendGroup} for {@code tile} consecutive rows of one sequence at once, each cached
-     * row read once for all of them (each row's bits those of the row alone): row r's heads start
-     * at qOff + r * stride in q and out, and attend to the first n0 + r positions of slots. work:
-     * at least tile * group * (n + headDim + 1) + 2 * headDim + n floats, n = n0 + tile - 1.
+     * each row. work: at least {@link #attendWorkFloats} floats.
      */
     void attendRows(dev.gantry.worker.backend.KvCacheDtype dtype, float[] q, int qOff, int stride, int tile, int group,
             MemorySegment keys, MemorySegment values, long rowBytes, int kvOff, int[] slots, int n0, int headDim,
@@ -140,6 +130,12 @@ public final class NativeCpu {
             throw new IllegalArgumentException("native attention refused " + dtype + " at head offset " + kvOff
                     + " of head dimension " + headDim);
         }
+    }
+
+    /** Floats of work {@link #attendRows} needs: scores, inverse sums and accumulators of its tile * group heads. */
+    static int attendWorkFloats(int tile, int group, int n0, int headDim) {
+        int n = n0 + tile - 1;
+        return tile * group * (n + headDim + 1);
     }
 
     /** The kernels, unless turned off ({@code GANTRY_NATIVE=off}) or not built for this machine. */

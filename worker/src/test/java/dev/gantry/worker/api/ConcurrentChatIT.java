@@ -8,9 +8,14 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import java.net.URL;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** 32 concurrent greedy chat requests on SmolLM2-135M-Instruct each equal the same request sent alone. */
+/**
+ * 32 concurrent greedy chat requests on SmolLM2-135M-Instruct each equal the same request sent
+ * alone: the text, and every token's logprob to the last bit (a logit that moves at all between
+ * the two is a batch-variant product, which flips tokens at near-ties sooner or later).
+ */
 @QuarkusTest
 @TestProfile(ConcurrentChatIT.SmolLm2Batching.class)
 class ConcurrentChatIT {
@@ -34,9 +39,12 @@ class ConcurrentChatIT {
         ConcurrentRequests.checkBatchingChangesNothing(root.toURI(), (client, i) -> {
             String question = (i < 16 ? "Write one sentence about " : "Name three things about ") + TOPICS[i % 16] + ".";
             var c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("smollm2")
-                    .addUserMessage(question).maxCompletionTokens(24).temperature(0.0).build());
+                    .addUserMessage(question).maxCompletionTokens(24).temperature(0.0).logprobs(true).build());
             var choice = c.choices().getFirst();
-            return new ConcurrentRequests.Answer(choice.message().content().orElse(""), choice.finishReason().asString());
+            String logprobs = choice.logprobs().orElseThrow().content().orElseThrow().stream()
+                    .map(t -> t.token() + "=" + Float.toHexString((float) t.logprob())).collect(Collectors.joining(" "));
+            return new ConcurrentRequests.Answer(choice.message().content().orElse("") + "\n[logprobs] " + logprobs,
+                    choice.finishReason().asString());
         });
     }
 }

@@ -14,8 +14,7 @@ import jdk.incubator.vector.VectorOperators;
  * integers.
  *
  * <p>It does not write int8 blocks but each block's values as floats, {@code q * f16(d)}: an
- * 8-bit integer times an 11-bit f16 mantissa, exact in a float. The float kernels of {@link
- * DotKernels} and {@link Matmul} then compute llama.cpp's integer dot products: a weight's block
+ * 8-bit integer times an 11-bit f16 mantissa, exact in a float. {@link Matmul}'s float path then computes llama.cpp's integer dot products: a weight's block
  * sum {@code sum(q_w * q_x * d_x)} is {@code d_x * sum(q_w * q_x)} up to float rounding, which
  * is all that separates this from ggml's {@code (d_w * d_x) * isum}. Rounding, ties to even, is
  * done by adding and subtracting 1.5 * 2^23 (float arithmetic rounds to even, and |x * 127 / amax|

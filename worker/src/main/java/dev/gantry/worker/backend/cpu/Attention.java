@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Causal grouped-query attention over the paged, off-heap KV cache ({@link HostKvStorage}: f32,
@@ -261,7 +260,7 @@ final class Attention {
         FloatVector sum = FloatVector.zero(F);
         int t = 0;
         for (int bound = F.loopBound(n); t < bound; t += L) {
-            FloatVector e = FloatVector.fromArray(F, p, at + t).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Simd.exp(FloatVector.fromArray(F, p, at + t).sub(max));
             e.intoArray(p, at + t);
             sum = sum.add(e);
         }

@@ -6,36 +6,122 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A few token rows times decoded weight rows, as dot products along the rows: a 2x4 register
- * tile (2 weight rows, 4 token rows, 8 vector accumulators), each loaded weight vector feeding
- * 4 tokens and each activation vector 2 weight rows, then one lane sum per output. For at most
- * L/2 tokens, where {@link TokenLaneGemm} would leave most of its lanes empty (measured on
- * SmolLM2-135M Q4_1, 2 threads, 16 lanes, decode tokens/s this way vs tokens along the lanes:
- * batch 4 254 vs 199, batch 8 337 vs 339, batch 12 381 vs 488).
+ * Token rows times decoded weight rows, as dot products along the rows in register tiles: 4
+ * weight rows by 4 token rows (16 vector accumulators, 8 loads per 16 multiply-adds) where the
+ * registers hold them (32 of AVX-512's 16-lane vectors), else 2 by 4; one token row by 4 or 2
+ * weight rows.
+ *
+ * <p>Every output is computed in one order whatever tile it falls in, so a token's result does
+ * not depend on how many tokens share the call or where it sits among them (batch invariance,
+ * bit for bit): one vector accumulator per (weight row, token) takes {@code fma(w[k..k+L),
+ * x[k..k+L), acc)} for k = 0, L, 2L, ... in turn, then {@link Simd#sum} (a fixed tree), then the
+ * columns past the last whole vector one by one ({@link #tail}), then the bias.
  */
 final class RowTileGemm {
+    /** Whether 4x4 tiles fit the vector registers (16 accumulators, 4 weight vectors, 1 activation vector). */
+    private static final boolean WIDE = L >= 16;
+
     private RowTileGemm() {}
 
     /**
-     * out[r][o0 + k] = dot(wd row k, x row r) (+ bias) for the n decoded rows of wd ([n][cols])
-     * and the token rows of x ([rows][cols]); out: [rows][outRows].
+     * out[r][o0 + k] = dot(wd row k, x row r) (+ bias[o0 + k]) for the n decoded rows of wd
+     * ([n][cols]) and the token rows of x ([rows][cols]); out: [rows][outRows]. Tiles past the
+     * last weight row repeat it; their duplicate results are not stored.
      */
     static void multiply(float[] wd, int n, int cols, float[] x, int rows, float[] out, int outRows, int o0,
             float[] bias) {
         int r = 0;
         for (; r + 4 <= rows; r += 4) {
-            for (int k = 0; k < n; k += 2) {
-                // An odd last row pairs with itself; its duplicate result is not stored.
+            int k = 0;
+            if (WIDE) {
+                for (; k + 4 <= n; k += 4) {
+                    tile4x4(wd, k * cols, cols, x, r * cols, out, r, outRows, o0 + k, bias);
+                }
+            }
+            for (; k < n; k += 2) {
                 int k1 = Math.min(k + 1, n - 1);
                 tile2x4(wd, k * cols, k1 * cols, x, r * cols, cols, out, r, outRows, o0 + k, k1 > k, bias);
             }
         }
         for (; r < rows; r++) {
-            for (int k = 0; k < n; k += 2) {
+            int k = 0;
+            for (; k + 4 <= n; k += 4) {
+                tile4x1(wd, k * cols, cols, x, r * cols, out, r * outRows + o0 + k, bias, o0 + k);
+            }
+            for (; k < n; k += 2) {
                 int k1 = Math.min(k + 1, n - 1);
                 tile2x1(wd, k * cols, k1 * cols, x, r * cols, cols, out, r * outRows + o0 + k, k1 > k, bias, o0 + k);
             }
         }
+    }
+
+    /** The output of one accumulator: its lane sum, then the columns past the last whole vector. */
+    private static float finish(FloatVector acc, float[] wd, int w, float[] x, int xo, int cols) {
+        float s = Simd.sum(acc);
+        for (int i = F.loopBound(cols); i < cols; i++) {
+            s += wd[w + i] * x[xo + i];
+        }
+        return s;
+    }
+
+    private static void store(float[] out, int at, float s, float[] bias, int o) {
+        out[at] = bias == null ? s : s + bias[o];
+    }
+
+    /** The 4 weight rows from w0 (cols apart) times the 4 token rows from xo; stores out[r..r+3][o..o+3]. */
+    private static void tile4x4(float[] wd, int w0, int cols, float[] x, int xo, float[] out, int r, int outRows,
+            int o, float[] bias) {
+        // a<weight row><token>: the 4x4 register tile
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
+        FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
+        FloatVector a20 = zero, a21 = zero, a22 = zero, a23 = zero;
+        FloatVector a30 = zero, a31 = zero, a32 = zero, a33 = zero;
+        int w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
+        for (int i = 0, bound = F.loopBound(cols); i < bound; i += L) {
+            FloatVector v0 = FloatVector.fromArray(F, wd, w0 + i);
+            FloatVector v1 = FloatVector.fromArray(F, wd, w1 + i);
+            FloatVector v2 = FloatVector.fromArray(F, wd, w2 + i);
+            FloatVector v3 = FloatVector.fromArray(F, wd, w3 + i);
+            FloatVector t = FloatVector.fromArray(F, x, xo + i);
+            a00 = v0.fma(t, a00);
+            a10 = v1.fma(t, a10);
+            a20 = v2.fma(t, a20);
+            a30 = v3.fma(t, a30);
+            t = FloatVector.fromArray(F, x, x1 + i);
+            a01 = v0.fma(t, a01);
+            a11 = v1.fma(t, a11);
+            a21 = v2.fma(t, a21);
+            a31 = v3.fma(t, a31);
+            t = FloatVector.fromArray(F, x, x2 + i);
+            a02 = v0.fma(t, a02);
+            a12 = v1.fma(t, a12);
+            a22 = v2.fma(t, a22);
+            a32 = v3.fma(t, a32);
+            t = FloatVector.fromArray(F, x, x3 + i);
+            a03 = v0.fma(t, a03);
+            a13 = v1.fma(t, a13);
+            a23 = v2.fma(t, a23);
+            a33 = v3.fma(t, a33);
+        }
+        int at = r * outRows + o;
+        store(out, at, finish(a00, wd, w0, x, xo, cols), bias, o);
+        store(out, at + outRows, finish(a01, wd, w0, x, x1, cols), bias, o);
+        store(out, at + 2 * outRows, finish(a02, wd, w0, x, x2, cols), bias, o);
+        store(out, at + 3 * outRows, finish(a03, wd, w0, x, x3, cols), bias, o);
+        store(out, at + 1, finish(a10, wd, w1, x, xo, cols), bias, o + 1);
+        store(out, at + 1 + outRows, finish(a11, wd, w1, x, x1, cols), bias, o + 1);
+        store(out, at + 1 + 2 * outRows, finish(a12, wd, w1, x, x2, cols), bias, o + 1);
+        store(out, at + 1 + 3 * outRows, finish(a13, wd, w1, x, x3, cols), bias, o + 1);
+        store(out, at + 2, finish(a20, wd, w2, x, xo, cols), bias, o + 2);
+        store(out, at + 2 + outRows, finish(a21, wd, w2, x, x1, cols), bias, o + 2);
+        store(out, at + 2 + 2 * outRows, finish(a22, wd, w2, x, x2, cols), bias, o + 2);
+        store(out, at + 2 + 3 * outRows, finish(a23, wd, w2, x, x3, cols), bias, o + 2);
+        store(out, at + 3, finish(a30, wd, w3, x, xo, cols), bias, o + 3);
+        store(out, at + 3 + outRows, finish(a31, wd, w3, x, x1, cols), bias, o + 3);
+        store(out, at + 3 + 2 * outRows, finish(a32, wd, w3, x, x2, cols), bias, o + 3);
+        store(out, at + 3 + 3 * outRows, finish(a33, wd, w3, x, x3, cols), bias, o + 3);
     }
 
     /**
@@ -48,11 +134,8 @@ final class RowTileGemm {
         FloatVector zero = FloatVector.zero(F);
         FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
         FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
-        int x1 = xo + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        int i = 0;
-        for (int bound = F.loopBound(cols); i < bound; i += L) {
+        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
+        for (int i = 0, bound = F.loopBound(cols); i < bound; i += L) {
             FloatVector v0 = FloatVector.fromArray(F, wd, w0 + i);
             FloatVector v1 = FloatVector.fromArray(F, wd, w1 + i);
             FloatVector t = FloatVector.fromArray(F, x, xo + i);
@@ -68,34 +151,35 @@ final class RowTileGemm {
             a03 = v0.fma(t, a03);
             a13 = v1.fma(t, a13);
         }
-        float s00 = Simd.sum(a00), s01 = Simd.sum(a01);
-        float s02 = Simd.sum(a02), s03 = Simd.sum(a03);
-        float s10 = Simd.sum(a10), s11 = Simd.sum(a11);
-        float s12 = Simd.sum(a12), s13 = Simd.sum(a13);
-        // Tail of cols that are not a multiple of the lane count (plain float weights only).
-        for (; i < cols; i++) {
-            s00 += wd[w0 + i] * x[xo + i];
-            s01 += wd[w0 + i] * x[x1 + i];
-            s02 += wd[w0 + i] * x[x2 + i];
-            s03 += wd[w0 + i] * x[x3 + i];
-            s10 += wd[w1 + i] * x[xo + i];
-            s11 += wd[w1 + i] * x[x1 + i];
-            s12 += wd[w1 + i] * x[x2 + i];
-            s13 += wd[w1 + i] * x[x3 + i];
-        }
-        float b0 = bias == null ? 0 : bias[o];
         int at = r * outRows + o;
-        out[at] = s00 + b0;
-        out[at + outRows] = s01 + b0;
-        out[at + 2 * outRows] = s02 + b0;
-        out[at + 3 * outRows] = s03 + b0;
+        store(out, at, finish(a00, wd, w0, x, xo, cols), bias, o);
+        store(out, at + outRows, finish(a01, wd, w0, x, x1, cols), bias, o);
+        store(out, at + 2 * outRows, finish(a02, wd, w0, x, x2, cols), bias, o);
+        store(out, at + 3 * outRows, finish(a03, wd, w0, x, x3, cols), bias, o);
         if (both) {
-            float b1 = bias == null ? 0 : bias[o + 1];
-            out[at + 1] = s10 + b1;
-            out[at + 1 + outRows] = s11 + b1;
-            out[at + 1 + 2 * outRows] = s12 + b1;
-            out[at + 1 + 3 * outRows] = s13 + b1;
+            store(out, at + 1, finish(a10, wd, w1, x, xo, cols), bias, o + 1);
+            store(out, at + 1 + outRows, finish(a11, wd, w1, x, x1, cols), bias, o + 1);
+            store(out, at + 1 + 2 * outRows, finish(a12, wd, w1, x, x2, cols), bias, o + 1);
+            store(out, at + 1 + 3 * outRows, finish(a13, wd, w1, x, x3, cols), bias, o + 1);
         }
+    }
+
+    /** The 4 weight rows from w0 (cols apart) times the token row at xo; stores out[at..at+3]. */
+    private static void tile4x1(float[] wd, int w0, int cols, float[] x, int xo, float[] out, int at, float[] bias,
+            int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+        for (int i = 0, bound = F.loopBound(cols); i < bound; i += L) {
+            FloatVector t = FloatVector.fromArray(F, x, xo + i);
+            a0 = FloatVector.fromArray(F, wd, w0 + i).fma(t, a0);
+            a1 = FloatVector.fromArray(F, wd, w1 + i).fma(t, a1);
+            a2 = FloatVector.fromArray(F, wd, w2 + i).fma(t, a2);
+            a3 = FloatVector.fromArray(F, wd, w3 + i).fma(t, a3);
+        }
+        store(out, at, finish(a0, wd, w0, x, xo, cols), bias, o);
+        store(out, at + 1, finish(a1, wd, w1, x, xo, cols), bias, o + 1);
+        store(out, at + 2, finish(a2, wd, w2, x, xo, cols), bias, o + 2);
+        store(out, at + 3, finish(a3, wd, w3, x, xo, cols), bias, o + 3);
     }
 
     /** Weight rows at w0 and w1 of wd times the token row at xo; stores out[at] and, when {@code both}, out[at + 1]. */
@@ -103,21 +187,14 @@ final class RowTileGemm {
             boolean both, float[] bias, int o) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(cols); i < bound; i += L) {
+        for (int i = 0, bound = F.loopBound(cols); i < bound; i += L) {
             FloatVector t = FloatVector.fromArray(F, x, xo + i);
             a0 = FloatVector.fromArray(F, wd, w0 + i).fma(t, a0);
             a1 = FloatVector.fromArray(F, wd, w1 + i).fma(t, a1);
         }
-        float s0 = Simd.sum(a0);
-        float s1 = Simd.sum(a1);
-        for (; i < cols; i++) {
-            s0 += wd[w0 + i] * x[xo + i];
-            s1 += wd[w1 + i] * x[xo + i];
-        }
-        out[at] = bias == null ? s0 : s0 + bias[o];
+        store(out, at, finish(a0, wd, w0, x, xo, cols), bias, o);
         if (both) {
-            out[at + 1] = bias == null ? s1 : s1 + bias[o + 1];
+            store(out, at + 1, finish(a1, wd, w1, x, xo, cols), bias, o + 1);
         }
     }
 }

@@ -7,20 +7,24 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * The multiply-adds of a many-token matrix product over decoded weight rows, with the tokens
- * along the vector lanes: acc[o][t] += w[o][k] * x[t][k], one broadcast weight value times a
- * vector of L tokens' activations at column k.
+ * along the vector lanes: one broadcast weight value times a vector of L tokens' activations.
  *
  * <p>Why this shape: a product of two row-major matrices along their rows (a dot product per
- * output) needs two vector loads per multiply-add pair and a lane reduction per output, and on a
- * 2-core AVX-512 EPYC reached 110-130 GFLOP/s of the 268 one core can do. With the activations
- * transposed once per call into blocks of L tokens ({@link #transposeBlock}), a micro-tile of 6
- * weight rows by 2 token blocks keeps 12 accumulators in registers and spends 2 vector loads and
- * 6 scalar broadcasts per 12 multiply-adds, with no reductions at all: 210-220 GFLOP/s measured
- * on the same core. The weights need no repacking: each weight row is read as a stream of
- * scalars.
+ * output, {@link RowTileGemm}) needs a lane reduction per output, which costs as much as the
+ * multiply-adds of a short row. With the activations transposed once per call into blocks of L
+ * tokens ({@link #transposeBlock}), a micro-tile of 6 weight rows by 2 token blocks keeps 12
+ * accumulators in registers and spends 2 vector loads and 6 scalar broadcasts per 12
+ * multiply-adds, with no reductions inside the loop.
  *
- * <p>Each lane sums its products in column order with one fused multiply-add per column, so a
- * token's result does not depend on which other tokens share the call, or where it sits.
+ * <p>The sums have {@link RowTileGemm}'s bits, so a token's result does not depend on which path
+ * its batch took: there, lane j of a row's one vector accumulator sums the columns k = j, j + L,
+ * j + 2L, ... in order, and {@link Simd#sum} then adds the L lanes in a fixed tree. Here each
+ * (weight row, token block) has L accumulators, one per residue class j of the columns, each
+ * taking its columns in the same order ({@code fma(w, x, acc)}); the columns are laid out
+ * residue-major (xt: class j's columns one after another) so that a class is one contiguous
+ * pass; then {@link #finish} adds the classes in Simd.sum's tree, as vectors over the tokens.
+ * Columns past the last whole vector (plain float weights) are added one by one after the tree,
+ * as RowTileGemm does.
  *
  * <p>Columns are taken in chunks of {@link #COLUMN_CHUNK} so that the activation blocks of a
  * chunk stay in L2 while every weight row of a group passes over them; the accumulators of a
@@ -44,18 +48,29 @@ final class TokenLaneGemm {
         return cols * L;
     }
 
+    /** Floats of the accumulators of one weight row: [blocks][L residue classes][L lanes]. */
+    static int accRowStride(int blocks) {
+        return blocks * L * L;
+    }
+
     /**
-     * xt[b][k][lane] = x[b * L + lane][k] for the tokens of block b, zero in the lanes past the
-     * last token. x: [rows][cols]; xt: [blocks(rows)][cols][L].
+     * xt[b][(j * V + i) * L + lane] = x[b * L + lane][i * L + j] for the V = cols / L whole
+     * vectors of columns (residue class j, its i-th column), then xt[b][(V * L + c) * L + lane] =
+     * x[b * L + lane][V * L + c] for the columns past them; zero in the lanes past the last token.
+     * x: [rows][cols]; xt: [blocks(rows)][cols][L].
      */
     static void transposeBlock(float[] x, int rows, int cols, int block, float[] xt) {
         int base = block * blockStride(cols);
         int t0 = block * L;
         int n = Math.min(L, rows - t0);
+        int v = cols / L;
         for (int lane = 0; lane < L; lane++) {
             if (lane < n) {
                 int from = (t0 + lane) * cols;
-                for (int k = 0; k < cols; k++) {
+                for (int k = 0; k < v * L; k++) {
+                    xt[base + ((k % L) * v + k / L) * L + lane] = x[from + k];
+                }
+                for (int k = v * L; k < cols; k++) {
                     xt[base + k * L + lane] = x[from + k];
                 }
             } else {
@@ -67,91 +82,133 @@ final class TokenLaneGemm {
     }
 
     /**
-     * Adds columns [lo, hi) of the weight rows 0..n-1 of wd ([n][cols] decoded) times every
-     * token block into acc: [rows of the group][blocks][L] from accOffset, zeroed by the caller
-     * before the first chunk. Tiles past row n-1 repeat it, and their sums land in acc rows past
-     * n-1, so acc must hold n rounded up to {@link #ROW_MULTIPLE}.
+     * Adds the whole-vector columns [lo, hi) (multiples of L) of the weight rows 0..n-1 of wd
+     * ([n][cols] decoded) times the token blocks firstBlock .. firstBlock+blocks-1 of xt into acc:
+     * [rows of the group][blocks][L classes][L] from accOffset, zeroed by the caller before the
+     * first chunk. Tiles past row n-1
+     * repeat it, and their sums land in acc rows past n-1, so acc must hold n rounded up to
+     * {@link #ROW_MULTIPLE}.
      */
-    static void multiply(float[] wd, int n, int cols, float[] xt, int blocks, int lo, int hi, float[] acc,
-            int accOffset) {
+    static void multiply(float[] wd, int n, int cols, float[] xt, int firstBlock, int blocks, int lo, int hi,
+            float[] acc, int accOffset) {
         int last = n - 1;
-        int rowStride = blocks * L;
+        int rowStride = accRowStride(blocks);
+        int v = cols / L;
+        int from = lo / L;
+        int to = hi / L;
         int b = 0;
         for (; b + 2 <= blocks; b += 2) {
-            int x0 = b * blockStride(cols);
+            int x0 = (firstBlock + b) * blockStride(cols);
             for (int k = 0; k < n; k += 6) {
-                tile6x2(wd, k, last, cols, xt, x0, x0 + blockStride(cols), lo, hi, acc,
-                        accOffset + k * rowStride + b * L, rowStride);
+                for (int j = 0; j < L; j++) {
+                    tile6x2(wd, k, last, cols, j, xt, x0 + j * v * L, x0 + blockStride(cols) + j * v * L, from, to,
+                            acc, accOffset + k * rowStride + (b * L + j) * L, rowStride);
+                }
             }
         }
         if (b < blocks) {
-            // One block: 12 rows, so that 12 accumulator chains cover the FMA latency (2 per
-            // cycle, 4 cycles each: 8 in flight). On the 2-core EPYC it measured no faster than
-            // 6 rows: one broadcast per multiply-add bounds this tile there.
+            // One block: 12 rows, so that 12 accumulator chains cover the FMA latency.
+            int x0 = (firstBlock + b) * blockStride(cols);
             for (int k = 0; k < n; k += 12) {
-                tile12x1(wd, k, last, cols, xt, b * blockStride(cols), lo, hi, acc,
-                        accOffset + k * rowStride + b * L, rowStride);
+                for (int j = 0; j < L; j++) {
+                    tile12x1(wd, k, last, cols, j, xt, x0 + j * v * L, from, to, acc,
+                            accOffset + k * rowStride + (b * L + j) * L, rowStride);
+                }
             }
         }
     }
 
-    /** 6 weight rows from {@code first} (repeating {@code last} past it) x 2 token blocks (at x0, x1 of xt). */
-    private static void tile6x2(float[] wd, int first, int last, int cols, float[] xt, int x0, int x1, int lo, int hi,
-            float[] acc, int a, int rowStride) {
+    /**
+     * The outputs of weight row k of the group for token block firstBlock + b (acc as {@link
+     * #multiply} filled it): the classes' accumulators
+     * added in {@link Simd#sum}'s tree, then the columns past the last whole vector one by one,
+     * then the bias; stored to out[t][o] for the block's tokens t < rows.
+     */
+    static void finish(float[] wd, int k, int cols, float[] xt, int firstBlock, int b, float[] acc, int accOffset,
+            int blocks, int rows, float bias, boolean hasBias, float[] out, int outRows, int o) {
+        int a = accOffset + k * accRowStride(blocks) + b * L * L;
+        for (int h = L / 2; h >= 1; h /= 2) {
+            for (int j = 0; j < h; j++) {
+                FloatVector.fromArray(F, acc, a + j * L).add(FloatVector.fromArray(F, acc, a + (j + h) * L))
+                        .intoArray(acc, a + j * L);
+            }
+        }
+        FloatVector s = FloatVector.fromArray(F, acc, a);
+        int x0 = (firstBlock + b) * blockStride(cols);
+        for (int c = cols / L * L; c < cols; c++) {
+            s = s.add(FloatVector.broadcast(F, wd[k * cols + c]).mul(FloatVector.fromArray(F, xt, x0 + c * L)));
+        }
+        if (hasBias) {
+            s = s.add(bias);
+        }
+        // through memory: lane(t) with a variable t is not one instruction
+        s.intoArray(acc, a);
+        int t0 = (firstBlock + b) * L;
+        for (int t = 0, n = Math.min(L, rows - t0); t < n; t++) {
+            out[(t0 + t) * outRows + o] = acc[a + t];
+        }
+    }
+
+    /**
+     * 6 weight rows from {@code first} (repeating {@code last} past it) x 2 token blocks, over
+     * class j's columns j + i * L for i in [from, to): at x0 / x1 + i * L of xt.
+     */
+    private static void tile6x2(float[] wd, int first, int last, int cols, int j, float[] xt, int x0, int x1, int from,
+            int to, float[] acc, int a, int rowStride) {
         int w0 = Math.min(first, last) * cols, w1 = Math.min(first + 1, last) * cols;
         int w2 = Math.min(first + 2, last) * cols, w3 = Math.min(first + 3, last) * cols;
         int w4 = Math.min(first + 4, last) * cols, w5 = Math.min(first + 5, last) * cols;
         // a<weight row><token block>
-        FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + L);
+        FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + L * L);
         FloatVector a10 = FloatVector.fromArray(F, acc, a + rowStride);
-        FloatVector a11 = FloatVector.fromArray(F, acc, a + rowStride + L);
+        FloatVector a11 = FloatVector.fromArray(F, acc, a + rowStride + L * L);
         FloatVector a20 = FloatVector.fromArray(F, acc, a + 2 * rowStride);
-        FloatVector a21 = FloatVector.fromArray(F, acc, a + 2 * rowStride + L);
+        FloatVector a21 = FloatVector.fromArray(F, acc, a + 2 * rowStride + L * L);
         FloatVector a30 = FloatVector.fromArray(F, acc, a + 3 * rowStride);
-        FloatVector a31 = FloatVector.fromArray(F, acc, a + 3 * rowStride + L);
+        FloatVector a31 = FloatVector.fromArray(F, acc, a + 3 * rowStride + L * L);
         FloatVector a40 = FloatVector.fromArray(F, acc, a + 4 * rowStride);
-        FloatVector a41 = FloatVector.fromArray(F, acc, a + 4 * rowStride + L);
+        FloatVector a41 = FloatVector.fromArray(F, acc, a + 4 * rowStride + L * L);
         FloatVector a50 = FloatVector.fromArray(F, acc, a + 5 * rowStride);
-        FloatVector a51 = FloatVector.fromArray(F, acc, a + 5 * rowStride + L);
-        for (int k = lo; k < hi; k++) {
-            FloatVector t0 = FloatVector.fromArray(F, xt, x0 + k * L);
-            FloatVector t1 = FloatVector.fromArray(F, xt, x1 + k * L);
-            FloatVector v = FloatVector.broadcast(F, wd[w0 + k]);
+        FloatVector a51 = FloatVector.fromArray(F, acc, a + 5 * rowStride + L * L);
+        for (int i = from; i < to; i++) {
+            FloatVector t0 = FloatVector.fromArray(F, xt, x0 + i * L);
+            FloatVector t1 = FloatVector.fromArray(F, xt, x1 + i * L);
+            FloatVector v = FloatVector.broadcast(F, wd[w0 + j + i * L]);
             a00 = v.fma(t0, a00);
             a01 = v.fma(t1, a01);
-            v = FloatVector.broadcast(F, wd[w1 + k]);
+            v = FloatVector.broadcast(F, wd[w1 + j + i * L]);
             a10 = v.fma(t0, a10);
             a11 = v.fma(t1, a11);
-            v = FloatVector.broadcast(F, wd[w2 + k]);
+            v = FloatVector.broadcast(F, wd[w2 + j + i * L]);
             a20 = v.fma(t0, a20);
             a21 = v.fma(t1, a21);
-            v = FloatVector.broadcast(F, wd[w3 + k]);
+            v = FloatVector.broadcast(F, wd[w3 + j + i * L]);
             a30 = v.fma(t0, a30);
             a31 = v.fma(t1, a31);
-            v = FloatVector.broadcast(F, wd[w4 + k]);
+            v = FloatVector.broadcast(F, wd[w4 + j + i * L]);
             a40 = v.fma(t0, a40);
             a41 = v.fma(t1, a41);
-            v = FloatVector.broadcast(F, wd[w5 + k]);
+            v = FloatVector.broadcast(F, wd[w5 + j + i * L]);
             a50 = v.fma(t0, a50);
             a51 = v.fma(t1, a51);
         }
         a00.intoArray(acc, a);
-        a01.intoArray(acc, a + L);
+        a01.intoArray(acc, a + L * L);
         a10.intoArray(acc, a + rowStride);
-        a11.intoArray(acc, a + rowStride + L);
+        a11.intoArray(acc, a + rowStride + L * L);
         a20.intoArray(acc, a + 2 * rowStride);
-        a21.intoArray(acc, a + 2 * rowStride + L);
+        a21.intoArray(acc, a + 2 * rowStride + L * L);
         a30.intoArray(acc, a + 3 * rowStride);
-        a31.intoArray(acc, a + 3 * rowStride + L);
+        a31.intoArray(acc, a + 3 * rowStride + L * L);
         a40.intoArray(acc, a + 4 * rowStride);
-        a41.intoArray(acc, a + 4 * rowStride + L);
+        a41.intoArray(acc, a + 4 * rowStride + L * L);
         a50.intoArray(acc, a + 5 * rowStride);
-        a51.intoArray(acc, a + 5 * rowStride + L);
+        a51.intoArray(acc, a + 5 * rowStride + L * L);
     }
 
-    /** 12 weight rows from {@code first} (repeating {@code last} past it) x 1 token block (at x0 of xt). */
-    private static void tile12x1(float[] wd, int first, int last, int cols, float[] xt, int x0, int lo, int hi,
-            float[] acc, int a, int rowStride) {
+    /** 12 weight rows from {@code first} (repeating {@code last} past it) x 1 token block, over class j's columns as above. */
+    private static void tile12x1(float[] wd, int first, int last, int cols, int j, float[] xt, int x0, int from,
+            int to, float[] acc, int a, int rowStride) {
         int w0 = Math.min(first, last) * cols, w1 = Math.min(first + 1, last) * cols;
         int w2 = Math.min(first + 2, last) * cols, w3 = Math.min(first + 3, last) * cols;
         int w4 = Math.min(first + 4, last) * cols, w5 = Math.min(first + 5, last) * cols;
@@ -170,20 +227,20 @@ final class TokenLaneGemm {
         FloatVector a9 = FloatVector.fromArray(F, acc, a + 9 * rowStride);
         FloatVector a10 = FloatVector.fromArray(F, acc, a + 10 * rowStride);
         FloatVector a11 = FloatVector.fromArray(F, acc, a + 11 * rowStride);
-        for (int k = lo; k < hi; k++) {
-            FloatVector t = FloatVector.fromArray(F, xt, x0 + k * L);
-            a0 = FloatVector.broadcast(F, wd[w0 + k]).fma(t, a0);
-            a1 = FloatVector.broadcast(F, wd[w1 + k]).fma(t, a1);
-            a2 = FloatVector.broadcast(F, wd[w2 + k]).fma(t, a2);
-            a3 = FloatVector.broadcast(F, wd[w3 + k]).fma(t, a3);
-            a4 = FloatVector.broadcast(F, wd[w4 + k]).fma(t, a4);
-            a5 = FloatVector.broadcast(F, wd[w5 + k]).fma(t, a5);
-            a6 = FloatVector.broadcast(F, wd[w6 + k]).fma(t, a6);
-            a7 = FloatVector.broadcast(F, wd[w7 + k]).fma(t, a7);
-            a8 = FloatVector.broadcast(F, wd[w8 + k]).fma(t, a8);
-            a9 = FloatVector.broadcast(F, wd[w9 + k]).fma(t, a9);
-            a10 = FloatVector.broadcast(F, wd[w10 + k]).fma(t, a10);
-            a11 = FloatVector.broadcast(F, wd[w11 + k]).fma(t, a11);
+        for (int i = from; i < to; i++) {
+            FloatVector t = FloatVector.fromArray(F, xt, x0 + i * L);
+            a0 = FloatVector.broadcast(F, wd[w0 + j + i * L]).fma(t, a0);
+            a1 = FloatVector.broadcast(F, wd[w1 + j + i * L]).fma(t, a1);
+            a2 = FloatVector.broadcast(F, wd[w2 + j + i * L]).fma(t, a2);
+            a3 = FloatVector.broadcast(F, wd[w3 + j + i * L]).fma(t, a3);
+            a4 = FloatVector.broadcast(F, wd[w4 + j + i * L]).fma(t, a4);
+            a5 = FloatVector.broadcast(F, wd[w5 + j + i * L]).fma(t, a5);
+            a6 = FloatVector.broadcast(F, wd[w6 + j + i * L]).fma(t, a6);
+            a7 = FloatVector.broadcast(F, wd[w7 + j + i * L]).fma(t, a7);
+            a8 = FloatVector.broadcast(F, wd[w8 + j + i * L]).fma(t, a8);
+            a9 = FloatVector.broadcast(F, wd[w9 + j + i * L]).fma(t, a9);
+            a10 = FloatVector.broadcast(F, wd[w10 + j + i * L]).fma(t, a10);
+            a11 = FloatVector.broadcast(F, wd[w11 + j + i * L]).fma(t, a11);
         }
         a0.intoArray(acc, a);
         a1.intoArray(acc, a + rowStride);

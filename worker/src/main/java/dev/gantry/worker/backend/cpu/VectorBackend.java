@@ -15,7 +15,6 @@ import dev.gantry.worker.backend.Weight;
 import java.lang.foreign.Arena;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The fast CPU backend: Vector API kernels (the platform's preferred width, see {@link Simd}) on
@@ -38,12 +37,10 @@ public final class VectorBackend extends HostMemoryBackend {
     private final Matmul matmul;
     private final Attention attention;
     private final Rope rope;
-    /** Holds the column-segment copies of long-row weights ({@link ColumnSegments}); closed with the backend. */
     /** Holds the Q8_0/Q4_0 weights packed for the native kernels ({@link NativeCpu#pack}); closed with the backend. */
     private final Arena packedWeights = Arena.ofShared();
     /** Bytes of native memory the packed weights take. */
     private long packedBytes;
-    private final Arena segments = Arena.ofShared();
 
     /** One thread per available processor. */
     public VectorBackend() {
@@ -76,17 +73,12 @@ public final class VectorBackend extends HostMemoryBackend {
 
     /**
      * Packs the weights the native kernels multiply into their layout (in native
-     * memory: the products then never read the file's copy), and repacks the other weights with
-     * long rows into column segments ({@link ColumnSegments}): a copy of those tensors (the FFN down
-     * projections of most models) in a mapped temporary file. A weight passed again keeps its first
+     * memory: the products then never read the file's copy). A weight passed again keeps its first
      * copy.
      */
     @Override
     public void prepare(List<Weight> weights) {
-        // Weights the native kernels multiply on a packed copy need no column segments.
         weights.stream().filter(matmul::wantsPacking).forEach(w -> packedBytes += matmul.pack(w, packedWeights));
-        List<Weight> todo = weights.stream().filter(w -> !matmul.hasSegments(w) && !matmul.wantsPacking(w)).toList();
-        ColumnSegments.repackAll(todo, segments).forEach(matmul::useSegments);
         // A new token's embedding row is most often a page the process has not touched yet: a page
         // fault in the middle of a step (a read from the disk where the page cache lost the page,
         // e.g. after the packed weights' file pages were handed back). Mapped in now, as llama.cpp
@@ -220,7 +212,7 @@ public final class VectorBackend extends HostMemoryBackend {
             for (int bound = i + F.loopBound(stop - i); i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(F, g, i);
                 // silu(x) = x / (1 + e^-x); for x -> -inf, e^-x overflows to inf and the result is -0, as it should be
-                FloatVector e = x.neg().lanewise(VectorOperators.EXP).add(1f);
+                FloatVector e = Simd.exp(x.neg()).add(1f);
                 x.div(e).mul(FloatVector.fromArray(F, u, i)).intoArray(o, i);
             }
             for (; i < stop; i++) {
@@ -255,7 +247,6 @@ public final class VectorBackend extends HostMemoryBackend {
     @Override
     public void close() {
         pool.close();
-        segments.close();
         packedWeights.close();
     }
 }

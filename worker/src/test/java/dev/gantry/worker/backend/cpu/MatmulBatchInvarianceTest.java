@@ -3,6 +3,7 @@ package dev.gantry.worker.backend.cpu;
 import static dev.gantry.worker.backend.TestTensors.assertExact;
 import static dev.gantry.worker.backend.TestTensors.floats;
 
+import dev.gantry.worker.backend.ActivationPrecision;
 import dev.gantry.worker.backend.Backend;
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.TestTensors;
@@ -12,71 +13,71 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * For weight types with a fused batched kernel ({@link BatchDotKernels}), a token row's matmul
- * result is bit for bit the same alone (the single-row kernel) as in a batch of any size, in any
- * position of a 4-row tile or of a partial tile, for every batch size that takes the fused path
- * (up to {@link Matmul#FUSED_MAX_ROWS}; larger batches take the decoded path, which agrees with
- * the reference only to float tolerance). Greedy decoding depends on this: a last-bit
- * difference can flip a token between a sequence run alone and the same sequence batched.
- * (Agreement with the reference is BackendContractTest's job; this checks only invariance.)
+ * A token row's matmul result is bit for bit the same alone as in a batch of any size, in any
+ * position of any register tile or partial tile: on the decoded float path (float activations,
+ * float weights, and 8-bit activations without the native library) for every weight type, and in
+ * the native kernels. Greedy decoding depends on this: a last-bit difference can flip a token
+ * between a sequence run alone and the same sequence batched, and the engine batches a request's
+ * decode steps with whatever else is running. (Agreement with the reference is
+ * BackendContractTest's job; this checks only invariance.)
  */
 class MatmulBatchInvarianceTest {
-    @ParameterizedTest(name = "{0}: rows of {2}, {1} outputs")
-    @CsvSource({"Q8_0, 33, 96", "Q8_0, 19, 320", "Q8_0, 40, 2048", "Q8_0, 21, 6144", "Q4_0, 33, 96",
-            "Q4_0, 17, 320", "Q4_0, 40, 2048", "Q4_0, 23, 4096"})
-    void batchedRowsEqualRowsAlone(GgmlType type, int outRows, int cols) {
-        for (int rows = 2; rows <= Matmul.FUSED_MAX_ROWS; rows++) {
-            check(type, rows, outRows, cols);
+    /** Batch sizes: alone, every tile remainder, a decode batch, a prefill chunk. */
+    private static final int[] BATCHES = {2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 33, 40};
+
+    @ParameterizedTest(name = "{0}, activations {1}: {2} outputs of {3} columns")
+    @CsvSource({"F32, F32, 37, 100", "F16, F32, 21, 256", "BF16, F32, 18, 96", "Q8_0, F32, 33, 320",
+            "Q4_0, F32, 17, 2048", "Q4_1, F32, 33, 576", "Q5_0, F32, 19, 96", "Q5_1, F32, 18, 160",
+            "Q4_K, F32, 23, 512", "Q5_K, F32, 17, 256", "Q6_K, F32, 21, 768", "Q8_0, Q8, 33, 320", "Q4_0, Q8, 17, 2048",
+            "Q4_1, Q8, 33, 576", "Q5_1, Q8, 18, 160", "Q4_K, Q8, 23, 512", "Q6_K, Q8, 21, 768"})
+    void decodedPathGivesARowTheSameBitsInAnyBatch(GgmlType type, ActivationPrecision precision, int outRows, int cols) {
+        try (VectorBackend backend = new VectorBackend(3, precision, null)) {
+            check(backend, type, outRows, cols);
         }
     }
 
-    /**
-     * A weight with rows of several column segments is repacked ({@link ColumnSegments}) and
-     * summed piece by piece; its results have the bits of the whole-row kernel on the original
-     * layout, alone and in every fused batch size.
-     */
     @ParameterizedTest(name = "{0}: {1} outputs of {2} columns")
-    @CsvSource({"Q8_0, 37, 6144", "Q4_0, 19, 4096"})
-    void segmentedRowsEqualWholeRows(GgmlType type, int outRows, int cols) {
-        Random rng = new Random(Objects.hash(type, outRows, cols));
-        try (Arena arena = Arena.ofShared(); VectorBackend backend = new VectorBackend(3)) {
-            Weight w = TestTensors.weight(arena, rng, type, outRows, cols, "w");
-            org.assertj.core.api.Assertions.assertThat(ColumnSegments.applies(w)).isTrue();
-            backend.prepare(List.of(w));
-            for (int rows = 1; rows <= Matmul.FUSED_MAX_ROWS; rows++) {
-                float[] x = floats(rng, rows * cols, 1); // [rows][cols]
-                float[] got = matmul(backend, w, null, x, rows, outRows);
-                float[] want = new float[rows * outRows];
-                for (int r = 0; r < rows; r++) {
-                    for (int o = 0; o < outRows; o++) {
-                        want[r * outRows + o] = DotKernels.dot(type, w.data(), o * w.rowBytes(), x, r * cols, null, cols);
-                    }
-                }
-                assertExact(got, want, want.length, type + " batch of " + rows);
-            }
+    @CsvSource({"Q8_0, 33, 320", "Q4_0, 40, 2048", "Q4_1, 33, 576", "Q5_0, 17, 96", "Q5_1, 18, 160",
+            "Q4_K, 23, 512", "Q5_K, 17, 256", "Q6_K, 37, 768"})
+    void nativeKernelsGiveARowTheSameBitsInAnyBatch(GgmlType type, int outRows, int cols) {
+        NativeCpu lib = NativeCpu.get().orElse(null);
+        Assumptions.assumeTrue(lib != null, "no native CPU kernels for this machine (or GANTRY_NATIVE=off)");
+        try (VectorBackend backend = new VectorBackend(3, ActivationPrecision.Q8, lib)) {
+            check(backend, type, outRows, cols);
         }
     }
 
-    private static void check(GgmlType type, int rows, int outRows, int cols) {
-        Random rng = new Random(Objects.hash(type, rows, outRows, cols));
-        try (Arena arena = Arena.ofShared(); Backend backend = new VectorBackend(3)) {
+    private static void check(VectorBackend backend, GgmlType type, int outRows, int cols) {
+        Random rng = new Random(Objects.hash(type, outRows, cols, backend.describe()));
+        try (Arena arena = Arena.ofShared()) {
             Weight w = TestTensors.weight(arena, rng, type, outRows, cols, "w");
             Weight bias = TestTensors.weight(arena, rng, GgmlType.F32, 1, outRows, "b");
             backend.prepare(List.of(w, bias));
-            float[] x = floats(rng, rows * cols, 1); // [rows][cols]
-
-            float[] batched = matmul(backend, w, bias, x, rows, outRows);
-            for (int r = 0; r < rows; r++) {
+            int most = BATCHES[BATCHES.length - 1];
+            float[] x = floats(rng, most * cols, 1); // [most][cols]
+            // [most][outRows] each row alone
+            float[] alone = new float[most * outRows];
+            for (int r = 0; r < most; r++) {
                 float[] one = new float[cols];
                 System.arraycopy(x, r * cols, one, 0, cols);
-                float[] alone = matmul(backend, w, bias, one, 1, outRows);
-                float[] fromBatch = new float[outRows];
-                System.arraycopy(batched, r * outRows, fromBatch, 0, outRows);
-                assertExact(fromBatch, alone, outRows, type + " row " + r + " of " + rows);
+                System.arraycopy(matmul(backend, w, bias, one, 1, outRows), 0, alone, r * outRows, outRows);
+            }
+            for (int rows : BATCHES) {
+                // the batch's rows from row `first` of x, so rows meet other positions in the tiles
+                int first = rows % 3;
+                int n = Math.min(rows, most - first);
+                float[] batch = new float[n * cols];
+                System.arraycopy(x, first * cols, batch, 0, batch.length);
+                float[] got = matmul(backend, w, bias, batch, n, outRows);
+                float[] want = new float[n * outRows];
+                System.arraycopy(alone, first * outRows, want, 0, want.length);
+                assertExact(got, want, want.length, type + " " + backend.describe() + ", rows " + first + ".." + (first + n - 1)
+                        + " in a batch of " + n);
             }
         }
     }

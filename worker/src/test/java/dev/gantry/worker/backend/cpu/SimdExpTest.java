@@ -1,0 +1,49 @@
+package dev.gantry.worker.backend.cpu;
+
+import static dev.gantry.worker.backend.cpu.Simd.F;
+import static dev.gantry.worker.backend.cpu.Simd.L;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+/** {@link Simd#exp} against Math.exp on fresh random inputs over the range softmax and SiLU use, and at its ends. */
+class SimdExpTest {
+    @Test
+    void expIsMathExpToAFewUlp() {
+        Random rng = new Random();
+        float[] x = new float[4096 * L];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rng.nextDouble() * 170 - 86);
+        }
+        x[0] = 0f;
+        x[1] = -87.3f;
+        x[2] = 88f;
+        x[3] = 1e-8f;
+        float[] got = new float[x.length];
+        for (int i = 0; i < x.length; i += L) {
+            Simd.exp(FloatVector.fromArray(F, x, i)).intoArray(got, i);
+        }
+        for (int i = 0; i < x.length; i++) {
+            double want = Math.exp(x[i]);
+            assertThat((double) got[i]).as("exp(%s)", x[i]).isCloseTo(want, within(want * 3e-7));
+        }
+        assertThat(got[0]).isEqualTo(1f);
+    }
+
+    @Test
+    void clampsOutsideItsRangeToFiniteValues() {
+        float[] x = new float[L];
+        for (int i = 0; i < L; i++) {
+            x[i] = i % 2 == 0 ? -1000f : 1000f;
+        }
+        float[] got = new float[L];
+        Simd.exp(FloatVector.fromArray(F, x, 0)).intoArray(got, 0);
+        for (int i = 0; i < L; i++) {
+            assertThat(got[i]).isFinite().isNotNegative();
+            assertThat(got[i] < 1e-37f || got[i] > 1e38f).as("exp(%s) = %s", x[i], got[i]).isTrue();
+        }
+    }
+}

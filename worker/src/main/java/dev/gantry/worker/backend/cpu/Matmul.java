@@ -370,7 +370,9 @@ final class Matmul {
                 decoder.decode(o0, n, buf, cols);
                 for (int b0 = 0; b0 < blocks; b0 += superBlock) {
                     int nb = Math.min(superBlock, blocks - b0);
-                    Arrays.fill(buf, acc, acc + group * TokenLaneGemm.accRowStride(nb), 0f);
+                    if (vectorCols == 0) { // no chunk to start the sums: a float weight of fewer than L columns
+                        Arrays.fill(buf, acc, acc + group * TokenLaneGemm.accRowStride(nb), 0f);
+                    }
                     for (int lo = 0; lo < vectorCols; lo += TokenLaneGemm.COLUMN_CHUNK) {
                         int hi = Math.min(vectorCols, lo + TokenLaneGemm.COLUMN_CHUNK);
                         TokenLaneGemm.multiply(buf, n, cols, xt, b0, nb, lo, hi, buf, acc);

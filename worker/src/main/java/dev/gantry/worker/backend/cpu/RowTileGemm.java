@@ -6,10 +6,10 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Token rows times decoded weight rows, as dot products along the rows in register tiles: 4
- * weight rows by 4 token rows (16 vector accumulators, 8 loads per 16 multiply-adds) where the
- * registers hold them (32 of AVX-512's 16-lane vectors), else 2 by 4; one token row by 4 or 2
- * weight rows.
+ * Token rows times decoded weight rows, as dot products along the rows in register tiles: 2
+ * weight rows by 4 token rows (8 vector accumulators); one token row by 4 or 2 weight rows. (4 by
+ * 4 tiles, 16 accumulators, measured no faster: decode B=4 on SmolLM2 Q4_1 on the 2-vCPU EPYC,
+ * 166-187 tokens/s against 192-194.)
  *
  * <p>Every output is computed in one order whatever tile it falls in, so a token's result does
  * not depend on how many tokens share the call or where it sits among them (batch invariance,
@@ -18,9 +18,6 @@ import jdk.incubator.vector.FloatVector;
  * columns past the last whole vector one by one ({@link #tail}), then the bias.
  */
 final class RowTileGemm {
-    /** Whether 4x4 tiles fit the vector registers (16 accumulators, 4 weight vectors, 1 activation vector). */
-    private static final boolean WIDE = L >= 16;
-
     private RowTileGemm() {}
 
     /**
@@ -32,13 +29,7 @@ final class RowTileGemm {
             float[] bias) {
         int r = 0;
         for (; r + 4 <= rows; r += 4) {
-            int k = 0;
-            if (WIDE) {
-                for (; k + 4 <= n; k += 4) {
-                    tile4x4(wd, k * cols, cols, x, r * cols, out, r, outRows, o0 + k, bias);
-                }
-            }
-            for (; k < n; k += 2) {
+            for (int k = 0; k < n; k += 2) {
                 int k1 = Math.min(k + 1, n - 1);
                 tile2x4(wd, k * cols, k1 * cols, x, r * cols, cols, out, r, outRows, o0 + k, k1 > k, bias);
             }
@@ -66,62 +57,6 @@ final class RowTileGemm {
 
     private static void store(float[] out, int at, float s, float[] bias, int o) {
         out[at] = bias == null ? s : s + bias[o];
-    }
-
-    /** The 4 weight rows from w0 (cols apart) times the 4 token rows from xo; stores out[r..r+3][o..o+3]. */
-    private static void tile4x4(float[] wd, int w0, int cols, float[] x, int xo, float[] out, int r, int outRows,
-            int o, float[] bias) {
-        // a<weight row><token>: the 4x4 register tile
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
-        FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
-        FloatVector a20 = zero, a21 = zero, a22 = zero, a23 = zero;
-        FloatVector a30 = zero, a31 = zero, a32 = zero, a33 = zero;
-        int w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
-        for (int i = 0, bound = F.loopBound(cols); i < bound; i += L) {
-            FloatVector v0 = FloatVector.fromArray(F, wd, w0 + i);
-            FloatVector v1 = FloatVector.fromArray(F, wd, w1 + i);
-            FloatVector v2 = FloatVector.fromArray(F, wd, w2 + i);
-            FloatVector v3 = FloatVector.fromArray(F, wd, w3 + i);
-            FloatVector t = FloatVector.fromArray(F, x, xo + i);
-            a00 = v0.fma(t, a00);
-            a10 = v1.fma(t, a10);
-            a20 = v2.fma(t, a20);
-            a30 = v3.fma(t, a30);
-            t = FloatVector.fromArray(F, x, x1 + i);
-            a01 = v0.fma(t, a01);
-            a11 = v1.fma(t, a11);
-            a21 = v2.fma(t, a21);
-            a31 = v3.fma(t, a31);
-            t = FloatVector.fromArray(F, x, x2 + i);
-            a02 = v0.fma(t, a02);
-            a12 = v1.fma(t, a12);
-            a22 = v2.fma(t, a22);
-            a32 = v3.fma(t, a32);
-            t = FloatVector.fromArray(F, x, x3 + i);
-            a03 = v0.fma(t, a03);
-            a13 = v1.fma(t, a13);
-            a23 = v2.fma(t, a23);
-            a33 = v3.fma(t, a33);
-        }
-        int at = r * outRows + o;
-        store(out, at, finish(a00, wd, w0, x, xo, cols), bias, o);
-        store(out, at + outRows, finish(a01, wd, w0, x, x1, cols), bias, o);
-        store(out, at + 2 * outRows, finish(a02, wd, w0, x, x2, cols), bias, o);
-        store(out, at + 3 * outRows, finish(a03, wd, w0, x, x3, cols), bias, o);
-        store(out, at + 1, finish(a10, wd, w1, x, xo, cols), bias, o + 1);
-        store(out, at + 1 + outRows, finish(a11, wd, w1, x, x1, cols), bias, o + 1);
-        store(out, at + 1 + 2 * outRows, finish(a12, wd, w1, x, x2, cols), bias, o + 1);
-        store(out, at + 1 + 3 * outRows, finish(a13, wd, w1, x, x3, cols), bias, o + 1);
-        store(out, at + 2, finish(a20, wd, w2, x, xo, cols), bias, o + 2);
-        store(out, at + 2 + outRows, finish(a21, wd, w2, x, x1, cols), bias, o + 2);
-        store(out, at + 2 + 2 * outRows, finish(a22, wd, w2, x, x2, cols), bias, o + 2);
-        store(out, at + 2 + 3 * outRows, finish(a23, wd, w2, x, x3, cols), bias, o + 2);
-        store(out, at + 3, finish(a30, wd, w3, x, xo, cols), bias, o + 3);
-        store(out, at + 3 + outRows, finish(a31, wd, w3, x, x1, cols), bias, o + 3);
-        store(out, at + 3 + 2 * outRows, finish(a32, wd, w3, x, x2, cols), bias, o + 3);
-        store(out, at + 3 + 3 * outRows, finish(a33, wd, w3, x, x3, cols), bias, o + 3);
     }
 
     /**

@@ -84,8 +84,8 @@ final class TokenLaneGemm {
     /**
      * Adds the whole-vector columns [lo, hi) (multiples of L) of the weight rows 0..n-1 of wd
      * ([n][cols] decoded) times the token blocks firstBlock .. firstBlock+blocks-1 of xt into acc:
-     * [rows of the group][blocks][L classes][L] from accOffset, zeroed by the caller before the
-     * first chunk. Tiles past row n-1
+     * [rows of the group][blocks][L classes][L] from accOffset; the first chunk (lo = 0) starts the
+     * sums from zero, later ones add to them. Tiles past row n-1
      * repeat it, and their sums land in acc rows past n-1, so acc must hold n rounded up to
      * {@link #ROW_MULTIPLE}.
      */
@@ -100,22 +100,28 @@ final class TokenLaneGemm {
         for (; b + 2 <= blocks; b += 2) {
             int x0 = (firstBlock + b) * blockStride(cols);
             for (int k = 0; k < n; k += 6) {
-                for (int j = 0; j < L; j++) {
-                    tile6x2(wd, k, last, cols, j, xt, x0 + j * v * L, x0 + blockStride(cols) + j * v * L, from, to,
-                            acc, accOffset + k * rowStride + (b * L + j) * L, rowStride);
-                }
+                tile6x2(wd, k, last, cols, v, xt, x0, x0 + blockStride(cols), from, to, lo == 0, acc,
+                        accOffset + k * rowStride + b * L * L, rowStride);
             }
         }
         if (b < blocks) {
             // One block: 12 rows, so that 12 accumulator chains cover the FMA latency.
             int x0 = (firstBlock + b) * blockStride(cols);
             for (int k = 0; k < n; k += 12) {
-                for (int j = 0; j < L; j++) {
-                    tile12x1(wd, k, last, cols, j, xt, x0 + j * v * L, from, to, acc,
-                            accOffset + k * rowStride + (b * L + j) * L, rowStride);
-                }
+                tile12x1(wd, k, last, cols, v, xt, x0, from, to, lo == 0, acc, accOffset + k * rowStride + b * L * L,
+                        rowStride);
             }
         }
+    }
+
+    /** Class j's accumulator of the (row, block) whose classes start at a. */
+    private static FloatVector cls(float[] acc, int a, int j) {
+        return FloatVector.fromArray(F, acc, a + j * L);
+    }
+
+    /** An accumulator: zero where the sums start, else its sum so far. */
+    private static FloatVector init(boolean fresh, float[] acc, int at) {
+        return fresh ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at);
     }
 
     /**
@@ -127,13 +133,25 @@ final class TokenLaneGemm {
     static void finish(float[] wd, int k, int cols, float[] xt, int firstBlock, int b, float[] acc, int accOffset,
             int blocks, int rows, float bias, boolean hasBias, float[] out, int outRows, int o) {
         int a = accOffset + k * accRowStride(blocks) + b * L * L;
-        for (int h = L / 2; h >= 1; h /= 2) {
-            for (int j = 0; j < h; j++) {
-                FloatVector.fromArray(F, acc, a + j * L).add(FloatVector.fromArray(F, acc, a + (j + h) * L))
-                        .intoArray(acc, a + j * L);
+        FloatVector s;
+        if (L == 16) { // the tree in registers
+            FloatVector r0 = cls(acc, a, 0).add(cls(acc, a, 8)), r1 = cls(acc, a, 1).add(cls(acc, a, 9));
+            FloatVector r2 = cls(acc, a, 2).add(cls(acc, a, 10)), r3 = cls(acc, a, 3).add(cls(acc, a, 11));
+            FloatVector r4 = cls(acc, a, 4).add(cls(acc, a, 12)), r5 = cls(acc, a, 5).add(cls(acc, a, 13));
+            FloatVector r6 = cls(acc, a, 6).add(cls(acc, a, 14)), r7 = cls(acc, a, 7).add(cls(acc, a, 15));
+            r0 = r0.add(r4);
+            r1 = r1.add(r5);
+            r2 = r2.add(r6);
+            r3 = r3.add(r7);
+            s = r0.add(r2).add(r1.add(r3));
+        } else {
+            for (int h = L / 2; h >= 1; h /= 2) {
+                for (int j = 0; j < h; j++) {
+                    cls(acc, a, j).add(cls(acc, a, j + h)).intoArray(acc, a + j * L);
+                }
             }
+            s = cls(acc, a, 0);
         }
-        FloatVector s = FloatVector.fromArray(F, acc, a);
         int x0 = (firstBlock + b) * blockStride(cols);
         for (int c = cols / L * L; c < cols; c++) {
             s = s.add(FloatVector.broadcast(F, wd[k * cols + c]).mul(FloatVector.fromArray(F, xt, x0 + c * L)));
@@ -150,109 +168,116 @@ final class TokenLaneGemm {
     }
 
     /**
-     * 6 weight rows from {@code first} (repeating {@code last} past it) x 2 token blocks, over
-     * class j's columns j + i * L for i in [from, to): at x0 / x1 + i * L of xt.
+     * 6 weight rows from {@code first} (repeating {@code last} past it) x 2 token blocks (at
+     * xBlock0, xBlock1 of xt), for every class j over its columns j + i * L, i in [from, to).
      */
-    private static void tile6x2(float[] wd, int first, int last, int cols, int j, float[] xt, int x0, int x1, int from,
-            int to, float[] acc, int a, int rowStride) {
+    private static void tile6x2(float[] wd, int first, int last, int cols, int vecs, float[] xt, int xBlock0, int xBlock1,
+            int from, int to, boolean fresh, float[] acc, int aBlock, int rowStride) {
         int w0 = Math.min(first, last) * cols, w1 = Math.min(first + 1, last) * cols;
         int w2 = Math.min(first + 2, last) * cols, w3 = Math.min(first + 3, last) * cols;
         int w4 = Math.min(first + 4, last) * cols, w5 = Math.min(first + 5, last) * cols;
-        // a<weight row><token block>
-        FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + L * L);
-        FloatVector a10 = FloatVector.fromArray(F, acc, a + rowStride);
-        FloatVector a11 = FloatVector.fromArray(F, acc, a + rowStride + L * L);
-        FloatVector a20 = FloatVector.fromArray(F, acc, a + 2 * rowStride);
-        FloatVector a21 = FloatVector.fromArray(F, acc, a + 2 * rowStride + L * L);
-        FloatVector a30 = FloatVector.fromArray(F, acc, a + 3 * rowStride);
-        FloatVector a31 = FloatVector.fromArray(F, acc, a + 3 * rowStride + L * L);
-        FloatVector a40 = FloatVector.fromArray(F, acc, a + 4 * rowStride);
-        FloatVector a41 = FloatVector.fromArray(F, acc, a + 4 * rowStride + L * L);
-        FloatVector a50 = FloatVector.fromArray(F, acc, a + 5 * rowStride);
-        FloatVector a51 = FloatVector.fromArray(F, acc, a + 5 * rowStride + L * L);
-        for (int i = from; i < to; i++) {
-            FloatVector t0 = FloatVector.fromArray(F, xt, x0 + i * L);
-            FloatVector t1 = FloatVector.fromArray(F, xt, x1 + i * L);
-            FloatVector v = FloatVector.broadcast(F, wd[w0 + j + i * L]);
-            a00 = v.fma(t0, a00);
-            a01 = v.fma(t1, a01);
-            v = FloatVector.broadcast(F, wd[w1 + j + i * L]);
-            a10 = v.fma(t0, a10);
-            a11 = v.fma(t1, a11);
-            v = FloatVector.broadcast(F, wd[w2 + j + i * L]);
-            a20 = v.fma(t0, a20);
-            a21 = v.fma(t1, a21);
-            v = FloatVector.broadcast(F, wd[w3 + j + i * L]);
-            a30 = v.fma(t0, a30);
-            a31 = v.fma(t1, a31);
-            v = FloatVector.broadcast(F, wd[w4 + j + i * L]);
-            a40 = v.fma(t0, a40);
-            a41 = v.fma(t1, a41);
-            v = FloatVector.broadcast(F, wd[w5 + j + i * L]);
-            a50 = v.fma(t0, a50);
-            a51 = v.fma(t1, a51);
+        // Class by class in one call (not a call per class: this method is too large for C2 to inline).
+        for (int j = 0; j < L; j++) {
+            int x0 = xBlock0 + j * vecs * L, x1 = xBlock1 + j * vecs * L, a = aBlock + j * L;
+            // a<weight row><token block>
+            FloatVector a00 = init(fresh, acc, a), a01 = init(fresh, acc, a + L * L);
+            FloatVector a10 = init(fresh, acc, a + rowStride);
+            FloatVector a11 = init(fresh, acc, a + rowStride + L * L);
+            FloatVector a20 = init(fresh, acc, a + 2 * rowStride);
+            FloatVector a21 = init(fresh, acc, a + 2 * rowStride + L * L);
+            FloatVector a30 = init(fresh, acc, a + 3 * rowStride);
+            FloatVector a31 = init(fresh, acc, a + 3 * rowStride + L * L);
+            FloatVector a40 = init(fresh, acc, a + 4 * rowStride);
+            FloatVector a41 = init(fresh, acc, a + 4 * rowStride + L * L);
+            FloatVector a50 = init(fresh, acc, a + 5 * rowStride);
+            FloatVector a51 = init(fresh, acc, a + 5 * rowStride + L * L);
+            for (int i = from; i < to; i++) {
+                FloatVector t0 = FloatVector.fromArray(F, xt, x0 + i * L);
+                FloatVector t1 = FloatVector.fromArray(F, xt, x1 + i * L);
+                FloatVector v = FloatVector.broadcast(F, wd[w0 + j + i * L]);
+                a00 = v.fma(t0, a00);
+                a01 = v.fma(t1, a01);
+                v = FloatVector.broadcast(F, wd[w1 + j + i * L]);
+                a10 = v.fma(t0, a10);
+                a11 = v.fma(t1, a11);
+                v = FloatVector.broadcast(F, wd[w2 + j + i * L]);
+                a20 = v.fma(t0, a20);
+                a21 = v.fma(t1, a21);
+                v = FloatVector.broadcast(F, wd[w3 + j + i * L]);
+                a30 = v.fma(t0, a30);
+                a31 = v.fma(t1, a31);
+                v = FloatVector.broadcast(F, wd[w4 + j + i * L]);
+                a40 = v.fma(t0, a40);
+                a41 = v.fma(t1, a41);
+                v = FloatVector.broadcast(F, wd[w5 + j + i * L]);
+                a50 = v.fma(t0, a50);
+                a51 = v.fma(t1, a51);
+            }
+            a00.intoArray(acc, a);
+            a01.intoArray(acc, a + L * L);
+            a10.intoArray(acc, a + rowStride);
+            a11.intoArray(acc, a + rowStride + L * L);
+            a20.intoArray(acc, a + 2 * rowStride);
+            a21.intoArray(acc, a + 2 * rowStride + L * L);
+            a30.intoArray(acc, a + 3 * rowStride);
+            a31.intoArray(acc, a + 3 * rowStride + L * L);
+            a40.intoArray(acc, a + 4 * rowStride);
+            a41.intoArray(acc, a + 4 * rowStride + L * L);
+            a50.intoArray(acc, a + 5 * rowStride);
+            a51.intoArray(acc, a + 5 * rowStride + L * L);
         }
-        a00.intoArray(acc, a);
-        a01.intoArray(acc, a + L * L);
-        a10.intoArray(acc, a + rowStride);
-        a11.intoArray(acc, a + rowStride + L * L);
-        a20.intoArray(acc, a + 2 * rowStride);
-        a21.intoArray(acc, a + 2 * rowStride + L * L);
-        a30.intoArray(acc, a + 3 * rowStride);
-        a31.intoArray(acc, a + 3 * rowStride + L * L);
-        a40.intoArray(acc, a + 4 * rowStride);
-        a41.intoArray(acc, a + 4 * rowStride + L * L);
-        a50.intoArray(acc, a + 5 * rowStride);
-        a51.intoArray(acc, a + 5 * rowStride + L * L);
     }
 
-    /** 12 weight rows from {@code first} (repeating {@code last} past it) x 1 token block, over class j's columns as above. */
-    private static void tile12x1(float[] wd, int first, int last, int cols, int j, float[] xt, int x0, int from,
-            int to, float[] acc, int a, int rowStride) {
+    /** 12 weight rows from {@code first} (repeating {@code last} past it) x 1 token block, as {@link #tile6x2}. */
+    private static void tile12x1(float[] wd, int first, int last, int cols, int vecs, float[] xt, int xBlock0, int from,
+            int to, boolean fresh, float[] acc, int aBlock, int rowStride) {
         int w0 = Math.min(first, last) * cols, w1 = Math.min(first + 1, last) * cols;
         int w2 = Math.min(first + 2, last) * cols, w3 = Math.min(first + 3, last) * cols;
         int w4 = Math.min(first + 4, last) * cols, w5 = Math.min(first + 5, last) * cols;
         int w6 = Math.min(first + 6, last) * cols, w7 = Math.min(first + 7, last) * cols;
         int w8 = Math.min(first + 8, last) * cols, w9 = Math.min(first + 9, last) * cols;
         int w10 = Math.min(first + 10, last) * cols, w11 = Math.min(first + 11, last) * cols;
-        FloatVector a0 = FloatVector.fromArray(F, acc, a);
-        FloatVector a1 = FloatVector.fromArray(F, acc, a + rowStride);
-        FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * rowStride);
-        FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * rowStride);
-        FloatVector a4 = FloatVector.fromArray(F, acc, a + 4 * rowStride);
-        FloatVector a5 = FloatVector.fromArray(F, acc, a + 5 * rowStride);
-        FloatVector a6 = FloatVector.fromArray(F, acc, a + 6 * rowStride);
-        FloatVector a7 = FloatVector.fromArray(F, acc, a + 7 * rowStride);
-        FloatVector a8 = FloatVector.fromArray(F, acc, a + 8 * rowStride);
-        FloatVector a9 = FloatVector.fromArray(F, acc, a + 9 * rowStride);
-        FloatVector a10 = FloatVector.fromArray(F, acc, a + 10 * rowStride);
-        FloatVector a11 = FloatVector.fromArray(F, acc, a + 11 * rowStride);
-        for (int i = from; i < to; i++) {
-            FloatVector t = FloatVector.fromArray(F, xt, x0 + i * L);
-            a0 = FloatVector.broadcast(F, wd[w0 + j + i * L]).fma(t, a0);
-            a1 = FloatVector.broadcast(F, wd[w1 + j + i * L]).fma(t, a1);
-            a2 = FloatVector.broadcast(F, wd[w2 + j + i * L]).fma(t, a2);
-            a3 = FloatVector.broadcast(F, wd[w3 + j + i * L]).fma(t, a3);
-            a4 = FloatVector.broadcast(F, wd[w4 + j + i * L]).fma(t, a4);
-            a5 = FloatVector.broadcast(F, wd[w5 + j + i * L]).fma(t, a5);
-            a6 = FloatVector.broadcast(F, wd[w6 + j + i * L]).fma(t, a6);
-            a7 = FloatVector.broadcast(F, wd[w7 + j + i * L]).fma(t, a7);
-            a8 = FloatVector.broadcast(F, wd[w8 + j + i * L]).fma(t, a8);
-            a9 = FloatVector.broadcast(F, wd[w9 + j + i * L]).fma(t, a9);
-            a10 = FloatVector.broadcast(F, wd[w10 + j + i * L]).fma(t, a10);
-            a11 = FloatVector.broadcast(F, wd[w11 + j + i * L]).fma(t, a11);
+        for (int j = 0; j < L; j++) {
+            int x0 = xBlock0 + j * vecs * L, a = aBlock + j * L;
+            FloatVector a0 = init(fresh, acc, a);
+            FloatVector a1 = init(fresh, acc, a + rowStride);
+            FloatVector a2 = init(fresh, acc, a + 2 * rowStride);
+            FloatVector a3 = init(fresh, acc, a + 3 * rowStride);
+            FloatVector a4 = init(fresh, acc, a + 4 * rowStride);
+            FloatVector a5 = init(fresh, acc, a + 5 * rowStride);
+            FloatVector a6 = init(fresh, acc, a + 6 * rowStride);
+            FloatVector a7 = init(fresh, acc, a + 7 * rowStride);
+            FloatVector a8 = init(fresh, acc, a + 8 * rowStride);
+            FloatVector a9 = init(fresh, acc, a + 9 * rowStride);
+            FloatVector a10 = init(fresh, acc, a + 10 * rowStride);
+            FloatVector a11 = init(fresh, acc, a + 11 * rowStride);
+            for (int i = from; i < to; i++) {
+                FloatVector t = FloatVector.fromArray(F, xt, x0 + i * L);
+                a0 = FloatVector.broadcast(F, wd[w0 + j + i * L]).fma(t, a0);
+                a1 = FloatVector.broadcast(F, wd[w1 + j + i * L]).fma(t, a1);
+                a2 = FloatVector.broadcast(F, wd[w2 + j + i * L]).fma(t, a2);
+                a3 = FloatVector.broadcast(F, wd[w3 + j + i * L]).fma(t, a3);
+                a4 = FloatVector.broadcast(F, wd[w4 + j + i * L]).fma(t, a4);
+                a5 = FloatVector.broadcast(F, wd[w5 + j + i * L]).fma(t, a5);
+                a6 = FloatVector.broadcast(F, wd[w6 + j + i * L]).fma(t, a6);
+                a7 = FloatVector.broadcast(F, wd[w7 + j + i * L]).fma(t, a7);
+                a8 = FloatVector.broadcast(F, wd[w8 + j + i * L]).fma(t, a8);
+                a9 = FloatVector.broadcast(F, wd[w9 + j + i * L]).fma(t, a9);
+                a10 = FloatVector.broadcast(F, wd[w10 + j + i * L]).fma(t, a10);
+                a11 = FloatVector.broadcast(F, wd[w11 + j + i * L]).fma(t, a11);
+            }
+            a0.intoArray(acc, a);
+            a1.intoArray(acc, a + rowStride);
+            a2.intoArray(acc, a + 2 * rowStride);
+            a3.intoArray(acc, a + 3 * rowStride);
+            a4.intoArray(acc, a + 4 * rowStride);
+            a5.intoArray(acc, a + 5 * rowStride);
+            a6.intoArray(acc, a + 6 * rowStride);
+            a7.intoArray(acc, a + 7 * rowStride);
+            a8.intoArray(acc, a + 8 * rowStride);
+            a9.intoArray(acc, a + 9 * rowStride);
+            a10.intoArray(acc, a + 10 * rowStride);
+            a11.intoArray(acc, a + 11 * rowStride);
         }
-        a0.intoArray(acc, a);
-        a1.intoArray(acc, a + rowStride);
-        a2.intoArray(acc, a + 2 * rowStride);
-        a3.intoArray(acc, a + 3 * rowStride);
-        a4.intoArray(acc, a + 4 * rowStride);
-        a5.intoArray(acc, a + 5 * rowStride);
-        a6.intoArray(acc, a + 6 * rowStride);
-        a7.intoArray(acc, a + 7 * rowStride);
-        a8.intoArray(acc, a + 8 * rowStride);
-        a9.intoArray(acc, a + 9 * rowStride);
-        a10.intoArray(acc, a + 10 * rowStride);
-        a11.intoArray(acc, a + 11 * rowStride);
     }
 }

@@ -15,6 +15,8 @@
 # ${GANTRY_CACHE:-~/.cache/gantry} (llama-bench/, models/synth/). Models are random-weight GGUFs
 # of the real shape written by `gantry synth`: speed does not depend on weight values, and both
 # programs read the same file.
+# Both keep the KV cache in f16, their default (Gantry's `--kv-cache-dtype auto` on the CPU since
+# 2026-12-07; runs before that date had Gantry's in f32).
 #
 # Rows: prefill (pp: the prompt in one batch) from llama-bench; decode at batch 1 from llama-bench
 # (tg: from an empty context); decode at batch B from llama-batched-bench (B sequences behind one

@@ -58,8 +58,9 @@ final class BenchModelCommand implements Callable<Integer> {
     ActivationPrecision activations;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "auto", converter = GenerateCommand.KvCacheDtypeConverter.class,
-            description = "How the KV cache stores K and V: f32, f16 or q8_0; auto = f32 (default: ${DEFAULT-VALUE}).")
-    dev.gantry.worker.backend.KvCacheDtype kvCacheDtype;
+            description = "How the KV cache stores K and V: f32, f16 or q8_0; auto = f16 on the CPU, f32 on a GPU"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String kvCacheDtype;
 
     @Option(names = "--bandwidth-mb", defaultValue = "1024",
             description = "Size of the array the bandwidth test reads, MiB; 0 skips the test (default: ${DEFAULT-VALUE}).")
@@ -106,9 +107,9 @@ final class BenchModelCommand implements Callable<Integer> {
             macsPerToken = ModelBenchmark.multiplyAddsPerToken(m);
             long output = ModelBenchmark.outputMultiplyAdds(m);
             prefillMacsPerToken = macsPerToken - output + (double) output / promptTokens;
-            GenerateCommand.checkKvCacheDtype(kvCacheDtype, be, m.config().headDim());
+            dev.gantry.worker.backend.KvCacheDtype kvDtype = GenerateCommand.kvCacheDtype(kvCacheDtype, be, m.config().headDim());
             err.printf("bench-model: %s (%s), %d threads, activations %s, KV cache %s%n", path.getFileName(), m.config(), n,
-                    activations, kvCacheDtype.label());
+                    activations, kvDtype.label());
             if (be instanceof dev.gantry.worker.backend.cpu.VectorBackend v) {
                 err.println("bench-model: " + v.describe());
                 o.put("cpu_kernels", v.describe());
@@ -116,11 +117,11 @@ final class BenchModelCommand implements Callable<Integer> {
             o.put("model", m.name());
             o.put("threads", n);
             o.put("activations", activations.name().toLowerCase(java.util.Locale.ROOT));
-            o.put("kv_cache_dtype", kvCacheDtype.label());
+            o.put("kv_cache_dtype", kvDtype.label());
             o.put("prompt_tokens", promptTokens);
             o.put("gen_tokens", genTokens);
             int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
-            try (ModelBenchmark bench = new ModelBenchmark(m, be, promptTokens, genTokens, maxBatch, kvCacheDtype)) {
+            try (ModelBenchmark bench = new ModelBenchmark(m, be, promptTokens, genTokens, maxBatch, kvDtype)) {
                 if (profile) {
                     bench.onClockStart(prof::reset); // profiles count the timed runs only
                 }

@@ -111,8 +111,9 @@ final class GenerateCommand implements Callable<Integer> {
     int blockSize;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "auto", converter = KvCacheDtypeConverter.class,
-            description = "How the KV cache stores K and V: f32, f16 or q8_0 (llama.cpp's -ctk/-ctv); auto = f32 (default: ${DEFAULT-VALUE}).")
-    KvCacheDtype kvCacheDtype;
+            description = "How the KV cache stores K and V: f32, f16 or q8_0 (llama.cpp's -ctk/-ctv); auto = f16 on the CPU,"
+                    + " f32 on a GPU (default: ${DEFAULT-VALUE}).")
+    String kvCacheDtype;
 
     @Override
     public Integer call() throws Exception {
@@ -141,9 +142,9 @@ final class GenerateCommand implements Callable<Integer> {
             int context = Math.min(ctxSize, m.config().contextLength());
             err.printf("gantry: %s (%s), %s backend, context %d, loaded in %d ms%n", path.getFileName(), m.config(), be.name(),
                     context, (System.nanoTime() - loadStart) / 1_000_000);
-            checkKvCacheDtype(kvCacheDtype, be, m.config().headDim());
+            KvCacheDtype dtype = kvCacheDtype(kvCacheDtype, be, m.config().headDim());
             int[] promptIds = tokenize(m);
-            try (Generator g = new Generator(m, be, context, blockSize, Math.min(batchSize, context), kvCacheDtype)) {
+            try (Generator g = new Generator(m, be, context, blockSize, Math.min(batchSize, context), dtype)) {
                 Generator.Result r = g.generate(promptIds, params, text -> {
                     if (!json) {
                         System.out.print(text);
@@ -210,8 +211,13 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /** Accepts f32/q8/auto in any case. */
-    /** Refuses a KV-cache dtype the backend or the model's heads cannot take, saying why. */
-    static void checkKvCacheDtype(KvCacheDtype dtype, Backend be, int headDim) {
+    /**
+     * The KV-cache dtype {@code setting} (a name {@link KvCacheDtypeConverter} accepted) stands for on
+     * {@code be}: {@code auto} resolved ({@link KvCacheDtype#auto}); a type the backend or the
+     * model's heads cannot take refused, saying why.
+     */
+    static KvCacheDtype kvCacheDtype(String setting, Backend be, int headDim) {
+        KvCacheDtype dtype = KvCacheDtype.parseSetting(setting).orElseGet(() -> KvCacheDtype.auto(be.kvCacheDtypes()));
         if (!be.kvCacheDtypes().contains(dtype)) {
             throw new IllegalArgumentException("--kv-cache-dtype " + dtype.label() + ": the " + be.name()
                     + " backend stores the KV cache as " + be.kvCacheDtypes().stream().map(KvCacheDtype::label).toList() + " only");
@@ -220,13 +226,16 @@ final class GenerateCommand implements Callable<Integer> {
         if (why != null) {
             throw new IllegalArgumentException("--kv-cache-dtype " + dtype.label() + ": " + why);
         }
+        return dtype;
     }
 
-    static final class KvCacheDtypeConverter implements picocli.CommandLine.ITypeConverter<KvCacheDtype> {
+    /** Accepts auto, f32, f16 and q8_0 in any case (resolved once the backend is known). */
+    static final class KvCacheDtypeConverter implements picocli.CommandLine.ITypeConverter<String> {
         @Override
-        public KvCacheDtype convert(String value) {
+        public String convert(String value) {
             try {
-                return KvCacheDtype.parse(value);
+                KvCacheDtype.parseSetting(value);
+                return value;
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage() + " (auto, f32, f16 or q8_0)");
             }

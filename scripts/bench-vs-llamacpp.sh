@@ -14,9 +14,9 @@
 # it) and cached with the synthesized models outside the repository, under
 # ${GANTRY_CACHE:-~/.cache/gantry} (llama-bench/, models/synth/). Models are random-weight GGUFs
 # of the real shape written by `gantry synth`: speed does not depend on weight values, and both
-# programs read the same file.
-# Both keep the KV cache in f16, their default (Gantry's `--kv-cache-dtype auto` on the CPU since
-# 2026-12-07; runs before that date had Gantry's in f32).
+# programs read the same file. Both keep the KV cache in f16: llama.cpp's default, and Gantry's
+# given as --kv-cache-dtype f16 (its `auto` is f32; runs before 2026-12-07 had Gantry's in f32,
+# those of that day at 7af99f6 in f16 through `auto`).
 #
 # Rows: prefill (pp: the prompt in one batch) from llama-bench; decode at batch 1 from llama-bench
 # (tg: from an empty context); decode at batch B from llama-batched-bench (B sequences behind one
@@ -139,7 +139,7 @@ for type in ${types//,/ }; do
   fi
   for round in $(seq 1 "$rounds"); do
     timed "$type.gantry.$round" "$root/gantry" bench-model --model "$model" --threads "$threads" --batch "$batch" \
-      --prompt-tokens "$pp" --gen-tokens "$tg" --repetitions "$reps" --activations "$activations" --json
+      --prompt-tokens "$pp" --gen-tokens "$tg" --repetitions "$reps" --activations "$activations" --kv-cache-dtype f16 --json
     timed "$type.llama-bench.$round" "$peer_dir/bin/llama-bench" -m "$model" -t "$threads" -p "$pp" -n "$tg" -r "$reps" -o json
     # -kvu: one KV pool for all sequences, holding the shared prompt once, as Gantry's paged cache
     # does (without it each sequence gets a fixed 1/B of the context and B=16 does not fit).
@@ -148,7 +148,7 @@ for type in ${types//,/ }; do
   done
   if [ "$scaling" = 1 ] && [ "$threads" -gt 1 ]; then  # the same figures on 1 thread: the speed-up from 1 to N
     timed "$type.gantry-t1" "$root/gantry" bench-model --model "$model" --threads 1 --batch 1 \
-      --prompt-tokens "$pp" --gen-tokens "$tg" --repetitions "$reps" --activations "$activations" --json \
+      --prompt-tokens "$pp" --gen-tokens "$tg" --repetitions "$reps" --activations "$activations" --kv-cache-dtype f16 --json \
       --bandwidth-mb 0 --no-flops-test
     timed "$type.llama-bench-t1" "$peer_dir/bin/llama-bench" -m "$model" -t 1 -p "$pp" -n "$tg" -r "$reps" -o json
   fi

@@ -46,8 +46,7 @@ public class EngineSpec {
 
     @JsonPropertyDescription("How the KV cache stores K and V (vLLM's kv_cache_dtype, llama.cpp's -ctk/-ctv): f32, f16 "
             + "(half the memory: twice the tokens), q8_0 (8-bit blocks of 32 values as llama.cpp: 3.8 times the tokens of "
-            + "f32; the model's head dimension must be a multiple of 32), or auto (f16 on the CPU, as llama.cpp; f32 on a GPU). "
-            + "f16 and q8_0 are CPU backend "
+            + "f32; the model's head dimension must be a multiple of 32), or auto (f32). f16 and q8_0 are CPU backend "
             + "settings: a worker on a GPU refuses them at start, saying so. The worker's default is auto.")
     public KvCacheDtype kvCacheDtype;
 

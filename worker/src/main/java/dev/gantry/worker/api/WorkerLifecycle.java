@@ -104,16 +104,15 @@ public class WorkerLifecycle {
             if (backend instanceof dev.gantry.worker.backend.cpu.VectorBackend cpu) {
                 LOG.info(cpu.describe());
             }
-            java.util.Set<dev.gantry.worker.backend.KvCacheDtype> stored = backend.kvCacheDtypes();
-            if (s.kvCacheDtype().filter(d -> !stored.contains(d)).isPresent()) { // e.g. device auto that found a GPU
-                throw dev.gantry.worker.config.InvalidConfigException.of("kv-cache-dtype", s.kvCacheDtype().get().label()
+            if (!backend.kvCacheDtypes().contains(s.kvCacheDtype())) { // e.g. device auto that found a GPU
+                throw dev.gantry.worker.config.InvalidConfigException.of("kv-cache-dtype", s.kvCacheDtype().label()
                         + " is not stored by the " + backend.name() + " backend, which stores "
-                        + stored.stream().map(d -> d.label()).toList());
+                        + backend.kvCacheDtypes().stream().map(d -> d.label()).toList());
             }
             backend.prepare(model.weights().all());
             java.util.OptionalLong deviceFree = backend.deviceMemoryFree();
             ServingPlan p = ServingPlan.of(s, model.name(), model.config(),
-                    deviceFree.isPresent() ? deviceFree.getAsLong() : freeHostBytes(backend), deviceFree.isPresent(), stored);
+                    deviceFree.isPresent() ? deviceFree.getAsLong() : freeHostBytes(backend), deviceFree.isPresent());
             LOG.info(p.describe());
             if (backend instanceof dev.gantry.worker.backend.cuda.CudaBackend) {
                 dev.gantry.worker.backend.cuda.Nvml.open()

@@ -4,8 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Locale;
-import java.util.Optional;
-import java.util.Set;
 
 /**
  * How the KV cache stores each K and V value ({@code --kv-cache-dtype}, vLLM's and llama.cpp's
@@ -40,30 +38,15 @@ public enum KvCacheDtype {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /**
-     * The setting as users write it, any case: {@code f32}, {@code f16}, {@code q8_0}, or {@code
-     * auto} (empty: the backend's choice, {@link #auto}).
-     *
-     * @throws IllegalArgumentException for any other name
-     */
-    public static Optional<KvCacheDtype> parseSetting(String name) {
+    /** The type named {@code f32}, {@code f16}, {@code q8_0} or {@code auto} (f32), any case, as users write it. */
+    public static KvCacheDtype parse(String name) {
         String n = name.strip().toLowerCase(Locale.ROOT);
         return switch (n) {
-            case "auto" -> Optional.empty();
-            case "f32", "float32", "fp32" -> Optional.of(F32);
-            case "f16", "float16", "fp16", "half" -> Optional.of(F16);
-            case "q8_0" -> Optional.of(Q8_0);
+            case "auto", "f32", "float32", "fp32" -> F32;
+            case "f16", "float16", "fp16", "half" -> F16;
+            case "q8_0" -> Q8_0;
             default -> throw new IllegalArgumentException("unknown KV-cache dtype '" + name + "'");
         };
-    }
-
-    /**
-     * What {@code auto} stores on a backend that stores {@code stored}: f16 where it can, as
-     * llama.cpp does by default and vLLM does for 16-bit models (half of f32's memory, so twice the
-     * tokens, and less to read in attention), else f32.
-     */
-    public static KvCacheDtype auto(Set<KvCacheDtype> stored) {
-        return stored.contains(F16) ? F16 : F32;
     }
 
     /** The name users write ({@code f32}, {@code f16}, {@code q8_0}). */

@@ -58,9 +58,8 @@ final class BenchModelCommand implements Callable<Integer> {
     ActivationPrecision activations;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "auto", converter = GenerateCommand.KvCacheDtypeConverter.class,
-            description = "How the KV cache stores K and V: f32, f16 or q8_0; auto = f16 on the CPU, f32 on a GPU"
-                    + " (default: ${DEFAULT-VALUE}).")
-    String kvCacheDtype;
+            description = "How the KV cache stores K and V: f32, f16 or q8_0; auto = f32 (default: ${DEFAULT-VALUE}).")
+    dev.gantry.worker.backend.KvCacheDtype kvCacheDtype;
 
     @Option(names = "--bandwidth-mb", defaultValue = "1024",
             description = "Size of the array the bandwidth test reads, MiB; 0 skips the test (default: ${DEFAULT-VALUE}).")
@@ -107,9 +106,9 @@ final class BenchModelCommand implements Callable<Integer> {
             macsPerToken = ModelBenchmark.multiplyAddsPerToken(m);
             long output = ModelBenchmark.outputMultiplyAdds(m);
             prefillMacsPerToken = macsPerToken - output + (double) output / promptTokens;
-            dev.gantry.worker.backend.KvCacheDtype kvDtype = GenerateCommand.kvCacheDtype(kvCacheDtype, be, m.config().headDim());
+            GenerateCommand.checkKvCacheDtype(kvCacheDtype, be, m.config().headDim());
             err.printf("bench-model: %s (%s), %d threads, activations %s, KV cache %s%n", path.getFileName(), m.config(), n,
-                    activations, kvDtype.label());
+                    activations, kvCacheDtype.label());
             if (be instanceof dev.gantry.worker.backend.cpu.VectorBackend v) {
                 err.println("bench-model: " + v.describe());
                 o.put("cpu_kernels", v.describe());
@@ -117,11 +116,11 @@ final class BenchModelCommand implements Callable<Integer> {
             o.put("model", m.name());
             o.put("threads", n);
             o.put("activations", activations.name().toLowerCase(java.util.Locale.ROOT));
-            o.put("kv_cache_dtype", kvDtype.label());
+            o.put("kv_cache_dtype", kvCacheDtype.label());
             o.put("prompt_tokens", promptTokens);
             o.put("gen_tokens", genTokens);
             int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
-            try (ModelBenchmark bench = new ModelBenchmark(m, be, promptTokens, genTokens, maxBatch, kvDtype)) {
+            try (ModelBenchmark bench = new ModelBenchmark(m, be, promptTokens, genTokens, maxBatch, kvCacheDtype)) {
                 if (profile) {
                     bench.onClockStart(prof::reset); // profiles count the timed runs only
                 }

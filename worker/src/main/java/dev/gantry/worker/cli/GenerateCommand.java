@@ -111,9 +111,8 @@ final class GenerateCommand implements Callable<Integer> {
     int blockSize;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "auto", converter = KvCacheDtypeConverter.class,
-            description = "How the KV cache stores K and V: f32, f16 or q8_0 (llama.cpp's -ctk/-ctv); auto = f16 on the CPU,"
-                    + " f32 on a GPU (default: ${DEFAULT-VALUE}).")
-    String kvCacheDtype;
+            description = "How the KV cache stores K and V: f32, f16 or q8_0 (llama.cpp's -ctk/-ctv); auto = f32 (default: ${DEFAULT-VALUE}).")
+    KvCacheDtype kvCacheDtype;
 
     @Override
     public Integer call() throws Exception {
@@ -142,9 +141,9 @@ final class GenerateCommand implements Callable<Integer> {
             int context = Math.min(ctxSize, m.config().contextLength());
             err.printf("gantry: %s (%s), %s backend, context %d, loaded in %d ms%n", path.getFileName(), m.config(), be.name(),
                     context, (System.nanoTime() - loadStart) / 1_000_000);
-            KvCacheDtype dtype = kvCacheDtype(kvCacheDtype, be, m.config().headDim());
+            checkKvCacheDtype(kvCacheDtype, be, m.config().headDim());
             int[] promptIds = tokenize(m);
-            try (Generator g = new Generator(m, be, context, blockSize, Math.min(batchSize, context), dtype)) {
+            try (Generator g = new Generator(m, be, context, blockSize, Math.min(batchSize, context), kvCacheDtype)) {
                 Generator.Result r = g.generate(promptIds, params, text -> {
                     if (!json) {
                         System.out.print(text);
@@ -211,13 +210,8 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /** Accepts f32/q8/auto in any case. */
-    /**
-     * The KV-cache dtype {@code setting} (a name {@link KvCacheDtypeConverter} accepted) stands for on
-     * {@code be}: {@code auto} resolved ({@link KvCacheDtype#auto}); a type the backend or the
-     * model's heads cannot take refused, saying why.
-     */
-    static KvCacheDtype kvCacheDtype(String setting, Backend be, int headDim) {
-        KvCacheDtype dtype = KvCacheDtype.parseSetting(setting).orElseGet(() -> KvCacheDtype.auto(be.kvCacheDtypes()));
+    /** Refuses a KV-cache dtype the backend or the model's heads cannot take, saying why. */
+    static void checkKvCacheDtype(KvCacheDtype dtype, Backend be, int headDim) {
         if (!be.kvCacheDtypes().contains(dtype)) {
             throw new IllegalArgumentException("--kv-cache-dtype " + dtype.label() + ": the " + be.name()
                     + " backend stores the KV cache as " + be.kvCacheDtypes().stream().map(KvCacheDtype::label).toList() + " only");
@@ -226,16 +220,13 @@ final class GenerateCommand implements Callable<Integer> {
         if (why != null) {
             throw new IllegalArgumentException("--kv-cache-dtype " + dtype.label() + ": " + why);
         }
-        return dtype;
     }
 
-    /** Accepts auto, f32, f16 and q8_0 in any case (resolved once the backend is known). */
-    static final class KvCacheDtypeConverter implements picocli.CommandLine.ITypeConverter<String> {
+    static final class KvCacheDtypeConverter implements picocli.CommandLine.ITypeConverter<KvCacheDtype> {
         @Override
-        public String convert(String value) {
+        public KvCacheDtype convert(String value) {
             try {
-                KvCacheDtype.parseSetting(value);
-                return value;
+                return KvCacheDtype.parse(value);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage() + " (auto, f32, f16 or q8_0)");
             }

@@ -86,7 +86,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--kv-cache-dtype", paramLabel = "auto|f32|f16|q8_0", order = 11,
             description = "How the KV cache stores K and V: f32, f16 (half the memory, twice the tokens) or q8_0"
                     + " (8-bit blocks as llama.cpp's -ctk q8_0: 3.8x the tokens of f32); f16 and q8_0 on the CPU only"
-                    + " (default: auto: f16 on the CPU, as llama.cpp's default; f32 on a GPU).")
+                    + " (default: auto, f32).")
     String kvCacheDtype;
 
     @Option(names = "--kv-cache-memory-fraction", paramLabel = "F", order = 12,

@@ -3,9 +3,7 @@ package dev.gantry.worker.config;
 import dev.gantry.worker.backend.KvCacheDtype;
 import dev.gantry.worker.engine.EngineConfig;
 import dev.gantry.worker.model.llama.LlamaConfig;
-import java.util.EnumSet;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * How a loaded model will be served: the settings combined with what the model and the memory allow.
@@ -22,31 +20,28 @@ public record ServingPlan(WorkerSettings settings, String servedModelName, Engin
         boolean kvCacheCapped) {
 
     /**
-     * On a CPU backend, which stores every {@link KvCacheDtype}.
-     *
      * @param modelName     the model file's name, the default served name
      * @param freeHeapBytes Java heap still free with the model loaded
      * @throws InvalidConfigException naming the setting to change
      */
     public static ServingPlan of(WorkerSettings s, String modelName, LlamaConfig model, long freeHeapBytes) {
-        return of(s, modelName, model, freeHeapBytes, false, EnumSet.allOf(KvCacheDtype.class));
+        return of(s, modelName, model, freeHeapBytes, false);
     }
 
     /**
      * @param modelName the model file's name, the default served name
      * @param freeBytes memory the KV cache can come from, with the model loaded: host memory
      *                  outside the Java heap ({@link HostMemory}), or with {@code onDevice} the GPU's free memory
-     * @param stored    the KV-cache dtypes the backend stores: what {@code auto} picks from
      * @throws InvalidConfigException naming the setting to change
      */
     public static ServingPlan of(WorkerSettings s, String modelName, LlamaConfig model, long freeBytes,
-            boolean onDevice, Set<KvCacheDtype> stored) {
+            boolean onDevice) {
         long freeHeapBytes = freeBytes;
         String pool = onDevice ? "GPU memory" : "host memory outside the Java heap";
         String more = onDevice ? "a GPU with more memory"
                 : "the memory limit, or lower the heap (-Xmx in GANTRY_JAVA_OPTS), or store less per token ("
                         + InvalidConfigException.describeKey("kv-cache-dtype") + " f16 or q8_0)";
-        KvCacheDtype dtype = s.kvCacheDtype().orElseGet(() -> KvCacheDtype.auto(stored));
+        KvCacheDtype dtype = s.kvCacheDtype();
         String unsupported = dtype.unsupportedReason(model.headDim());
         if (unsupported != null) {
             throw InvalidConfigException.of("kv-cache-dtype", unsupported + ": use f16 or f32");

@@ -78,8 +78,7 @@ public interface WorkerConfig {
 
     /**
      * How the KV cache stores K and V: {@code f32}, {@code f16} (half the memory) or {@code q8_0}
-     * (ggml's 8-bit blocks, 34 bytes per 32 values), or {@code auto} (f16 where the backend stores
-     * it, the CPU; else f32). CPU only for f16/q8_0.
+     * (ggml's 8-bit blocks, 34 bytes per 32 values), or {@code auto} (f32). CPU only for f16/q8_0.
      */
     @WithDefault("auto")
     String kvCacheDtype();

@@ -22,8 +22,7 @@ import java.util.Optional;
  * @param threads              CPU threads, at least 1
  * @param maxModelLen          the context length asked for, or empty for the model's
  * @param kvCacheMemoryBytes   KV-cache bytes asked for, or empty to use {@code kvCacheMemoryFraction}
- * @param kvCacheDtype         how the KV cache stores values, or empty for {@code auto} (the backend's
- *                             choice, {@link KvCacheDtype#auto})
+ * @param kvCacheDtype         how the KV cache stores values
  * @param apiKey               the key clients must present, or empty for none
  * @param requestTimeout       how long a request may run, or empty for no limit
  * @param maxRequestBodyBytes  the largest request body accepted
@@ -41,7 +40,7 @@ public record WorkerSettings(
         int maxNumBatchedTokens,
         int blockSize,
         Optional<Long> kvCacheMemoryBytes,
-        Optional<KvCacheDtype> kvCacheDtype,
+        KvCacheDtype kvCacheDtype,
         double kvCacheMemoryFraction,
         boolean prefixCaching,
         int maxWaitingRequests,
@@ -95,14 +94,14 @@ public record WorkerSettings(
         if (kvBytes.isPresent() && kvBytes.get() <= 0) {
             throw InvalidConfigException.of("kv-cache-memory", "must be positive, got " + kvBytes.get() + " bytes");
         }
-        Optional<KvCacheDtype> kvDtype;
+        KvCacheDtype kvDtype;
         try {
-            kvDtype = KvCacheDtype.parseSetting(c.kvCacheDtype());
+            kvDtype = KvCacheDtype.parse(c.kvCacheDtype());
         } catch (IllegalArgumentException e) {
             throw InvalidConfigException.of("kv-cache-dtype", "must be auto, f32, f16 or q8_0, got '" + c.kvCacheDtype() + "'");
         }
-        if (kvDtype.filter(d -> d != KvCacheDtype.F32).isPresent() && c.device().equals("cuda")) {
-            throw InvalidConfigException.of("kv-cache-dtype", kvDtype.get().label()
+        if (kvDtype != KvCacheDtype.F32 && c.device().equals("cuda")) {
+            throw InvalidConfigException.of("kv-cache-dtype", kvDtype.label()
                     + " is a CPU backend setting: the CUDA backend stores the KV cache as f32");
         }
         double fraction = c.kvCacheMemoryFraction();

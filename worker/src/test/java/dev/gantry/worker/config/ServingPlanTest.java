@@ -49,7 +49,7 @@ class ServingPlanTest {
 
     @Test
     void fractionOfTheFreeHeapIsCappedAtWhatTheEngineCanUse() {
-        long perBlock = EngineConfig.bytesPerBlock(llama, 16, KvCacheDtype.F16);
+        long perBlock = EngineConfig.bytesPerBlock(llama, 16);
         // 64 sequences x 128 blocks of 16 tokens hold 64 full contexts; a 1 GiB heap's half is more.
         ServingPlan big = plan(GIB);
         assertThat(big.kvCacheCapped()).isTrue();
@@ -65,7 +65,7 @@ class ServingPlanTest {
     @Test
     void explicitKvMemoryIsUsedAsGiven() {
         ServingPlan p = plan(GIB, "gantry.kv-cache-memory", "4M");
-        assertThat(p.engine().numBlocks()).isEqualTo(EngineConfig.blocksFor(4L << 20, llama, 16, KvCacheDtype.F16));
+        assertThat(p.engine().numBlocks()).isEqualTo(EngineConfig.blocksFor(4L << 20, llama, 16));
         assertThat(p.kvCacheCapped()).isFalse();
     }
 
@@ -81,13 +81,13 @@ class ServingPlanTest {
 
     @Test
     void aCacheTooSmallForOneFullRequestFailsNamingTheSettings() {
-        assertThatThrownBy(() -> plan(GIB, "gantry.kv-cache-memory", "32K"))
+        assertThatThrownBy(() -> plan(GIB, "gantry.kv-cache-memory", "64K"))
                 .isInstanceOf(InvalidConfigException.class)
                 .hasMessageContaining("cannot hold one request of max-model-len 2048 tokens, which needs 128 blocks")
                 .hasMessageContaining("raise gantry.kv-cache-memory (--kv-cache-memory, GANTRY_KV_CACHE_MEMORY)")
                 .hasMessageContaining("lower gantry.max-model-len (--max-model-len, GANTRY_MAX_MODEL_LEN)");
         // The same memory is enough once the context is shorter.
-        assertThat(plan(GIB, "gantry.kv-cache-memory", "32K", "gantry.max-model-len", "48").engine().numBlocks())
+        assertThat(plan(GIB, "gantry.kv-cache-memory", "64K", "gantry.max-model-len", "48").engine().numBlocks())
                 .isEqualTo(3);
         assertThatThrownBy(() -> plan(1 << 20))
                 .hasMessageContaining("cannot hold one request of max-model-len 2048");
@@ -105,7 +105,7 @@ class ServingPlanTest {
 
     @Test
     void aSmallerKvDtypeHoldsMoreTokensInTheSameMemory() {
-        ServingPlan f32 = plan(GIB, "gantry.kv-cache-memory", "4M", "gantry.kv-cache-dtype", "f32");
+        ServingPlan f32 = plan(GIB, "gantry.kv-cache-memory", "4M");
         ServingPlan f16 = plan(GIB, "gantry.kv-cache-memory", "4M", "gantry.kv-cache-dtype", "f16");
         assertThat(f32.engine().kvCacheDtype()).isEqualTo(KvCacheDtype.F32);
         assertThat(f16.engine().kvCacheDtype()).isEqualTo(KvCacheDtype.F16);
@@ -114,14 +114,6 @@ class ServingPlanTest {
         assertThat(f16.kvCacheBytes()).isLessThanOrEqualTo(4L << 20);
         assertThat(f16.describe()).contains("KV cache f16 (", "0.50x of f32's");
         assertThat(f32.describe()).contains("KV cache f32 (", "1.00x of f32's");
-    }
-
-    @Test
-    void autoStoresF16WhereTheBackendCanAndF32WhereItCannot() {
-        WorkerSettings auto = WorkerSettings.resolve(config(with("gantry.kv-cache-memory", "4M")));
-        assertThat(plan(GIB, "gantry.kv-cache-memory", "4M").engine().kvCacheDtype()).isEqualTo(KvCacheDtype.F16);
-        ServingPlan cuda = ServingPlan.of(auto, model.name(), llama, GIB, true, java.util.EnumSet.of(KvCacheDtype.F32));
-        assertThat(cuda.engine().kvCacheDtype()).isEqualTo(KvCacheDtype.F32);
     }
 
     @Test

@@ -57,9 +57,9 @@ class WorkerSettingsTest {
         assertThat(s.blockSize()).isEqualTo(16);
         assertThat(s.kvCacheMemoryBytes()).isEmpty();
         assertThat(s.kvCacheMemoryFraction()).isEqualTo(0.5);
-        assertThat(s.kvCacheDtype()).as("auto: the backend's choice").isEmpty();
+        assertThat(s.kvCacheDtype()).isEqualTo(dev.gantry.worker.backend.KvCacheDtype.F32);
         assertThat(WorkerSettings.resolve(config(with("gantry.kv-cache-dtype", "q8_0"))).kvCacheDtype())
-                .contains(dev.gantry.worker.backend.KvCacheDtype.Q8_0);
+                .isEqualTo(dev.gantry.worker.backend.KvCacheDtype.Q8_0);
         assertThat(s.prefixCaching()).isTrue();
         assertThat(s.maxWaitingRequests()).isEqualTo(1024);
         assertThat(s.requestTimeout()).isEmpty();

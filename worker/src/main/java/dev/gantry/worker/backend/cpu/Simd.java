@@ -59,27 +59,10 @@ final class Simd {
         return VectorSpecies.of(float.class, VectorShape.forBitSize(clamped));
     }
 
-    /**
-     * e^x lane by lane, to about 2 ulp, for x in [-87.3, 88] (clamped there: 2^-126 and e^88 at
-     * the ends). Plain multiplies and adds only: {@code lanewise(EXP)} runs a different
-     * implementation when C2 compiles it (an SVML stub) than while it is interpreted (Math.exp
-     * per lane), so the first requests after a start, still warming up, got other last bits than
-     * the same request later or beside others. Cephes' expf: e^x = 2^n * e^r, n = round(x /
-     * ln 2), r = x - n ln 2 (ln 2 in two parts), e^r by a degree-7 polynomial.
-     */
+    /** e^x lane by lane in plain arithmetic ({@link dev.gantry.worker.backend.VectorExp}), not {@code lanewise(EXP)}. */
     static FloatVector exp(FloatVector x) {
-        x = x.max(-87.33654f).min(88f);
-        FloatVector n = x.mul(1.44269504088896341f).add(ROUND_TO_INTEGER).sub(ROUND_TO_INTEGER);
-        FloatVector r = x.sub(n.mul(0.693359375f)).sub(n.mul(-2.12194440e-4f));
-        FloatVector p = r.mul(1.9875691500E-4f).add(1.3981999507E-3f).mul(r).add(8.3334519073E-3f).mul(r)
-                .add(4.1665795894E-2f).mul(r).add(1.6666665459E-1f).mul(r).add(5.0000001201E-1f).mul(r.mul(r))
-                .add(r).add(1f);
-        IntVector e = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(e.reinterpretAsFloats());
+        return dev.gantry.worker.backend.VectorExp.exp(x);
     }
-
-    /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to an integer, ties to even. */
-    private static final float ROUND_TO_INTEGER = 0x1.8p23f;
 
     /** Lane i to lane i ^ k, for the pairwise steps of {@link #sum} (null where k >= L). */
     private static final VectorShuffle<Float> XOR8 = L > 8 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;

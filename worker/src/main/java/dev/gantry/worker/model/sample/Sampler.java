@@ -1,5 +1,6 @@
 package dev.gantry.worker.model.sample;
 
+import dev.gantry.worker.backend.VectorExp;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -8,7 +9,6 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -500,8 +500,10 @@ public final class Sampler {
         FloatVector vmax = FloatVector.broadcast(SPECIES, max);
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            FloatVector.fromArray(SPECIES, logits, offset + i).sub(vmax).mul(invT)
-                    .lanewise(VectorOperators.EXP).min(1f).intoArray(logits, offset + i);
+            // not lanewise(EXP): its bits differ between interpreted and compiled code, and a seeded
+            // request must draw the same tokens as the first request after a start as later
+            VectorExp.exp(FloatVector.fromArray(SPECIES, logits, offset + i).sub(vmax).mul(invT)).min(1f)
+                    .intoArray(logits, offset + i);
         }
         for (; i < n; i++) {
             logits[offset + i] = Math.min(1f, (float) Math.exp((logits[offset + i] - max) * invT));

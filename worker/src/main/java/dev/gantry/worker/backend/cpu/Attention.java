@@ -6,6 +6,7 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import dev.gantry.worker.backend.AttentionBatch;
 import dev.gantry.worker.backend.HostKvStorage;
 import dev.gantry.worker.backend.KvCacheDtype;
+import dev.gantry.worker.backend.VectorExp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -260,7 +261,7 @@ final class Attention {
         FloatVector sum = FloatVector.zero(F);
         int t = 0;
         for (int bound = F.loopBound(n); t < bound; t += L) {
-            FloatVector e = Simd.exp(FloatVector.fromArray(F, p, at + t).sub(max));
+            FloatVector e = VectorExp.exp(FloatVector.fromArray(F, p, at + t).sub(max));
             e.intoArray(p, at + t);
             sum = sum.add(e);
         }

@@ -6,8 +6,6 @@ import static dev.gantry.worker.backend.cpu.Simd.L;
 import static dev.gantry.worker.backend.cpu.Simd.PARTS;
 import static dev.gantry.worker.backend.cpu.Simd.bytes;
 import static dev.gantry.worker.backend.cpu.Simd.f16;
-import static dev.gantry.worker.backend.cpu.Simd.highNibbleFloats;
-import static dev.gantry.worker.backend.cpu.Simd.lowNibbleFloats;
 
 import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -19,8 +17,8 @@ import jdk.incubator.vector.FloatVector;
  * written to scratch first: the decode step of a Q4_1 model, where each weight is used once.
  *
  * <p>The same bits as {@link RowTileGemm} over {@link RowDequant}'s rows (so a token's result
- * does not depend on whether it was alone): each vector of values is decoded with RowDequant's
- * operations ({@code q * d + m}), vectors are taken in column order into one accumulator per
+ * does not depend on whether it was alone): each vector of values is decoded by RowDequant's own
+ * {@link RowDequant#q4_1Low}/{@link RowDequant#q4_1High} ({@code q * d + m}), vectors are taken in column order into one accumulator per
  * row ({@code fma(w, x, acc)}), and {@link Simd#sum} adds the lanes.
  */
 final class FusedRowDot {
@@ -53,13 +51,13 @@ final class FusedRowDot {
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 4 + j);
                 for (int p = 0; p < PARTS; p++) {
-                    acc = lowNibbleFloats(q, p).mul(d).add(m).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), acc);
+                    acc = RowDequant.q4_1Low(q, p, d, m).fma(FloatVector.fromArray(F, x, xo + b + j + p * L), acc);
                 }
             }
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 4 + j);
                 for (int p = 0; p < PARTS; p++) {
-                    acc = highNibbleFloats(q, p).mul(d).add(m).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L),
+                    acc = RowDequant.q4_1High(q, p, d, m).fma(FloatVector.fromArray(F, x, xo + b + 16 + j + p * L),
                             acc);
                 }
             }

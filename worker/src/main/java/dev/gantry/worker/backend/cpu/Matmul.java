@@ -21,14 +21,15 @@ import jdk.incubator.vector.FloatVector;
  * <p>Where the precision quantizes a weight's activations and the machine has the native
  * kernels ({@link NativeCpu}: 8-bit integer dot products, as llama.cpp's, for every quantized
  * type), the product runs there. Everything else (float activations; float weights; 8-bit
- * activations without the native library) takes the decoded path: a thread takes a group of G
- * weight rows (G*cols floats, sized to stay in L2), dequantizes them once into its scratch
- * ({@link RowDequant}), and multiplies them into every token row in register tiles ({@link
- * RowTileGemm}), which sum each output in one order whatever the batch: a token gets the same
- * bits alone, in a decode batch of any size and in a prefill chunk. (Faster shapes existed:
- * tokens along the vector lanes, and fused dequantize-and-dot kernels for one row; each summed
- * in its own order, so a token's logits moved in the last bits between a request alone and the
- * same request beside others, enough to flip greedy tokens at near-ties.)
+ * activations without the native library) takes the float path, where every output is summed in
+ * one order whatever the batch, so a token gets the same bits alone, in a decode batch of any
+ * size and in a prefill chunk: one Q4_1 row decoded in registers ({@link FusedRowDot}); up to
+ * {@link #ROW_TILE_MAX_ROWS} rows over weight rows a thread decodes once into its scratch
+ * ({@link RowDequant}, groups sized to stay in L2) in dot-product tiles ({@link RowTileGemm});
+ * more rows with the tokens along the vector lanes ({@link TokenLaneGemm}), which keeps
+ * RowTileGemm's order. (Until 2026-12-07 each of these shapes summed in its own order, so a
+ * token's logits moved in the last bits between a request alone and beside others, enough to
+ * flip greedy tokens at near-ties.)
  *
  * <p>Without the native library, 8-bit activations are quantized here ({@link ActivationQuant})
  * to floats {@code q * d} and take the decoded path. Q4_1's and Q5_1's offsets meet Q8_1's block
@@ -317,7 +318,7 @@ final class Matmul {
             return;
         }
         int outRows = w.rows();
-        // Weight rows per group: a multiple of 4 (whole 4x4 tiles), small enough for L2 and to give
+        // Weight rows per group: a multiple of 4 (whole 4x1 tiles), small enough for L2 and to give
         // every thread work.
         int byBytes = Math.max(4, GROUP_BYTES / (4 * cols));
         int byThreads = Math.max(4, outRows / (2 * pool.size()));

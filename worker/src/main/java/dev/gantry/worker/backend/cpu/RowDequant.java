@@ -118,11 +118,25 @@ final class RowDequant {
             for (int j = 0; j < 16; j += BL) {
                 ByteVector q = bytes(w, at + 4 + j);
                 for (int p = 0; p < PARTS; p++) {
-                    lowNibbleFloats(q, p).mul(d).add(m).intoArray(out, o + b + j + p * L);
-                    highNibbleFloats(q, p).mul(d).add(m).intoArray(out, o + b + 16 + j + p * L);
+                    q4_1Low(q, p, d, m).intoArray(out, o + b + j + p * L);
+                    q4_1High(q, p, d, m).intoArray(out, o + b + 16 + j + p * L);
                 }
             }
         }
+    }
+
+    /**
+     * Part p of a Q4_1 block's low nibbles (its values from 0) as floats {@code q * d + m}: the one
+     * decoding every float-path product uses, {@link FusedRowDot} in registers too, so that they
+     * agree to the bit.
+     */
+    static FloatVector q4_1Low(ByteVector q, int p, float d, float m) {
+        return lowNibbleFloats(q, p).mul(d).add(m);
+    }
+
+    /** Part p of a Q4_1 block's high nibbles (its values from 16) as floats, as {@link #q4_1Low}. */
+    static FloatVector q4_1High(ByteVector q, int p, float d, float m) {
+        return highNibbleFloats(q, p).mul(d).add(m);
     }
 
     /**

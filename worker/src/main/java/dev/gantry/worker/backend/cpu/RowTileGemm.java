@@ -8,14 +8,13 @@ import jdk.incubator.vector.FloatVector;
 /**
  * Token rows times decoded weight rows, as dot products along the rows in register tiles: 2
  * weight rows by 4 token rows (8 vector accumulators); one token row by 4 or 2 weight rows. (4 by
- * 4 tiles, 16 accumulators, measured no faster: decode B=4 on SmolLM2 Q4_1 on the 2-vCPU EPYC,
- * 166-187 tokens/s against 192-194.)
+ * 4 tiles, 16 accumulators, measured no faster on AVX-512.)
  *
  * <p>Every output is computed in one order whatever tile it falls in, so a token's result does
  * not depend on how many tokens share the call or where it sits among them (batch invariance,
  * bit for bit): one vector accumulator per (weight row, token) takes {@code fma(w[k..k+L),
  * x[k..k+L), acc)} for k = 0, L, 2L, ... in turn, then {@link Simd#sum} (a fixed tree), then the
- * columns past the last whole vector one by one ({@link #tail}), then the bias.
+ * columns past the last whole vector one by one ({@link #finish}), then the bias.
  */
 final class RowTileGemm {
     private RowTileGemm() {}

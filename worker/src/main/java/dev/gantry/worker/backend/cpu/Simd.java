@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -57,11 +57,6 @@ final class Simd {
             throw new IllegalArgumentException("gantry.vector.bits must be 128, 256 or 512, not " + forced);
         }
         return VectorSpecies.of(float.class, VectorShape.forBitSize(clamped));
-    }
-
-    /** e^x lane by lane in plain arithmetic ({@link dev.gantry.worker.backend.VectorExp}), not {@code lanewise(EXP)}. */
-    static FloatVector exp(FloatVector x) {
-        return dev.gantry.worker.backend.VectorExp.exp(x);
     }
 
     /** Lane i to lane i ^ k, for the pairwise steps of {@link #sum} (null where k >= L). */

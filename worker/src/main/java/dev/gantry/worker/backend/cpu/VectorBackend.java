@@ -11,6 +11,7 @@ import dev.gantry.worker.backend.HostKvStorage;
 import dev.gantry.worker.backend.HostMemoryBackend;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeTable;
+import dev.gantry.worker.backend.VectorExp;
 import dev.gantry.worker.backend.Weight;
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -211,8 +212,9 @@ public final class VectorBackend extends HostMemoryBackend {
             int stop = end * dim;
             for (int bound = i + F.loopBound(stop - i); i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(F, g, i);
-                // silu(x) = x / (1 + e^-x); for x -> -inf, e^-x overflows to inf and the result is -0, as it should be
-                FloatVector e = Simd.exp(x.neg()).add(1f);
+                // silu(x) = x / (1 + e^-x); for x below -88, e^-x stays at e^88 and the result is a tiny
+                // negative number (-0 in the limit)
+                FloatVector e = VectorExp.exp(x.neg()).add(1f);
                 x.div(e).mul(FloatVector.fromArray(F, u, i)).intoArray(o, i);
             }
             for (; i < stop; i++) {

@@ -27,7 +27,9 @@ final class Diagnostics {
             String pods = cluster.kubectlResult(null, "get", "pods", "-A", "-o",
                     "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}").out();
             for (String pod : pods.split("\n")) {
-                if (pod.isBlank() || pod.startsWith("kube-system/")) {
+                // kube-system's logs are noise, but for the ingress controller's: its access log
+                // holds the status of every request that went through the ingress.
+                if (pod.isBlank() || pod.startsWith("kube-system/") && !pod.startsWith("kube-system/traefik")) {
                     continue;
                 }
                 String[] nsName = pod.split("/");

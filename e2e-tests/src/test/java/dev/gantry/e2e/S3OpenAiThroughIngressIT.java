@@ -136,8 +136,12 @@ class S3OpenAiThroughIngressIT {
             figures.put(run.getKey(), l);
         }
         Figures.record("bench_c8", figures);
-        for (JsonNode l : List.of(direct, ingress)) {
-            assertThat(l.path("failed").asInt()).as("failed requests").isZero();
+        for (var run : List.of(Map.entry("direct", direct), Map.entry("ingress", ingress))) {
+            JsonNode l = run.getValue();
+            // The report's errors (kind, HTTP status, the first message of each), so that a
+            // failure here says what went wrong without the bench's full output.
+            assertThat(l.path("failed").asInt()).as("failed requests, %s: %s", run.getKey(), l.path("errors"))
+                    .isZero();
             assertThat(l.path("completed").asInt()).isPositive();
         }
     }

@@ -9,6 +9,7 @@
 //   worker/src/main/native/build.sh /tmp/gc && L=/tmp/gc/dev/gantry/worker/native/linux-x86_64
 //   gcc -O2 -Wall scripts/native/step_products.c -o /tmp/step -L$L -lgantry_cpu -Wl,-rpath,$L -pthread
 //   /tmp/step [mode]   # 0: guided chunks (the pool's); 1: halves; N > 1: chunks of N - 1 groups in order
+//   HUGE=1 /tmp/step   # the packed weights on 2 MB pages (madvise), as the worker's HostMemory puts them
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 
 int64_t gantry_packed_bytes(int32_t type, int64_t rows, int64_t cols);
 int32_t gantry_pack(int32_t type, const uint8_t *w, int64_t row_bytes, int64_t rows, int64_t cols, uint8_t *dst);
@@ -71,7 +73,15 @@ static uint8_t *packed_weight(int64_t rows, int64_t cols) {
         for (int j = 2; j < 18; j++) w[i + j] = (uint8_t)rand();
     }
     int64_t bytes = gantry_packed_bytes(Q4_0, rows, cols);
-    uint8_t *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    uint8_t *p;
+    if (getenv("HUGE")) {  // 2 MB pages where the kernel gives them (THP in madvise mode)
+        size_t len = (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20);
+        uint8_t *m = mmap(NULL, len + (2 << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p = (uint8_t *)(((uintptr_t)m + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
+        madvise(p, len, MADV_HUGEPAGE);
+    } else {
+        p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    }
     gantry_pack(Q4_0, w, row_bytes, rows, cols, p);
     free(w);
     bytes_per_step += bytes;
@@ -153,5 +163,9 @@ int main(int argc, char **argv) {
         printf("%.1f ms %.1f GB/s\n", dt * 1e3, bytes_per_step / dt / 1e9);
     }
     printf("mode %d, %.0f MB of packed weights a step\n", mode, bytes_per_step / 1e6);
+    FILE *smaps = fopen("/proc/self/smaps_rollup", "r");
+    for (char line[256]; smaps && fgets(line, sizeof line, smaps);) {
+        if (strncmp(line, "AnonHugePages", 13) == 0) fputs(line, stdout);
+    }
     return 0;
 }

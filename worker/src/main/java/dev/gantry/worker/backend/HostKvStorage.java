@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
  * [numBlocks * blockSize][rowBytes]}: slot {@code s} of a layer holds one token's {@code kvDim}
  * values at byte {@code s * rowBytes}, encoded as {@link #dtype()} says. Off the heap, the cache
  * is not bounded by the largest Java array (8 GiB of floats per layer), the garbage collector
- * never copies or scans it, and native kernels can read it where it lies. The memory is zeroed, so
+ * never copies or scans it, and native kernels can read it where it lies; it lies on huge pages
+ * where the system has them ({@link HostMemory}). The memory is zeroed, so
  * resident, when allocated: a worker that cannot have its whole cache fails at start rather than
  * when requests fill it, and its memory stays flat under load. {@link #close} frees it.
  */
@@ -34,12 +35,16 @@ public final class HostKvStorage implements KvStorage {
         this.dtype = dtype;
         this.rowBytes = dtype.rowBytes(kvDim);
         long perLayer = (long) numBlocks * blockSize * rowBytes;
+        long stride = HostMemory.roundUp(perLayer, 64);
         this.k = new MemorySegment[layers];
         this.v = new MemorySegment[layers];
         try {
+            // One buffer for all (on huge pages where the system has them; HostMemory), so that
+            // no layer's area ends in a huge page of its own mostly unused.
+            MemorySegment all = HostMemory.allocate(2 * layers * stride, true, arena);
             for (int l = 0; l < layers; l++) {
-                k[l] = arena.allocate(perLayer, 64);
-                v[l] = arena.allocate(perLayer, 64);
+                k[l] = all.asSlice(2 * l * stride, perLayer);
+                v[l] = all.asSlice((2 * l + 1) * stride, perLayer);
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();

@@ -1,5 +1,6 @@
 package dev.gantry.worker.perf;
 
+import dev.gantry.worker.backend.HostMemory;
 import dev.gantry.worker.backend.cpu.NativeCpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,9 @@ public final class MemoryBandwidth {
         long step = (long) threads * F.vectorByteSize() * 4;
         long size = Math.max(step, bytes / step * step);
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment a = arena.allocate(size, 64);
+            // On the pages the packed weights get (huge pages where the system has them), so that
+            // the ceiling and the products read the same kind of memory.
+            MemorySegment a = HostMemory.allocate(size, false, arena);
             // Touch every page from the threads that will read it, as a first pass would.
             run(threads, a, size, true);
             // Compile sum() before timing it: interpreted, it reads at a few percent of the bandwidth.

@@ -10,6 +10,7 @@ import dev.gantry.worker.backend.Weight;
 import dev.gantry.worker.quant.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -92,12 +93,22 @@ final class Matmul {
                 && w.rows() >= 16 && nativeCpu.packs();
     }
 
-    /** Packs {@code w} into memory of {@code arena} for the native kernels, once; returns the bytes newly allocated. */
-    long pack(Weight w, java.lang.foreign.Arena arena) {
+    /** Whether {@link #pack} has packed {@code w}. */
+    boolean isPacked(Weight w) {
+        return packed.containsKey(w);
+    }
+
+    /** Bytes of {@code w}'s packed copy. */
+    long packedBytes(Weight w) {
+        return nativeCpu.packedBytes(w.type(), w.rows(), w.cols());
+    }
+
+    /** Packs {@code w} into memory from {@code allocator} for the native kernels, once; returns the bytes newly allocated. */
+    long pack(Weight w, SegmentAllocator allocator) {
         if (packed.containsKey(w)) {
             return 0;
         }
-        MemorySegment dst = arena.allocate(nativeCpu.packedBytes(w.type(), w.rows(), w.cols()), 64);
+        MemorySegment dst = allocator.allocate(packedBytes(w), 64);
         nativeCpu.pack(w.type(), w.data(), w.rowBytes(), w.rows(), w.cols(), dst);
         packed.put(w, dst);
         // The products read only the packed copy now (and the rows past its last whole group of

@@ -8,13 +8,18 @@ import dev.gantry.worker.backend.AttentionBatch;
 import dev.gantry.worker.backend.Buffer;
 import dev.gantry.worker.backend.HostBuffer;
 import dev.gantry.worker.backend.HostKvStorage;
+import dev.gantry.worker.backend.HostMemory;
 import dev.gantry.worker.backend.HostMemoryBackend;
 import dev.gantry.worker.backend.KvStorage;
 import dev.gantry.worker.backend.RopeTable;
 import dev.gantry.worker.backend.VectorExp;
 import dev.gantry.worker.backend.Weight;
 import java.lang.foreign.Arena;
+import java.lang.foreign.SegmentAllocator;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -79,7 +84,15 @@ public final class VectorBackend extends HostMemoryBackend {
      */
     @Override
     public void prepare(List<Weight> weights) {
-        weights.stream().filter(matmul::wantsPacking).forEach(w -> packedBytes += matmul.pack(w, packedWeights));
+        Set<Weight> toPack = Collections.newSetFromMap(new IdentityHashMap<>()); // Matmul's identity, in any order
+        weights.stream().filter(matmul::wantsPacking).filter(w -> !matmul.isPacked(w)).forEach(toPack::add);
+        // One buffer for this call's weights, on huge pages where the system has them (decode
+        // streams all of it every token: HostMemory says why), cut into 64-byte aligned pieces.
+        long total = toPack.stream().mapToLong(matmul::packedBytes).map(b -> HostMemory.roundUp(b, 64)).sum();
+        if (total > 0) {
+            SegmentAllocator pieces = SegmentAllocator.slicingAllocator(HostMemory.allocate(total, false, packedWeights));
+            toPack.forEach(w -> packedBytes += matmul.pack(w, pieces));
+        }
         // A new token's embedding row is most often a page the process has not touched yet: a page
         // fault in the middle of a step (a read from the disk where the page cache lost the page,
         // e.g. after the packed weights' file pages were handed back). Mapped in now, as llama.cpp
@@ -97,13 +110,13 @@ public final class VectorBackend extends HostMemoryBackend {
         return precision;
     }
 
-    /** What computes here, for the startup log: threads, activations, the native kernels' variant. */
+    /** What computes here, for the startup log: threads, activations, the native kernels' variant, the pages of the large buffers. */
     public String describe() {
         String kernels = precision == ActivationPrecision.F32 ? "Vector API"
                 : nativeCpu != null ? "native int8 kernels (" + nativeCpu.variantName() + ") for 8-bit activation products"
                 : "Vector API (native int8 kernels " + (NativeCpu.library().isPresent() ? "off: GANTRY_NATIVE=off" : "not built for this machine") + ")";
         return "cpu backend: " + pool.size() + " threads, activations " + precision.name().toLowerCase(java.util.Locale.ROOT)
-                + ", " + kernels;
+                + ", " + kernels + "; packed weights and KV cache on " + HostMemory.describe();
     }
 
     /** Threads computing each op, the caller included. */

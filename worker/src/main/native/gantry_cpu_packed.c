@@ -141,7 +141,11 @@ __attribute__((target(P512), always_inline)) static inline void group_avx512(int
         // Decode streams the weights from memory with little work per byte; the loads that the
         // reorder window holds are too few to keep the memory busy, so ask for lines ahead.
         const uint8_t *ahead = g + packed_values_at(vb, b) + PREFETCH_AHEAD;
-        for (int64_t o = 0; o < vb + 32; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
+        if (type == TYPE_Q8_0) {  // into L2: faster for Q8_0, slower for Q4_0 (gantry_cpu_k.h, PREFETCH_AHEAD)
+            for (int64_t o = 0; o < vb + 32; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T1);
+        } else {
+            for (int64_t o = 0; o < vb + 32; o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
+        }
         __m512i v[8];
         LOAD_KROWS(type, g + packed_values_at(vb, b), v);
         __m512 dw = scales16(g + packed_scales_at(vb, b));

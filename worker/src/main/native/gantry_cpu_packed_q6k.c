@@ -91,8 +91,8 @@ __attribute__((target(PQ512), always_inline)) static inline void group_avx512(co
         acc[t] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < blocks; b++, g += PQ6_BYTES) {
-        for (int64_t o = 0; o < PQ6_BYTES; o += 64) {  // as gantry_cpu_packed.c's decode: lines ahead
-            _mm_prefetch((const char *)g + PREFETCH_AHEAD + o, _MM_HINT_T0);
+        for (int64_t o = 0; o < PQ6_BYTES; o += 64) {  // blocks ahead, into L2 (gantry_cpu_k.h, PREFETCH_BLOCKS_L2)
+            _mm_prefetch((const char *)g + PREFETCH_BLOCKS_L2 * PQ6_BYTES + o, _MM_HINT_T1);
         }
         __m512i isum[4];
         for (int t = 0; t < NT; t++) {

@@ -90,10 +90,11 @@ int32_t gantry_matmul_q8k(int32_t type, const uint8_t *w, int64_t row_bytes, int
 // How far ahead (bytes) the decode kernels ask for the weights' cache lines: with little work
 // per byte, the loads the reorder window holds do not keep the memory busy (a Q4_0 product of 1
 // token on 2 threads read 12-17 GB/s of weights without, 23-25 with, beside 24 for a plain read).
-// The packed K-quant kernels (2368 to 3392 bytes a block) and Q8_0's ask two blocks ahead and into
-// L2 instead (prefetcht1): a block's 37 to 53 requests into L1 at once held up their own loads, and
-// on AMD Zen 4 the Q6_K product read 1.4-2x faster from memory into L2, Q5_K 1.4x, Q8_0 up to 1.1x;
-// Q4_0's (5 lines a block) ran slower into L2 and keeps L1 (docs/native-cpu.md, "Huge pages").
+// The packed K-quant kernels (2368 to 3392 bytes a block) ask PREFETCH_BLOCKS_L2 blocks ahead and
+// into L2 instead (prefetcht1): a block's 37 to 53 requests into L1 at once held up their own loads,
+// and on AMD Zen 4 the Q6_K product read 1.4-2x faster from memory, Q5_K 1.4x. Packed Q8_0 keeps
+// PREFETCH_AHEAD but into L2 (up to 1.1x); Q4_0's (5 lines a block) ran slower into L2 and keeps L1
+// (docs/native-cpu.md, "Huge pages").
 enum { PREFETCH_AHEAD = 2048, PREFETCH_BLOCKS_L2 = 2 };
 
 #if defined(__x86_64__)

@@ -47,9 +47,6 @@ public final class HostMemory {
      *                 written whole anyway need not be
      */
     public static MemorySegment allocate(long bytes, boolean resident, Arena arena) {
-        if (bytes <= 0) {
-            return arena.allocate(Math.max(bytes, 0), 64);
-        }
         if (LIBC == null || bytes < HUGE_PAGE || !enabled()) {
             return arena.allocate(bytes, 64);
         }
